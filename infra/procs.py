@@ -1,0 +1,220 @@
+"""Starting, finding and stopping the stack's server processes by pid.
+
+Each started process gets a pid file (`<data>/run/<name>.json`) holding its pid, its
+start time (so a recycled pid is never mistaken for it) and its address, and a log
+file (`<data>/logs/<name>.log`) whose tail is shown when it fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import psutil
+
+
+class StackError(RuntimeError):
+    """A failure an operator can act on; the message says what happened and what to do."""
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    name: str
+    pid: int
+    create_time: float
+    address: str
+    log: str
+
+    def process(self) -> psutil.Process | None:
+        """The live process this record names, or None if it has exited (or the pid was reused)."""
+        try:
+            proc = psutil.Process(self.pid)
+            if abs(proc.create_time() - self.create_time) > 1.0:
+                return None
+            if proc.status() == psutil.STATUS_ZOMBIE:
+                return None
+            return proc
+        except psutil.NoSuchProcess:
+            return None
+
+
+def run_dir(data_dir: Path) -> Path:
+    return data_dir / "run"
+
+
+def log_path(data_dir: Path, name: str) -> Path:
+    return data_dir / "logs" / f"{name}.log"
+
+
+def pid_path(data_dir: Path, name: str) -> Path:
+    return run_dir(data_dir) / f"{name}.json"
+
+
+def read_pid(data_dir: Path, name: str) -> PidRecord | None:
+    path = pid_path(data_dir, name)
+    try:
+        return PidRecord(**json.loads(path.read_text()))
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def write_pid(data_dir: Path, record: PidRecord) -> None:
+    path = pid_path(data_dir, record.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(asdict(record)))
+    tmp.replace(path)
+
+
+def remove_pid(data_dir: Path, name: str) -> None:
+    pid_path(data_dir, name).unlink(missing_ok=True)
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        text = path.read_text(errors="replace")
+    except FileNotFoundError:
+        return f"(no log at {path})"
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def port_owner(port: int) -> str:
+    """Who is listening on a TCP port, for error messages ("pid 123 (postgres)")."""
+    try:
+        for conn in psutil.net_connections(kind="tcp"):
+            if conn.status == psutil.CONN_LISTEN and conn.laddr and conn.laddr.port == port:
+                if conn.pid is None:
+                    return "another process"
+                try:
+                    return f"pid {conn.pid} ({psutil.Process(conn.pid).name()})"
+                except psutil.NoSuchProcess:
+                    return f"pid {conn.pid}"
+    except psutil.AccessDenied:
+        pass
+    return "another process"
+
+
+def port_is_free(host: str, port: int) -> bool:
+    """Bindable the way servers bind (SO_REUSEADDR, so TIME_WAIT leftovers don't count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.settimeout(0.2)
+        return sock.connect_ex((host, port)) != 0
+
+
+def require_free_ports(host: str, ports: Mapping[int, str]) -> None:
+    for port, purpose in ports.items():
+        if not port_is_free(host, port):
+            raise StackError(
+                f"port {port} on {host} ({purpose}) is taken by {port_owner(port)}; stop that "
+                f"process or choose other ports (POPREG_PORTS__* or [ports] in popreg.toml)"
+            )
+
+
+def spawn(
+    data_dir: Path,
+    name: str,
+    argv: Sequence[str],
+    address: str,
+    env: Mapping[str, str] | None = None,
+    user: str | None = None,
+    cwd: Path | None = None,
+) -> PidRecord:
+    """Start a server detached from our session (it outlives this command) and record its pid."""
+    log = log_path(data_dir, name)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("ab") as out:
+        proc = subprocess.Popen(
+            list(argv),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, **(env or {})},
+            cwd=cwd,
+            user=user,
+            start_new_session=True,
+        )
+    record = PidRecord(
+        name=name,
+        pid=proc.pid,
+        create_time=psutil.Process(proc.pid).create_time(),
+        address=address,
+        log=str(log),
+    )
+    write_pid(data_dir, record)
+    return record
+
+
+def wait_until(record: PidRecord, healthy: Callable[[], bool], timeout_s: float, what: str) -> None:
+    """Poll a real health check until it passes; fail fast if the process dies meanwhile."""
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while True:
+        if record.process() is None:
+            raise StackError(
+                f"{what} exited while starting; the end of its log ({record.log}):\n"
+                f"{tail(Path(record.log))}"
+            )
+        if healthy():
+            return
+        if time.monotonic() > deadline:
+            raise StackError(
+                f"{what} did not become healthy within {timeout_s:.0f}s; the end of its log "
+                f"({record.log}):\n{tail(Path(record.log))}"
+            )
+        time.sleep(delay)
+        delay = min(delay * 2, 0.5)
+
+
+def stop(
+    data_dir: Path, name: str, timeout_s: float, graceful: signal.Signals = signal.SIGTERM
+) -> str:
+    """Stop a recorded process (and its children): graceful signal first, SIGKILL after timeout."""
+    record = read_pid(data_dir, name)
+    if record is None:
+        return "not running"
+    proc = record.process()
+    if proc is None:
+        remove_pid(data_dir, name)
+        return "not running (stale pid file removed)"
+    try:
+        family = [proc, *proc.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        family = [proc]
+    _signal_all(family, graceful)
+    _, alive = psutil.wait_procs(family, timeout=timeout_s)
+    how = "stopped"
+    if alive:
+        _signal_all(alive, signal.SIGKILL)
+        psutil.wait_procs(alive, timeout=5)
+        how = f"killed after {timeout_s:.0f}s"
+    remove_pid(data_dir, name)
+    return how
+
+
+def _signal_all(procs: Sequence[psutil.Process], sig: signal.Signals) -> None:
+    for proc in procs:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.send_signal(sig)
+
+
+def dir_size(path: Path) -> int:
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for file in files:
+            with contextlib.suppress(OSError):
+                total += (Path(root) / file).lstat().st_size
+    return total

@@ -1,0 +1,115 @@
+"""`popreg up | down | status`: the stack as a whole.
+
+Parts start in dependency order (S3 store, broker, PostgreSQL, ClickHouse) and stop
+in reverse. Parts the settings point at external servers are checked, never started.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import shutil
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from infra import kafka, procs
+from infra.broker import Broker
+from infra.clickhouse import ClickHouse
+from infra.part import Part, PartStatus
+from infra.postgres import Postgres
+from infra.seaweed import Seaweed
+from popreg.settings import LOOPBACK, Settings
+
+Report = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class UpResult:
+    started: list[str]
+    topics_created: list[str]
+    statuses: list[PartStatus]
+
+
+def parts(settings: Settings) -> list[Part]:
+    return [Seaweed(settings), Broker(settings), Postgres(settings), ClickHouse(settings)]
+
+
+def shown_parts(settings: Settings) -> list[Part]:
+    """The parts `status` lists: the S3 store only when it is in use."""
+    return [part for part in parts(settings) if part.embedded or not isinstance(part, Seaweed)]
+
+
+@contextmanager
+def stack_lock(settings: Settings) -> Iterator[None]:
+    """One `up`/`down` at a time per data directory."""
+    lock_file = settings.resolved_data_dir / "run" / "stack.lock"
+    lock_file.parent.mkdir(parents=True, exist_ok=True)
+    with lock_file.open("w") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise procs.StackError(
+                f"another `popreg up/down` is running on {settings.resolved_data_dir}"
+            ) from exc
+        yield
+
+
+def preflight(settings: Settings, to_start: list[Part]) -> None:
+    """Fail in seconds, with a specific reason, before starting anything."""
+    data_dir = settings.resolved_data_dir
+    data_dir.mkdir(parents=True, exist_ok=True)
+    free_mb = shutil.disk_usage(data_dir).free // (1024 * 1024)
+    if to_start and free_mb < settings.embedded.min_free_disk_mb:
+        raise procs.StackError(
+            f"disk full: {free_mb} MB free on the filesystem of {data_dir}, the stack needs "
+            f"{settings.embedded.min_free_disk_mb} MB; free space or move the data directory "
+            f"(--data-dir / POPREG_DATA_DIR)"
+        )
+    for part in to_start:
+        part.require_binaries()
+    ports: dict[int, str] = {}
+    for part in to_start:
+        ports.update(part.ports())
+    procs.require_free_ports(LOOPBACK, ports)
+
+
+def up(settings: Settings, report: Report = lambda _: None) -> UpResult:
+    with stack_lock(settings):
+        all_parts = parts(settings)
+        to_start = [p for p in all_parts if p.embedded and p.running() is None]
+        preflight(settings, to_start)
+        started: list[Part] = []
+        try:
+            for part in all_parts:
+                if not part.embedded:
+                    report(f"{part.name}: external at {part.address}")
+                    continue
+                if part.start():
+                    started.append(part)
+                    report(f"{part.name}: started on {part.address}")
+                else:
+                    report(f"{part.name}: already running on {part.address}")
+            created = kafka.ensure_topics(settings)
+            report(f"topics: created {', '.join(created)}" if created else "topics: present")
+            statuses = [part.status() for part in shown_parts(settings)]
+            unhealthy = [s for s in statuses if not s.healthy]
+            if unhealthy:
+                raise procs.StackError(
+                    "; ".join(f"{s.name} is not healthy: {s.detail}" for s in unhealthy)
+                )
+        except BaseException:
+            for part in reversed(started):
+                report(f"{part.name}: stopping (up failed) — {part.stop()}")
+            raise
+        return UpResult([p.name for p in started], created, statuses)
+
+
+def down(settings: Settings, report: Report = lambda _: None) -> None:
+    with stack_lock(settings):
+        for part in reversed(parts(settings)):
+            if part.embedded:
+                report(f"{part.name}: {part.stop()}")
+
+
+def status(settings: Settings) -> list[PartStatus]:
+    return [part.status() for part in shown_parts(settings)]

@@ -1,0 +1,121 @@
+"""The `popreg` command."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from infra import kafka, stack
+from infra.part import PartStatus
+from infra.procs import StackError
+from popreg.settings import Settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+console = Console()
+errors = Console(stderr=True)
+
+DataDir = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="where the embedded stack keeps everything [env POPREG_DATA_DIR]"
+    ),
+]
+
+
+def settings_for(data_dir: Path | None) -> Settings:
+    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
+
+
+def fail(message: str) -> typer.Exit:
+    errors.print("[bold red]error:[/]", end=" ")
+    errors.print(message, markup=False, highlight=False)
+    return typer.Exit(code=1)
+
+
+@app.command()
+def up(data_dir: DataDir = None) -> None:
+    """Start the embedded parts the settings do not point elsewhere, wait until each is
+    healthy, and create the topics."""
+    settings = settings_for(data_dir)
+    try:
+        with console.status("starting the stack…"):
+            result = stack.up(settings, report=lambda line: console.print(f"  {line}"))
+    except StackError as exc:
+        raise fail(str(exc)) from exc
+    print_statuses(result.statuses)
+    console.print(f"[green]stack up[/] (data in {settings.resolved_data_dir})")
+
+
+@app.command()
+def down(data_dir: DataDir = None) -> None:
+    """Stop what `up` started, by pid: gracefully, then forcefully. Data stays."""
+    settings = settings_for(data_dir)
+    try:
+        stack.down(settings, report=lambda line: console.print(f"  {line}"))
+    except StackError as exc:
+        raise fail(str(exc)) from exc
+    console.print("[green]stack down[/] (data kept)")
+
+
+@app.command()
+def status(
+    data_dir: DataDir = None,
+    as_json: Annotated[bool, typer.Option("--json", help="machine-readable output")] = False,
+) -> None:
+    """Each part: pid, address, health (a real round trip) and data size.
+    Exits 1 when a part is down."""
+    statuses = stack.status(settings_for(data_dir))
+    healthy = all(s.healthy for s in statuses)
+    if as_json:
+        doc = {"healthy": healthy, "parts": [asdict(s) for s in statuses]}
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        print_statuses(statuses)
+    if not healthy:
+        raise typer.Exit(code=1)
+
+
+@app.command()
+def roundtrip(data_dir: DataDir = None) -> None:
+    """Publish a test message to the health-check topic and read that record back."""
+    settings = settings_for(data_dir)
+    try:
+        trip = kafka.round_trip(settings)
+    except Exception as exc:
+        raise fail(f"round trip through {settings.bootstrap_servers} failed: {exc}") from exc
+    console.print(
+        f"published to {trip.topic}[{trip.partition}] at offset {trip.offset} and read it back "
+        f"in {trip.millis:.0f} ms"
+    )
+
+
+def print_statuses(statuses: list[PartStatus]) -> None:
+    table = Table("part", "mode", "pid", "address", "health", "data", "detail")
+    for s in statuses:
+        table.add_row(
+            s.name,
+            s.mode,
+            str(s.pid) if s.pid else "-",
+            s.address,
+            "[green]up[/]" if s.healthy else "[red]down[/]",
+            human_bytes(s.data_bytes),
+            s.detail,
+        )
+    console.print(table)
+
+
+def human_bytes(size: int | None) -> str:
+    if size is None:
+        return "-"
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{value:.1f} GB"

@@ -1,0 +1,196 @@
+"""All of popreg's settings, in one place.
+
+Values come from (highest first) explicit arguments, `POPREG_*` environment
+variables (nested with `__`, e.g. `POPREG_KAFKA__BOOTSTRAP_SERVERS`), an optional
+`popreg.toml` in the working directory (or the file named by `POPREG_CONFIG`), and
+the defaults below. A server left unset is provided by the embedded stack; a
+server that is set is used as it is and never started by popreg.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import BaseModel, Field, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+LOOPBACK = "127.0.0.1"
+
+
+class KafkaSettings(BaseModel):
+    """How to reach the Kafka cluster; `bootstrap_servers=None` means the embedded broker."""
+
+    bootstrap_servers: str | None = None
+    security_protocol: Literal["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"] = "PLAINTEXT"
+    sasl_mechanism: str | None = None
+    sasl_username: str | None = None
+    sasl_password: str | None = None
+    ssl_ca_location: str | None = None
+    ssl_certificate_location: str | None = None
+    ssl_key_location: str | None = None
+
+
+class TopicSettings(BaseModel):
+    events: str = "popreg.vital-events"
+    rejected: str = "popreg.vital-events.rejected"
+    healthcheck: str = "popreg.healthcheck"
+    partitions: int = Field(default=6, ge=1)
+    replication_factor: int = Field(default=1, ge=1)
+
+
+class PortSettings(BaseModel):
+    """Loopback ports of the embedded parts; change them to run two stacks side by side."""
+
+    broker: int = 19092
+    postgres: int = 15432
+    clickhouse_http: int = 18123
+    seaweed_base: int = Field(
+        default=18300,
+        description="first of a block of SEAWEED_PORT_COUNT ports used by the S3 store",
+    )
+
+
+class EmbeddedSettings(BaseModel):
+    broker_storage: Literal["s3", "memory"] = Field(
+        default="s3",
+        description="s3 = durable (SeaweedFS under the data dir); memory = lost on stop",
+    )
+    min_free_disk_mb: int = Field(default=512, ge=0)
+    start_timeout_s: float = Field(default=60.0, gt=0)
+    stop_timeout_s: float = Field(default=20.0, gt=0)
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="POPREG_",
+        env_nested_delimiter="__",
+        extra="ignore",
+    )
+
+    data_dir: Path = Path(".popreg")
+    kafka: KafkaSettings = KafkaSettings()
+    schema_registry_url: str | None = None
+    postgres_dsn: str | None = None
+    clickhouse_dsn: str | None = None
+    topics: TopicSettings = TopicSettings()
+    ports: PortSettings = PortSettings()
+    embedded: EmbeddedSettings = EmbeddedSettings()
+
+    @field_validator("clickhouse_dsn")
+    @classmethod
+    def _clickhouse_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"chdb", "http", "https"}:
+            raise ValueError("clickhouse_dsn must start with chdb://, http:// or https://")
+        return value
+
+    @field_validator("postgres_dsn")
+    @classmethod
+    def _postgres_scheme(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value).scheme not in {"postgresql", "postgres"}:
+            raise ValueError("postgres_dsn must start with postgresql://")
+        return value
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_file = Path(os.environ.get("POPREG_CONFIG", "popreg.toml"))
+        return (
+            init_settings,
+            env_settings,
+            TomlConfigSettingsSource(settings_cls, toml_file=toml_file),
+        )
+
+    # --- which parts the embedded stack provides -------------------------------------
+
+    @property
+    def embedded_broker(self) -> bool:
+        return self.kafka.bootstrap_servers is None
+
+    @property
+    def embedded_postgres(self) -> bool:
+        return self.postgres_dsn is None
+
+    @property
+    def embedded_clickhouse(self) -> bool:
+        return self.clickhouse_dsn is None or self.clickhouse_dsn.startswith("chdb://")
+
+    # --- resolved addresses -----------------------------------------------------------
+
+    @property
+    def bootstrap_servers(self) -> str:
+        return self.kafka.bootstrap_servers or f"{LOOPBACK}:{self.ports.broker}"
+
+    def kafka_config(self, **extra: Any) -> dict[str, Any]:
+        """librdkafka configuration shared by every producer, consumer and admin client."""
+        kafka = self.kafka
+        config: dict[str, Any] = {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": kafka.security_protocol,
+        }
+        optional = {
+            "sasl.mechanism": kafka.sasl_mechanism,
+            "sasl.username": kafka.sasl_username,
+            "sasl.password": kafka.sasl_password,
+            "ssl.ca.location": kafka.ssl_ca_location,
+            "ssl.certificate.location": kafka.ssl_certificate_location,
+            "ssl.key.location": kafka.ssl_key_location,
+        }
+        config.update({key: value for key, value in optional.items() if value is not None})
+        config.update(extra)
+        return config
+
+    @property
+    def resolved_data_dir(self) -> Path:
+        return self.data_dir.expanduser().resolve()
+
+    @property
+    def chdb_path(self) -> Path:
+        if self.clickhouse_dsn is not None and self.clickhouse_dsn.startswith("chdb://"):
+            return Path(self.clickhouse_dsn.removeprefix("chdb://"))
+        return self.resolved_data_dir / "clickhouse"
+
+    @property
+    def postgres_password_file(self) -> Path:
+        return self.resolved_data_dir / "secrets" / "postgres.password"
+
+    @property
+    def postgres_url(self) -> str:
+        """The DSN every PostgreSQL client uses: the configured one or the embedded server's."""
+        if self.postgres_dsn is not None:
+            return self.postgres_dsn
+        password = self.postgres_password_file.read_text().strip()
+        return f"postgresql://postgres:{password}@{LOOPBACK}:{self.ports.postgres}/popreg"
+
+    @property
+    def clickhouse_url(self) -> str:
+        """Where clients reach ClickHouse over HTTP: a server, or the process hosting chDB."""
+        if self.clickhouse_dsn is not None and not self.clickhouse_dsn.startswith("chdb://"):
+            return self.clickhouse_dsn
+        return f"http://{LOOPBACK}:{self.ports.clickhouse_http}"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    return Settings(**overrides)
+
+
+def redact_url(url: str) -> str:
+    """Hide the password of a DSN before it is shown or logged."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))

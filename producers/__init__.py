@@ -1,0 +1,1 @@
+"""In: commune systems and collaborators' apps publish vital events (SDK, CLI, HTTP gateway)."""

@@ -1,0 +1,1 @@
+"""Out and back: the pure fold, PostgreSQL state, ClickHouse indicators, and replay."""

@@ -1,0 +1,1 @@
+"""Process: faust-streaming workers that consume the vital-events log into the projections."""

@@ -1,0 +1,39 @@
+# Two commands for a fresh machine (Python 3.11+ and pip): `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+KEEP ?= 0
+
+.PHONY: install demo test lint clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Brings the embedded stack up, shows its status, publishes a test message and reads
+# it back, then stops everything it started (KEEP=1 leaves it running).
+demo: $(STAMP)
+	@set -e; \
+	if [ "$(KEEP)" != 1 ]; then trap '$(BIN)/popreg down' EXIT; fi; \
+	$(BIN)/popreg up; \
+	$(BIN)/popreg status; \
+	$(BIN)/popreg roundtrip; \
+	if [ "$(KEEP)" = 1 ]; then \
+	  echo "The stack is still running (KEEP=1). Stop it with: $(BIN)/popreg down"; \
+	fi
+
+lint: $(STAMP)
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

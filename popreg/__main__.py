@@ -1,0 +1,3 @@
+from popreg.cli import app
+
+app()

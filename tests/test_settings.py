@@ -1,0 +1,95 @@
+"""Settings: one place, environment and popreg.toml, embedded only as a default."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from popreg.settings import Settings, redact_url
+
+
+@pytest.fixture(autouse=True)
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("POPREG_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+
+
+def test_defaults_are_the_embedded_stack_on_loopback() -> None:
+    settings = Settings()
+    assert settings.embedded_broker and settings.embedded_postgres and settings.embedded_clickhouse
+    assert settings.bootstrap_servers == "127.0.0.1:19092"
+    assert settings.clickhouse_url == "http://127.0.0.1:18123"
+    assert settings.topics.events == "popreg.vital-events"
+    assert settings.data_dir == Path(".popreg")
+
+
+def test_environment_points_at_external_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("POPREG_KAFKA__BOOTSTRAP_SERVERS", "k1:9092,k2:9092")
+    monkeypatch.setenv("POPREG_KAFKA__SECURITY_PROTOCOL", "SASL_SSL")
+    monkeypatch.setenv("POPREG_KAFKA__SASL_MECHANISM", "SCRAM-SHA-512")
+    monkeypatch.setenv("POPREG_KAFKA__SASL_USERNAME", "popreg")
+    monkeypatch.setenv("POPREG_KAFKA__SASL_PASSWORD", "pw")
+    monkeypatch.setenv("POPREG_POSTGRES_DSN", "postgresql://u:secret@db:5432/popreg")
+    monkeypatch.setenv("POPREG_CLICKHOUSE_DSN", "https://u:p@ch:8443/popreg")
+    monkeypatch.setenv("POPREG_TOPICS__PARTITIONS", "12")
+    settings = Settings()
+    assert not (settings.embedded_broker or settings.embedded_postgres)
+    assert not settings.embedded_clickhouse
+    assert settings.kafka_config() == {
+        "bootstrap.servers": "k1:9092,k2:9092",
+        "security.protocol": "SASL_SSL",
+        "sasl.mechanism": "SCRAM-SHA-512",
+        "sasl.username": "popreg",
+        "sasl.password": "pw",
+    }
+    assert settings.postgres_url == "postgresql://u:secret@db:5432/popreg"
+    assert settings.topics.partitions == 12
+
+
+def test_popreg_toml_is_read_and_environment_wins(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "popreg.toml").write_text(
+        'schema_registry_url = "http://sr:8081"\n'
+        "[ports]\nbroker = 29092\n[topics]\npartitions = 3\n"
+    )
+    monkeypatch.setenv("POPREG_TOPICS__PARTITIONS", "4")
+    settings = Settings()
+    assert settings.schema_registry_url == "http://sr:8081"
+    assert settings.bootstrap_servers == "127.0.0.1:29092"
+    assert settings.topics.partitions == 4
+
+
+def test_chdb_dsn_keeps_clickhouse_embedded_at_that_path() -> None:
+    settings = Settings(clickhouse_dsn="chdb:///srv/popreg/ch")
+    assert settings.embedded_clickhouse
+    assert settings.chdb_path == Path("/srv/popreg/ch")
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("clickhouse_dsn", "tcp://ch:9000", "chdb://, http:// or https://"),
+        ("postgres_dsn", "mysql://db", "postgresql://"),
+    ],
+)
+def test_bad_dsn_is_rejected_with_the_rule(field: str, value: str, message: str) -> None:
+    with pytest.raises(ValidationError, match=message):
+        Settings(**{field: value})
+
+
+def test_embedded_postgres_url_needs_a_stack_that_was_set_up(tmp_path: Path) -> None:
+    settings = Settings(data_dir=tmp_path / "nothing-here")
+    with pytest.raises(FileNotFoundError):
+        _ = settings.postgres_url
+
+
+def test_redact_url_hides_only_the_password() -> None:
+    assert redact_url("postgresql://u:secret@db:5432/x") == "postgresql://u:***@db:5432/x"
+    assert redact_url("http://ch:8123") == "http://ch:8123"

@@ -1,0 +1,173 @@
+"""The embedded stack as an operator drives it: up, status, down, failures."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import time
+from pathlib import Path
+
+import psutil
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from infra import procs, seaweed, stack
+from infra.clickhouse import ClickHouse
+from popreg.settings import LOOPBACK, KafkaSettings, Settings
+from tests.cli_env import popreg, status_json
+from tests.conftest import StackUnderTest, embedded_settings
+from tests.kafka_helpers import consume_until
+
+pytestmark = pytest.mark.stack
+
+
+def stack_pids(settings: Settings) -> set[int]:
+    pids: set[int] = set()
+    for part in stack.parts(settings):
+        record = part.running()
+        if record is not None:
+            proc = psutil.Process(record.pid)
+            pids |= {proc.pid, *(child.pid for child in proc.children(recursive=True))}
+    return pids
+
+
+def processes_using(data_dir: Path) -> list[psutil.Process]:
+    """Every process whose command line names the data directory."""
+    found = []
+    for proc in psutil.process_iter(["cmdline"]):
+        cmdline = proc.info["cmdline"] or []
+        if any(str(data_dir) in arg for arg in cmdline):
+            found.append(proc)
+    return found
+
+
+def test_status_json_lists_every_part_healthy(test_stack: StackUnderTest) -> None:
+    if test_stack.backend != "embedded":
+        pytest.skip("checks the embedded parts")
+    code, doc = status_json(test_stack.settings)
+    assert code == 0, doc
+    assert doc["healthy"] is True
+    parts = {p["name"]: p for p in doc["parts"]}
+    assert {"broker", "postgres", "clickhouse", "s3store"} <= set(parts)
+    for part in parts.values():
+        assert part["healthy"] is True, part
+        assert isinstance(part["pid"], int)
+        assert "127.0.0.1" in part["address"]
+
+
+def test_every_server_listens_on_loopback_only(test_stack: StackUnderTest) -> None:
+    if test_stack.backend != "embedded":
+        pytest.skip("checks the embedded parts")
+    pids = stack_pids(test_stack.settings)
+    listening = [
+        c
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.pid in pids
+    ]
+    assert len(listening) >= 4
+    assert {c.laddr.ip for c in listening} == {LOOPBACK}
+
+
+def test_up_again_is_a_no_op(test_stack: StackUnderTest) -> None:
+    if test_stack.backend != "embedded":
+        pytest.skip("checks the embedded parts")
+    before = stack_pids(test_stack.settings)
+    result = stack.up(test_stack.settings)
+    assert result.started == []
+    assert result.topics_created == []
+    assert stack_pids(test_stack.settings) == before
+
+
+def test_up_fails_fast_naming_a_taken_port(tmp_path: Path) -> None:
+    settings = embedded_settings(tmp_path)
+    with socket.socket() as squatter:
+        squatter.bind((LOOPBACK, settings.ports.postgres))
+        squatter.listen()
+        started = time.monotonic()
+        result = popreg(settings, "up")
+        elapsed = time.monotonic() - started
+    assert result.returncode == 1
+    assert f"port {settings.ports.postgres}" in result.stderr
+    assert "PostgreSQL" in result.stderr
+    assert elapsed < 10
+    assert processes_using(tmp_path) == []
+
+
+def test_up_refuses_when_the_disk_is_full(tmp_path: Path) -> None:
+    settings = embedded_settings(tmp_path)
+    settings.embedded.min_free_disk_mb = 1 << 40
+    with pytest.raises(procs.StackError, match="disk full"):
+        stack.up(settings)
+
+
+def test_up_names_a_missing_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(seaweed, "weed_binary", lambda: None)
+    with pytest.raises(procs.StackError, match="`weed` is missing"):
+        stack.up(embedded_settings(tmp_path))
+
+
+def test_external_servers_are_used_not_started(test_stack: StackUnderTest, tmp_path: Path) -> None:
+    """With Kafka and PostgreSQL configured, `up` starts only the embedded ClickHouse."""
+    if test_stack.backend != "embedded":
+        pytest.skip("points a second stack at the embedded one")
+    outer = test_stack.settings
+    settings = embedded_settings(tmp_path)
+    settings.kafka = KafkaSettings(bootstrap_servers=outer.bootstrap_servers)
+    settings.postgres_dsn = outer.postgres_url
+    try:
+        result = stack.up(settings)
+        assert result.started == ["clickhouse"]
+        modes = {s.name: (s.mode, s.healthy) for s in result.statuses}
+        assert modes == {
+            "broker": ("external", True),
+            "postgres": ("external", True),
+            "clickhouse": ("embedded", True),
+        }
+        assert "***" in next(s.address for s in result.statuses if s.name == "postgres")
+    finally:
+        stack.down(settings)
+    assert processes_using(tmp_path) == []
+    assert stack_pids(outer)  # the outer stack is untouched
+
+
+@pytest.mark.durability
+def test_cli_lifecycle_keeps_events_and_tells_the_truth(tmp_path: Path) -> None:
+    """`popreg up && status && down && up`: a record produced before is read back after;
+    `down` leaves no process; a killed part shows as down and `up` brings it back."""
+    settings = embedded_settings(tmp_path)
+    try:
+        assert popreg(settings, "up").returncode == 0
+        before = popreg(settings, "roundtrip")
+        assert before.returncode == 0, before.stderr
+        offset = int(before.stdout.split("at offset ")[1].split()[0])
+        assert status_json(settings)[0] == 0
+
+        down = popreg(settings, "down")
+        assert down.returncode == 0, down.stderr
+        assert processes_using(tmp_path) == []
+        code, doc = status_json(settings)
+        assert code == 1
+        assert doc["healthy"] is False
+        assert {p["detail"] for p in doc["parts"]} == {"not running"}
+
+        assert popreg(settings, "up").returncode == 0
+        consumer = Consumer(settings.kafka_config(**{"group.id": "lifecycle"}))
+        consumer.assign([TopicPartition(settings.topics.healthcheck, 0, offset)])
+        (msg,) = consume_until(consumer, lambda seen: len(seen) >= 1)
+        consumer.close()
+        assert msg.offset() == offset
+
+        host = ClickHouse(settings).running()
+        assert host is not None
+        os.kill(host.pid, signal.SIGKILL)
+        psutil.Process(host.pid).wait(10)
+        code, doc = status_json(settings)
+        assert code == 1
+        clickhouse = next(p for p in doc["parts"] if p["name"] == "clickhouse")
+        assert (clickhouse["healthy"], clickhouse["detail"]) == (False, "not running")
+        assert popreg(settings, "up").returncode == 0
+        assert status_json(settings)[0] == 0
+    finally:
+        popreg(settings, "down")
+    assert processes_using(tmp_path) == []

@@ -48,8 +48,10 @@ def up(data_dir: DataDir = None) -> None:
             result = stack.up(settings, report=lambda line: console.print(f"  {line}"))
     except StackError as exc:
         raise fail(str(exc)) from exc
-    print_statuses(result.statuses)
-    console.print(f"[green]stack up[/] (data in {settings.resolved_data_dir})")
+    console.print(
+        f"[green]stack up[/]: {len(result.statuses)} parts healthy, data in "
+        f"{settings.resolved_data_dir}; `popreg status` for details, `popreg down` to stop"
+    )
 
 
 @app.command()
@@ -96,7 +98,10 @@ def roundtrip(data_dir: DataDir = None) -> None:
 
 
 def print_statuses(statuses: list[PartStatus]) -> None:
-    table = Table("part", "mode", "pid", "address", "health", "data", "detail")
+    table = Table()
+    for column in ("part", "mode", "pid", "address", "health", "data"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("detail")
     for s in statuses:
         table.add_row(
             s.name,

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 
@@ -98,16 +99,15 @@ def roundtrip(data_dir: DataDir = None) -> None:
 
 
 def print_statuses(statuses: list[PartStatus]) -> None:
-    table = Table()
-    for column in ("part", "mode", "pid", "address", "health", "data"):
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    for column in ("part", "pid", "address", "health", "data"):
         table.add_column(column, no_wrap=True)
-    table.add_column("detail")
+    table.add_column("detail", min_width=20)
     for s in statuses:
         table.add_row(
-            s.name,
-            s.mode,
+            s.name if s.mode == "embedded" else f"{s.name} (external)",
             str(s.pid) if s.pid else "-",
-            s.address,
+            s.address.removeprefix("http://"),
             "[green]up[/]" if s.healthy else "[red]down[/]",
             human_bytes(s.data_bytes),
             s.detail,

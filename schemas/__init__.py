@@ -1,0 +1,1 @@
+"""The event contract: Avro schemas (`avro/`), their pydantic models and the codec."""

@@ -4,39 +4,19 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-from pathlib import Path
 from typing import Annotated
 
 import typer
 from rich import box
-from rich.console import Console
 from rich.table import Table
 
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
-from popreg.settings import Settings
+from popreg import ingest
+from popreg.output import DataDir, console, fail, settings_for
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
-console = Console()
-errors = Console(stderr=True)
-
-DataDir = Annotated[
-    Path | None,
-    typer.Option(
-        "--data-dir", help="where the embedded stack keeps everything [env POPREG_DATA_DIR]"
-    ),
-]
-
-
-def settings_for(data_dir: Path | None) -> Settings:
-    return Settings(data_dir=data_dir) if data_dir is not None else Settings()
-
-
-def fail(message: str) -> typer.Exit:
-    errors.print("[bold red]error:[/]", end=" ")
-    errors.print(message, markup=False, highlight=False)
-    return typer.Exit(code=1)
 
 
 @app.command()
@@ -124,3 +104,6 @@ def human_bytes(size: int | None) -> str:
             return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
         value /= 1024
     return f"{value:.1f} GB"
+
+
+app.command()(ingest.publish)

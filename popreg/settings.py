@@ -58,6 +58,18 @@ class PortSettings(BaseModel):
     )
 
 
+class GatewaySettings(BaseModel):
+    """The HTTP ingest gateway for collaborators' mobile apps (`popreg gateway`)."""
+
+    host: str = Field(default=LOOPBACK, description="put a TLS reverse proxy in front of it")
+    port: int = 18480
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    max_batch: int = Field(default=500, ge=1)
+    tokens_file: Path | None = Field(
+        default=None, description="hashed commune tokens; default <data_dir>/secrets/"
+    )
+
+
 class EmbeddedSettings(BaseModel):
     broker_storage: Literal["s3", "memory"] = Field(
         default="s3",
@@ -83,6 +95,7 @@ class Settings(BaseSettings):
     topics: TopicSettings = TopicSettings()
     ports: PortSettings = PortSettings()
     embedded: EmbeddedSettings = EmbeddedSettings()
+    gateway: GatewaySettings = GatewaySettings()
 
     @field_validator("clickhouse_dsn")
     @classmethod
@@ -152,6 +165,12 @@ class Settings(BaseSettings):
         config.update({key: value for key, value in optional.items() if value is not None})
         config.update(extra)
         return config
+
+    @property
+    def gateway_tokens_file(self) -> Path:
+        return (
+            self.gateway.tokens_file or self.resolved_data_dir / "secrets" / "gateway-tokens.json"
+        )
 
     @property
     def resolved_data_dir(self) -> Path:

@@ -123,6 +123,8 @@ def _millis(value: datetime) -> datetime:
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
+
+
 def _digits(count: int, kind: str) -> AfterValidator:
     def check(value: str) -> str:
         if len(value) != count or not value.isascii() or not value.isdigit():

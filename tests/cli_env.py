@@ -20,6 +20,7 @@ def env_for(settings: Settings) -> dict[str, str]:
         "POPREG_PORTS__POSTGRES": str(ports.postgres),
         "POPREG_PORTS__CLICKHOUSE_HTTP": str(ports.clickhouse_http),
         "POPREG_PORTS__SEAWEED_BASE": str(ports.seaweed_base),
+        "POPREG_TOPICS__EVENTS": settings.topics.events,
     }
 
 

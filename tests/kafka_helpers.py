@@ -59,3 +59,36 @@ def read_all(settings: Settings, topic: str, partitions: int, expected: int) -> 
         return consume_until(consumer, lambda seen: len(seen) >= expected)
     finally:
         consumer.close()
+
+
+SENTINEL = b"popreg-test-sentinel"
+
+
+def read_to_sentinels(settings: Settings, topic: str, partitions: int) -> list[Message]:
+    """Everything on a topic, known complete without trusting end offsets (tansu's are low).
+
+    A sentinel is produced to every partition; a partition is read once its sentinel
+    shows up. Returns the records before the sentinels.
+    """
+    producer = Producer(settings.kafka_config(**{"enable.idempotence": True}))
+    for partition in range(partitions):
+        producer.produce(topic, SENTINEL, partition=partition)
+    assert producer.flush(30) == 0
+    consumer = Consumer(settings.kafka_config(**{"group.id": f"read-{uuid.uuid4().hex}"}))
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partitions)])
+    done: set[int] = set()
+    records: list[Message] = []
+    deadline = time.monotonic() + 30
+    try:
+        while len(done) < partitions:
+            assert time.monotonic() < deadline, f"sentinels seen in {sorted(done)} only"
+            msg = consumer.poll(0.2)
+            if msg is None or msg.error() is not None:
+                continue
+            if msg.value() == SENTINEL:
+                done.add(msg.partition())
+            elif msg.partition() not in done:
+                records.append(msg)
+    finally:
+        consumer.close()
+    return records

@@ -126,6 +126,16 @@ SAMPLES: dict[str, dict[str, Any]] = {
 }
 
 
+def fresh(name: str, household: str = HOUSEHOLD) -> dict[str, Any]:
+    """A sample with a new random event id (and correction target), for tests on a topic."""
+    found = sample(name)
+    found["envelope"]["event_id"] = str(uuid.uuid4())
+    found["envelope"]["household_id"] = household
+    if "target_event_id" in found:
+        found["target_event_id"] = str(uuid.uuid4())
+    return found
+
+
 def sample(name: str, **changes: Any) -> dict[str, Any]:
     """A deep copy of one sample with top-level fields changed."""
     found = copy.deepcopy(SAMPLES[name])

@@ -1,0 +1,120 @@
+"""Commands that bring events in: `popreg publish` (commune exports) and `popreg synth`."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.markup import escape
+from rich.table import Table
+
+from popreg.output import DataDir, console, errors, fail, progress, settings_for
+from producers.files import Check, check_file, events_to_send, file_format, write_rejects
+from producers.publisher import Publisher, PublishError
+from projections.admin_units import load
+from schemas.models import Context
+
+EXIT_REJECTED = 1
+EXIT_UNREADABLE = 2
+EXIT_UNDELIVERED = 3
+
+
+def count_lines(path: Path) -> int:
+    with path.open("rb") as handle:
+        return sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+
+
+def publish(
+    file: Annotated[Path, typer.Argument(help="a commune export: .jsonl or .csv")],
+    data_dir: DataDir = None,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="check every row, publish nothing")
+    ] = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option("--skip-invalid", help="publish the valid rows even if some are rejected"),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option("--rejects", help="write the rejected rows and their reasons here"),
+    ] = None,
+) -> None:
+    """Check every row of a commune export, then publish it: all of it, or nothing.
+
+    Every rejected row is listed with its line number and reasons. Exit codes: 0 all
+    published, 1 rows rejected, 2 file unreadable, 3 events not acknowledged by Kafka."""
+    if skip_invalid and rejects is None:
+        raise fail("--skip-invalid needs --rejects FILE: rejected rows are kept, never dropped")
+    try:
+        file_format(file)
+        total = count_lines(file)
+    except (ValueError, OSError) as error:
+        raise fail(str(error), EXIT_UNREADABLE) from error
+    settings = settings_for(data_dir)
+    context = Context(load())
+    with progress() as bar:
+        task = bar.add_task(f"checking {file.name}", total=total)
+        check = check_file(file, context, on_row=lambda n: bar.update(task, completed=n))
+        bar.update(task, total=check.rows, completed=check.rows)
+    report_bad_rows(check)
+    if rejects is not None and check.bad:
+        write_rejects(rejects, file, check.bad)
+        console.print(f"rejected rows and their reasons written to {rejects}")
+    if dry_run or (check.bad and not skip_invalid):
+        print_summary(check, Counter(), Counter(), published=False)
+        if check.bad and not dry_run:
+            errors.print(
+                f"nothing published: {len(check.bad)} rows rejected. Fix them, or publish "
+                "the valid rows with --skip-invalid --rejects FILE."
+            )
+        raise typer.Exit(EXIT_REJECTED if check.bad else 0)
+
+    sent: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    try:
+        with progress() as bar, Publisher(settings, check_world=False) as publisher:
+            task = bar.add_task(f"publishing to {publisher.topic}", total=check.valid)
+            for _, result in publisher.stream(events_to_send(file, check, context)):
+                (sent if result.accepted else failed)[
+                    result.type if result.accepted else str(result.reason)
+                ] += 1
+                bar.advance(task)
+    except PublishError as error:
+        raise fail(str(error), EXIT_UNDELIVERED) from error
+    print_summary(check, sent, failed, published=True)
+    if failed:
+        raise fail(f"{sum(failed.values())} events were not acknowledged", EXIT_UNDELIVERED)
+    if check.bad:
+        raise typer.Exit(EXIT_REJECTED)
+
+
+def report_bad_rows(check: Check) -> None:
+    for row in check.bad:
+        reasons = "; ".join(str(p) for p in row.problems)
+        console.print(
+            f"[red]line {row.line}[/]: {escape(reasons)}", highlight=False, soft_wrap=True
+        )
+
+
+def print_summary(
+    check: Check, sent: Counter[str], failed: Counter[str], *, published: bool
+) -> None:
+    table = Table(box=box.SIMPLE_HEAD, title="summary", title_justify="left")
+    table.add_column("event type")
+    table.add_column("valid rows", justify="right")
+    if published:
+        table.add_column("published", justify="right")
+    for name, count in sorted(check.types.items()):
+        table.add_row(name, f"{count:,}", *([f"{sent[name]:,}"] if published else []))
+    console.print(table)
+    console.print(
+        f"{check.rows:,} rows: {check.valid:,} valid, {len(check.bad):,} rejected, "
+        f"{check.repeated:,} repeating an earlier row (sent once)"
+    )
+    for reason, count in check.reasons().most_common():
+        console.print(f"  rejected {escape(f'[{reason}]')}: {count:,}")
+    for reason, count in failed.most_common():
+        console.print(f"  [red]not acknowledged[/] {escape(f'[{reason}]')}: {count:,}")

@@ -15,14 +15,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Brings the embedded stack up, shows its status, publishes a test message and reads
-# it back, then stops everything it started (KEEP=1 leaves it running).
+# Brings the embedded stack up, shows its status, generates a small synthetic
+# province and publishes it through the SDK (counts per type), then stops everything
+# it started (KEEP=1 leaves it running).
 demo: $(STAMP)
 	@set -e; \
 	if [ "$(KEEP)" != 1 ]; then trap '$(BIN)/popreg down' EXIT; fi; \
 	$(BIN)/popreg up; \
 	$(BIN)/popreg status; \
-	$(BIN)/popreg roundtrip; \
+	$(BIN)/popreg synth --province 96 --households 2000 --years 2020-2025 --seed 7 \
+	  --publish --output $${POPREG_DATA_DIR:-.popreg}/demo-events.jsonl; \
 	if [ "$(KEEP)" = 1 ]; then \
 	  echo "The stack is still running (KEEP=1). Stop it with: $(BIN)/popreg down"; \
 	fi

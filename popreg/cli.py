@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -13,7 +14,9 @@ from rich.table import Table
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
+from popreg import bench as popreg_bench
 from popreg import ingest
+from popreg.gateway_cli import gateway
 from popreg.output import DataDir, console, fail, settings_for
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
@@ -107,3 +110,20 @@ def human_bytes(size: int | None) -> str:
 
 
 app.command()(ingest.publish)
+app.command()(ingest.synth)
+app.add_typer(gateway, name="gateway")
+
+
+@app.command()
+def bench(
+    scale: Annotated[
+        str, typer.Option(help="small: a minute, for CI; province: Cà Mau scale")
+    ] = "small",
+    out: Annotated[Path, typer.Option(help="where results.json and results.md go")] = Path("bench"),
+) -> None:
+    """Measure popreg against baselines taken in the same run, on a scratch stack."""
+    if scale not in popreg_bench.SCALES:
+        raise fail(f"--scale must be one of {', '.join(popreg_bench.SCALES)}")
+    results = popreg_bench.run(scale, out, report=lambda line: console.print(f"  {line}"))
+    console.print(results.markdown(), markup=False, soft_wrap=True)
+    console.print(f"written to {out / 'results.json'} and {out / 'results.md'}")

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import ExitStack
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -14,8 +18,10 @@ from rich.table import Table
 from popreg.output import DataDir, console, errors, fail, progress, settings_for
 from producers.files import Check, check_file, events_to_send, file_format, write_rejects
 from producers.publisher import Publisher, PublishError
+from producers.synth import Synth, SynthConfig
 from projections.admin_units import load
-from schemas.models import Context
+from schemas.models import Context, Event
+from schemas.validation import event_json
 
 EXIT_REJECTED = 1
 EXIT_UNREADABLE = 2
@@ -118,3 +124,98 @@ def print_summary(
         console.print(f"  rejected {escape(f'[{reason}]')}: {count:,}")
     for reason, count in failed.most_common():
         console.print(f"  [red]not acknowledged[/] {escape(f'[{reason}]')}: {count:,}")
+
+
+def synth(
+    data_dir: DataDir = None,
+    province: Annotated[
+        str, typer.Option(help="2-digit GSO code of a province as it was before 2025-07-01")
+    ] = "96",
+    households: Annotated[int, typer.Option(min=1)] = 2000,
+    years: Annotated[str, typer.Option(help="FIRST-LAST, e.g. 2015-2025")] = "2015-2025",
+    seed: int = 7,
+    error_rate: Annotated[
+        float, typer.Option(min=0.0, max=0.5, help="share of deliberate mistakes; 0 = clean")
+    ] = 0.005,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="write JSON Lines here")
+    ] = None,
+    publish_events: Annotated[
+        bool, typer.Option("--publish", help="publish straight to Kafka through the SDK")
+    ] = False,
+    now: Annotated[
+        datetime | None,
+        typer.Option(help="the generator's present (UTC): later registrations are left out"),
+    ] = None,
+) -> None:
+    """Generate a realistic province (seeded): baseline enumeration, then years of events.
+
+    Deliberate mistakes (duplicates, unknown codes, contradictions) are published as a
+    faulty commune system would, for the processors downstream to reject."""
+    if output is None and not publish_events:
+        raise fail("say where the events go: --output FILE, --publish, or both")
+    try:
+        first, last = (int(y) for y in years.split("-"))
+    except ValueError:
+        raise fail(f"--years {years!r}: expected FIRST-LAST, e.g. 2015-2025") from None
+    present = now or datetime.now(UTC)
+    if present.tzinfo is None:
+        present = present.replace(tzinfo=UTC)
+    try:
+        config = SynthConfig(province, households, first, last, seed, present, error_rate)
+        generator = Synth(config, load())
+    except ValueError as error:
+        raise fail(str(error)) from None
+    settings = settings_for(data_dir)
+    generated: Counter[str] = Counter()
+    sent: Counter[str] = Counter()
+    failed: Counter[str] = Counter()
+    with ExitStack() as stack:
+        bar = stack.enter_context(progress())
+        estimate = int(households * 4.5 * 1.8 + households)  # persons x events per person
+        task = bar.add_task(f"province {province}, {households:,} households", total=estimate)
+        out = stack.enter_context(output.open("w", encoding="utf-8")) if output else None
+
+        def emitted() -> Iterator[Event]:
+            for event in generator.events():
+                if out is not None:
+                    out.write(json.dumps(event_json(event), ensure_ascii=False) + "\n")
+                generated[event.type] += 1
+                if generated.total() % 1000 == 0:
+                    bar.update(task, completed=generated.total())
+                yield event
+            bar.update(task, total=generated.total(), completed=generated.total())
+
+        if publish_events:
+            publisher = stack.enter_context(Publisher(settings, check_world=False))
+            for _, result in publisher.stream(emitted()):
+                if result.accepted:
+                    sent[result.type] += 1
+                else:
+                    failed[str(result.reason)] += 1
+        else:
+            for _ in emitted():
+                pass
+    print_synth_summary(generator, output, generated, sent if publish_events else None)
+    if failed:
+        raise fail(f"{sum(failed.values())} events were not acknowledged", EXIT_UNDELIVERED)
+
+
+def print_synth_summary(
+    generator: Synth, output: Path | None, generated: Counter[str], sent: Counter[str] | None
+) -> None:
+    table = Table(box=box.SIMPLE_HEAD, title="events", title_justify="left")
+    table.add_column("event type")
+    table.add_column("generated", justify="right")
+    if sent is not None:
+        table.add_column("published", justify="right")
+    for name, count in sorted(generated.items()):
+        table.add_row(name, f"{count:,}", *([f"{sent[name]:,}"] if sent is not None else []))
+    console.print(table)
+    mistakes = Counter(m.kind for m in generator.mistakes)
+    console.print(
+        f"{sum(generated.values()):,} events; {len(generator.mistakes):,} deliberate mistakes"
+        + "".join(f", {count:,} {kind}" for kind, count in mistakes.most_common())
+    )
+    if output is not None:
+        console.print(f"written to {output}")

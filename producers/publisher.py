@@ -70,7 +70,7 @@ class Publisher:
     ) -> None:
         self.topic = settings.topics.events
         self.codec = Codec(settings.schema_registry_url)
-        self._context = Context(load()) if check_world else None
+        self._check_world = check_world
         config = {**PRODUCER_DEFAULTS, **(producer_config or {})}
         self._producer = Producer(settings.kafka_config(logger=log, **config))
         self._closed = False
@@ -95,6 +95,7 @@ class Publisher:
         """
         if self._closed:
             raise PublishError("this Publisher is closed")
+        context = Context(load()) if self._check_world else None  # today, not at creation
         done: deque[tuple[int, PublishResult]] = deque()
         pending = 0
 
@@ -107,7 +108,7 @@ class Publisher:
             return on_delivery
 
         for position, event in enumerate(events):
-            problems = self._problems(event)
+            problems = problems_in(event, context)
             if problems:
                 yield position, rejected(event, problems)
                 continue
@@ -142,15 +143,6 @@ class Publisher:
     ) -> None:
         self.close()
 
-    def _problems(self, event: Event) -> list[Problem]:
-        if self._context is None:
-            return []
-        try:
-            parse_event(event_json(event), self._context)
-        except InvalidEvent as invalid:
-            return invalid.problems
-        return []
-
     def _produce(
         self, event: Event, callback: Callable[[KafkaError | None, Message], None]
     ) -> None:
@@ -165,6 +157,16 @@ class Publisher:
                 return
             except BufferError:  # the local queue is full: let deliveries drain it
                 self._producer.poll(0.1)
+
+
+def problems_in(event: Event, context: Context | None) -> list[Problem]:
+    if context is None:
+        return []
+    try:
+        parse_event(event_json(event), context)
+    except InvalidEvent as invalid:
+        return invalid.problems
+    return []
 
 
 def drain(done: deque[tuple[int, PublishResult]]) -> Iterator[tuple[int, PublishResult]]:

@@ -61,7 +61,7 @@ def load_current(name: str) -> Schema:
 
 
 def writer_of(schema: Schema) -> WriterSchema:
-    parsed = cast(Schema, fastavro.parse_schema(schema, _write_hint=False))
+    parsed = cast(Schema, fastavro.parse_schema(schema))
     canonical = to_parsing_canonical_form(parsed)
     name = str(parsed["name"]).rsplit(".", 1)[-1]
     return WriterSchema(name, parsed, bytes.fromhex(fingerprint(canonical, "CRC-64-AVRO")))
@@ -102,7 +102,8 @@ def decode_body(body: bytes, writer: WriterSchema) -> Event:
     if reader is None:
         raise DecodeError("unknown_type", f"no current schema for record {writer.name}")
     try:
-        record = fastavro.schemaless_reader(io.BytesIO(body), writer.parsed, reader.parsed)
+        resolve = None if reader.fingerprint == writer.fingerprint else reader.parsed
+        record = fastavro.schemaless_reader(io.BytesIO(body), writer.parsed, resolve)
     except Exception as error:  # fastavro raises many types on corrupt bodies
         raise DecodeError(
             "malformed", f"{writer.name} body does not decode ({type(error).__name__}: {error})"

@@ -290,10 +290,17 @@ class PersonEnumerated(Contract):
     envelope: Envelope
     person: Person
     relation_to_head: RelationToHead
+    spouse_id: Id | None = None
 
     @model_validator(mode="after")
-    def _age(self) -> PersonEnumerated:
+    def _consistent(self) -> PersonEnumerated:
         _plausible_age(self.person, self.envelope.occurred_on)
+        if self.spouse_id is not None:
+            _distinct(self.person.person_id, self.spouse_id, "a marriage")
+            if self.person.marital_status is not MaritalStatus.MARRIED:
+                raise rule(
+                    "spouse_not_married", "spouse_id is set but marital_status is not MARRIED"
+                )
         return self
 
 

@@ -16,8 +16,8 @@ import pytest
 
 from infra import stack
 from infra.broker import Broker
+from infra.ports import free_ports
 from popreg.settings import KafkaSettings, Settings
-from tests.ports import free_ports
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

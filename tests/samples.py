@@ -53,6 +53,7 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "envelope": envelope(2, "2024-01-01"),
         "person": person("P96-0000002"),
         "relation_to_head": "SPOUSE",
+        "spouse_id": "P96-0000001",
     },
     "BirthRegistered": {
         "type": "BirthRegistered",

@@ -193,6 +193,7 @@ EXAMPLES: dict[str, dict[str, Any]] = {
             marital_status="MARRIED",
         ),
         "relation_to_head": "HEAD",
+        "spouse_id": None,
     },
     "BirthRegistered": {
         "envelope": envelope(dt.date(2025, 2, 10)),

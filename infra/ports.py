@@ -1,4 +1,4 @@
-"""Free loopback ports for a test stack, so it can run beside a demo stack."""
+"""Free loopback ports for a scratch stack (tests, bench), so it can run beside a demo stack."""
 
 from __future__ import annotations
 

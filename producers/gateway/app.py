@@ -1,0 +1,243 @@
+"""The HTTP ingest gateway: collaborators' mobile apps POST events, it publishes them.
+
+The body is read by hand rather than by FastAPI so that its size is capped while it
+streams in, and so that one bad event in a batch is answered per event instead of
+failing the whole request. TLS belongs to a reverse proxy in front of it.
+
+Privacy: the gateway logs event ids, types, counts and commune codes only, never an
+event's content or problem messages (they can quote a national id), nor tokens.
+"""
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Annotated, Any
+
+import uvicorn
+from fastapi import Depends, FastAPI, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import Field, TypeAdapter
+
+from popreg import __version__
+from popreg.settings import Settings
+from producers.gateway.ingest import Ingestor
+from producers.gateway.responses import ErrorBody, Health, IngestResponse
+from producers.gateway.tokens import TokenGrant, TokenRegistry, list_tokens
+from schemas.models import AnyEvent
+
+log = logging.getLogger("popreg.gateway")
+
+DELIVERY_TIMEOUT_S = 30.0
+"""How long an event may wait for the broker: a phone's request should not hang for
+the Publisher's default two minutes when the broker is down."""
+
+
+class Refusal(Exception):
+    """The whole request is refused; nothing in it was published."""
+
+    def __init__(
+        self,
+        status_code: int,
+        detail: str,
+        indexes: list[int] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status_code = status_code
+        self.body = ErrorBody(detail=detail, indexes=indexes or [])
+        self.headers = headers
+
+    def response(self) -> JSONResponse:
+        return JSONResponse(self.body.model_dump(), self.status_code, self.headers)
+
+
+class GatewayApp(FastAPI):
+    """FastAPI with the event schemas added to the OpenAPI components: the body is
+    parsed by hand, so FastAPI does not know them."""
+
+    def __init__(self, event_schemas: dict[str, Any], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._event_schemas = event_schemas
+
+    def openapi(self) -> dict[str, Any]:
+        if self.openapi_schema is None:
+            document = super().openapi()
+            components = document.setdefault("components", {}).setdefault("schemas", {})
+            components.update(self._event_schemas)
+            return document
+        return self.openapi_schema
+
+
+def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEOUT_S) -> FastAPI:
+    """The gateway; the Publisher and the idempotency store open with the app's lifespan.
+
+    (No `from __future__ import annotations` in this module: FastAPI resolves the
+    endpoints' annotations at runtime, and they name this function's locals.)
+    """
+    limits = settings.gateway
+    tokens = TokenRegistry(settings.gateway_tokens_file)
+    ingestor = Ingestor(settings, delivery_timeout_s)
+    body_schema, event_schemas = request_body_schema(limits.max_batch)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(ingestor.start)
+        try:
+            yield
+        finally:
+            await run_in_threadpool(ingestor.close)
+
+    app = GatewayApp(
+        event_schemas,
+        title="popreg ingest gateway",
+        version=__version__,
+        description=__doc__,
+        lifespan=lifespan,
+    )
+
+    @app.exception_handler(Refusal)
+    async def refused(request: Request, refusal: Refusal) -> JSONResponse:
+        return refusal.response()
+
+    bearer = HTTPBearer(auto_error=False, description="a commune's token (popreg gateway token)")
+
+    def grant_of(
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> TokenGrant:
+        grant = tokens.lookup(credentials.credentials) if credentials is not None else None
+        if grant is None:
+            raise Refusal(
+                401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
+            )
+        return grant
+
+    @app.get("/healthz", tags=["operations"])
+    async def healthz() -> Health:
+        return Health()
+
+    @app.post(
+        "/v1/events",
+        tags=["events"],
+        summary="Publish one event or a batch of events",
+        responses={
+            401: {"model": ErrorBody, "description": "missing or unknown bearer token"},
+            403: {"model": ErrorBody, "description": "an event of a commune the token lacks"},
+            413: {"model": ErrorBody, "description": "body or batch over the limit"},
+            422: {
+                "model": IngestResponse | ErrorBody,
+                "description": "no event accepted: per-event problems, or a body that is "
+                "not an event or an array of events",
+            },
+            503: {"model": IngestResponse, "description": "no event could be delivered"},
+        },
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": body_schema}},
+            }
+        },
+    )
+    async def post_events(
+        request: Request,
+        response: Response,
+        grant: Annotated[TokenGrant, Depends(grant_of)],
+    ) -> IngestResponse:
+        """Each event is validated and published on its own: the answer lists, per event,
+        accepted (with partition and offset), duplicate (an event_id already accepted
+        with the same content) or rejected (with its problems). HTTP 200 when at least
+        one event was accepted or a duplicate."""
+        items = parse_items(await read_body(request, limits.max_body_bytes), limits.max_batch)
+        foreign = foreign_indexes(items, grant)
+        if foreign:
+            log.warning(
+                "token of commune %s: %d events of other communes", grant.commune, len(foreign)
+            )
+            raise Refusal(
+                403,
+                f"the token of commune {grant.commune} may report for {', '.join(grant.codes)}"
+                " only; nothing was published",
+                indexes=foreign,
+            )
+        outcome = await run_in_threadpool(ingestor.ingest, items)
+        answer = outcome.response
+        log.info(
+            "commune %s: %d events, %d accepted, %d duplicates, %d rejected",
+            grant.commune,
+            len(items),
+            answer.accepted,
+            answer.duplicates,
+            answer.rejected,
+        )
+        response.status_code = outcome.status_code
+        return answer
+
+    return app
+
+
+def serve(settings: Settings) -> None:
+    """Run the gateway in the foreground until interrupted; pending events are flushed."""
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    if not list_tokens(settings):
+        log.warning("no gateway token issued yet: every request will get 401")
+    uvicorn.run(
+        create_app(settings),
+        host=settings.gateway.host,
+        port=settings.gateway.port,
+        log_level="info",
+        server_header=False,
+    )
+
+
+def request_body_schema(max_batch: int) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body's JSON schema (an event or a batch) and the component schemas it uses."""
+    body = AnyEvent | Annotated[list[AnyEvent], Field(min_length=1, max_length=max_batch)]
+    schema = TypeAdapter(body).json_schema(ref_template="#/components/schemas/{model}")
+    components: dict[str, Any] = schema.pop("$defs")
+    return schema, components
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it exceeds `limit`: declared, or while it streams in."""
+    too_large = Refusal(413, f"the body is over {limit} bytes")
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise too_large
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise too_large
+    return bytes(body)
+
+
+def parse_items(body: bytes, max_batch: int) -> list[dict[str, Any]]:
+    """One event object, or an array of them, as a list."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError) as error:
+        raise Refusal(422, f"the body is not JSON: {error}") from None
+    items: list[Any] = data if isinstance(data, list) else [data]
+    if not items:
+        raise Refusal(422, "the batch is empty")
+    if len(items) > max_batch:
+        raise Refusal(413, f"a batch holds at most {max_batch} events, this one {len(items)}")
+    not_objects = [index for index, item in enumerate(items) if not isinstance(item, dict)]
+    if not_objects:
+        raise Refusal(
+            422, "the body must be an event object or an array of them", indexes=not_objects
+        )
+    return [item for item in items if isinstance(item, dict)]
+
+
+def foreign_indexes(items: list[dict[str, Any]], grant: TokenGrant) -> list[int]:
+    """Events whose commune_code the token does not hold (a missing code is left to validation)."""
+    found = []
+    for index, item in enumerate(items):
+        envelope = item.get("envelope")
+        code = envelope.get("commune_code") if isinstance(envelope, dict) else None
+        if isinstance(code, str) and not grant.holds(code):
+            found.append(index)
+    return found

@@ -1,0 +1,11 @@
+"""A deterministic synthetic province: baseline enumeration, then years of vital events.
+
+`Synth(SynthConfig(...), admin_units.load()).events()` yields the events in
+publication order; `write_jsonl` writes them as JSON Lines for `popreg publish`.
+"""
+
+from producers.synth.config import Mistake, SynthConfig
+from producers.synth.generator import Synth
+from producers.synth.jsonl import write_jsonl
+
+__all__ = ["Mistake", "Synth", "SynthConfig", "write_jsonl"]

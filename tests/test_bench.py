@@ -1,0 +1,22 @@
+"""The bench's figures and report (pure); `make bench` runs the measurements."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from popreg.bench import Figure, new_results, write
+
+
+def test_a_figure_is_reported_as_a_ratio_to_its_baseline(tmp_path: Path) -> None:
+    results = new_results("small")
+    results.figures += [
+        Figure("raw produce (baseline)", 50_000, "events/s"),
+        Figure("SDK publish", 25_000, "events/s", "raw produce", 50_000),
+    ]
+    json_path, md_path = write(results, tmp_path)
+    doc = json.loads(json_path.read_text("utf-8"))
+    assert [f["ratio"] for f in doc["figures"]] == [None, 0.5]
+    assert "| SDK publish | 25,000 events/s | raw produce | 50,000 events/s | 0.50 |" in (
+        md_path.read_text("utf-8")
+    )

@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 KEEP ?= 0
 
-.PHONY: install demo test lint clean
+.PHONY: install demo test lint bench clean
 
 install: $(STAMP)
 
@@ -28,6 +28,12 @@ demo: $(STAMP)
 	if [ "$(KEEP)" = 1 ]; then \
 	  echo "The stack is still running (KEEP=1). Stop it with: $(BIN)/popreg down"; \
 	fi
+
+# Measures popreg against baselines taken in the same run, on a scratch stack;
+# writes bench/results.json and bench/results.md. SCALE=province for Cà Mau scale.
+SCALE ?= small
+bench: $(STAMP)
+	$(BIN)/popreg bench --scale $(SCALE) --out bench
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .

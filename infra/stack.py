@@ -12,6 +12,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import psycopg
+
 from infra import kafka, procs
 from infra.broker import Broker
 from infra.clickhouse import ClickHouse
@@ -19,6 +21,7 @@ from infra.part import Part, PartStatus
 from infra.postgres import Postgres
 from infra.seaweed import Seaweed
 from popreg.settings import LOOPBACK, Settings
+from projections import migrations
 
 Report = Callable[[str], None]
 
@@ -91,6 +94,12 @@ def up(settings: Settings, report: Report = lambda _: None) -> UpResult:
                     report(f"{part.name}: already running on {part.address}")
             created = kafka.ensure_topics(settings)
             report(f"topics: created {', '.join(created)}" if created else "topics: present")
+            applied = migrate(settings)
+            report(
+                f"postgres: applied {', '.join(f'{m.version:03d}_{m.name}' for m in applied)}"
+                if applied
+                else "postgres: schema up to date"
+            )
             statuses = [part.status() for part in shown_parts(settings)]
             unhealthy = [s for s in statuses if not s.healthy]
             if unhealthy:
@@ -102,6 +111,13 @@ def up(settings: Settings, report: Report = lambda _: None) -> UpResult:
                 report(f"{part.name}: stopping (up failed) — {part.stop()}")
             raise
         return UpResult([p.name for p in started], created, statuses)
+
+
+def migrate(settings: Settings) -> list[migrations.Migration]:
+    try:
+        return migrations.migrate(settings.postgres_url)
+    except (migrations.MigrationError, psycopg.Error) as exc:
+        raise procs.StackError(f"postgres migrations failed: {exc}") from exc
 
 
 def down(settings: Settings, report: Report = lambda _: None) -> None:

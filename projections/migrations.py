@@ -32,15 +32,15 @@ class MigrationError(RuntimeError):
     pass
 
 
-def available() -> list[Migration]:
+def available(sql_dir: Path = SQL_DIR) -> list[Migration]:
     found = []
-    for path in sorted(SQL_DIR.glob("*.sql")):
+    for path in sorted(sql_dir.glob("*.sql")):
         number, _, name = path.stem.partition("_")
         found.append(Migration(int(number), name, path.read_text("utf-8")))
     return found
 
 
-def migrate(url: str) -> list[Migration]:
+def migrate(url: str, sql_dir: Path = SQL_DIR) -> list[Migration]:
     """Apply what is missing; returns the migrations applied now."""
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("SELECT pg_advisory_lock(%s)", (LOCK_ID,))
@@ -52,7 +52,7 @@ def migrate(url: str) -> list[Migration]:
         rows = conn.execute("SELECT version, checksum FROM schema_migrations").fetchall()
         done: dict[int, str] = {int(v): str(c) for v, c in rows}
         applied = []
-        for migration in available():
+        for migration in available(sql_dir):
             if migration.version in done:
                 if done[migration.version] != migration.checksum:
                     raise MigrationError(

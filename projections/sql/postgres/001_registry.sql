@@ -69,11 +69,27 @@ CREATE TABLE events (
 CREATE INDEX events_household ON events (household_id, occurred_on);
 CREATE INDEX events_position ON events (topic, partition, "offset");
 
--- Which persons each event names, so the history of a person can be re-folded.
-CREATE TABLE event_persons (
-    person_id  text NOT NULL,
-    event_id   uuid NOT NULL REFERENCES events (event_id),
-    PRIMARY KEY (person_id, event_id)
+-- Which households and persons each event touches (kind 'H' or 'P'), with the
+-- event's history key, so a late event's closure can be found and re-folded.
+CREATE TABLE event_entities (
+    kind         char(1) NOT NULL,
+    entity_id    text NOT NULL,
+    occurred_on  date NOT NULL,
+    recorded_at  timestamptz NOT NULL,
+    event_id     uuid NOT NULL REFERENCES events (event_id),
+    PRIMARY KEY (kind, entity_id, occurred_on, recorded_at, event_id)
+);
+
+-- The state of an entity after each event that touched it: a late event restores
+-- the entities it reaches to their version before it and re-applies what follows.
+CREATE TABLE entity_versions (
+    kind         char(1) NOT NULL,
+    entity_id    text NOT NULL,
+    occurred_on  date NOT NULL,
+    recorded_at  timestamptz NOT NULL,
+    event_id     uuid NOT NULL,
+    state        jsonb,
+    PRIMARY KEY (kind, entity_id, occurred_on, recorded_at, event_id)
 );
 
 CREATE FUNCTION events_are_immutable() RETURNS trigger LANGUAGE plpgsql AS $$

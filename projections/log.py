@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
@@ -42,9 +43,14 @@ class Record:
         return self.partition, self.offset
 
 
-def is_marker(message: Message) -> bool:
-    headers = message.headers() or []
-    return any(header[0] == MARKER_HEADER for header in headers)
+Headers = Mapping[str, Any] | Sequence[tuple[str, Any]] | None
+
+
+def is_marker(headers: Headers) -> bool:
+    """Whether a record is an end marker; headers as confluent-kafka or faust give them."""
+    if isinstance(headers, Mapping):
+        return MARKER_HEADER in headers
+    return any(name == MARKER_HEADER for name, _ in headers or ())
 
 
 def place_markers(settings: Settings, topic: str, partitions: int) -> dict[int, int]:
@@ -140,7 +146,7 @@ def _batches(
                     open_partitions.discard(partition)
                     consumer.pause([TopicPartition(topic, partition)])
                     continue
-                if is_marker(message):
+                if is_marker(message.headers()):
                     continue
                 batch.append(decode(codec, partition, offset, message.value()))
             if batch:

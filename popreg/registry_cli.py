@@ -1,0 +1,67 @@
+"""`popreg household ID` and `popreg person ID`: the registry as registrars read it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import psycopg
+import typer
+from rich import box
+from rich.table import Table
+
+from popreg.output import DataDir, console, fail, settings_for
+from projections import registry_queries
+from projections.registry_queries import Found, Row
+
+AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output")]
+
+
+def household(household_id: str, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """A household now (members, head, commune) and every event in its history."""
+    show(household_id, "household", registry_queries.household, data_dir, as_json)
+
+
+def person(person_id: str, data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """A person now (vital, marital and residence status), their households and history."""
+    show(person_id, "person", registry_queries.person, data_dir, as_json)
+
+
+def show(
+    entity_id: str,
+    kind: str,
+    query: Callable[[str, str], Found | None],
+    data_dir: Path | None,
+    as_json: bool,
+) -> None:
+    settings = settings_for(data_dir)
+    try:
+        found: Found | None = query(settings.postgres_url, entity_id)
+    except (psycopg.Error, OSError) as error:
+        raise fail(f"cannot read the registry: {error}; is the stack up? (popreg status)") from None
+    if found is None:
+        raise fail(f"no {kind} {entity_id} in the registry")
+    if as_json:
+        doc = {"current": found.current, "members": found.members, "history": found.history}
+        typer.echo(json.dumps(doc, default=str, ensure_ascii=False, indent=2))
+        return
+    current = Table(box=box.SIMPLE_HEAD, show_header=False, title=f"{kind} {entity_id}")
+    for key, value in found.current.items():
+        current.add_row(key, "" if value is None else str(value))
+    console.print(current)
+    console.print(rows_table("households" if kind == "person" else "members", found.members))
+    console.print(rows_table("history", found.history))
+
+
+def rows_table(title: str, rows: list[Row]) -> Table:
+    table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
+    if not rows:
+        table.add_column("(none)")
+        return table
+    for column in rows[0]:
+        table.add_column(column.replace("_", " "))
+    for row in rows:
+        table.add_row(*("" if v is None else str(v) for v in row.values()))
+    return table

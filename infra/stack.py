@@ -19,6 +19,7 @@ from infra.broker import Broker
 from infra.clickhouse import ClickHouse
 from infra.part import Part, PartStatus
 from infra.postgres import Postgres
+from infra.processors import Processors
 from infra.seaweed import Seaweed
 from popreg.settings import LOOPBACK, Settings
 from projections import migrations
@@ -34,7 +35,9 @@ class UpResult:
 
 
 def parts(settings: Settings) -> list[Part]:
-    return [Seaweed(settings), Broker(settings), Postgres(settings), ClickHouse(settings)]
+    """Every part, in start order; the processors come last, after topics and schema."""
+    servers: list[Part] = [Seaweed(settings), Broker(settings), Postgres(settings)]
+    return [*servers, ClickHouse(settings), Processors(settings)]
 
 
 def shown_parts(settings: Settings) -> list[Part]:
@@ -76,14 +79,18 @@ def preflight(settings: Settings, to_start: list[Part]) -> None:
     procs.require_free_ports(LOOPBACK, ports)
 
 
-def up(settings: Settings, report: Report = lambda _: None) -> UpResult:
+def up(
+    settings: Settings, report: Report = lambda _: None, with_processors: bool = True
+) -> UpResult:
     with stack_lock(settings):
-        all_parts = parts(settings)
+        all_parts = [p for p in parts(settings) if with_processors or not _is_processors(p)]
         to_start = [p for p in all_parts if p.embedded and p.running() is None]
         preflight(settings, to_start)
         started: list[Part] = []
         try:
             for part in all_parts:
+                if _is_processors(part):
+                    continue
                 if not part.embedded:
                     report(f"{part.name}: external at {part.address}")
                     continue
@@ -100,7 +107,16 @@ def up(settings: Settings, report: Report = lambda _: None) -> UpResult:
                 if applied
                 else "postgres: schema up to date"
             )
-            statuses = [part.status() for part in shown_parts(settings)]
+            for part in all_parts:
+                if _is_processors(part):
+                    if part.start():
+                        started.append(part)
+                    report(f"{part.name}: {part.check()}")
+            statuses = [
+                part.status()
+                for part in shown_parts(settings)
+                if with_processors or not _is_processors(part)
+            ]
             unhealthy = [s for s in statuses if not s.healthy]
             if unhealthy:
                 raise procs.StackError(
@@ -111,6 +127,10 @@ def up(settings: Settings, report: Report = lambda _: None) -> UpResult:
                 report(f"{part.name}: stopping (up failed) — {part.stop()}")
             raise
         return UpResult([p.name for p in started], created, statuses)
+
+
+def _is_processors(part: Part) -> bool:
+    return isinstance(part, Processors)
 
 
 def migrate(settings: Settings) -> list[migrations.Migration]:

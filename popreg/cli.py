@@ -15,7 +15,7 @@ from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
 from popreg import bench as popreg_bench
-from popreg import ingest
+from popreg import ingest, registry_cli
 from popreg.gateway_cli import gateway
 from popreg.output import DataDir, console, fail, settings_for
 
@@ -23,13 +23,23 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
 
 @app.command()
-def up(data_dir: DataDir = None) -> None:
+def up(
+    data_dir: DataDir = None,
+    no_processors: Annotated[
+        bool, typer.Option("--no-processors", help="the servers only, no stream processors")
+    ] = False,
+) -> None:
     """Start the embedded parts the settings do not point elsewhere, wait until each is
-    healthy, and create the topics."""
+    healthy, create the topics, apply the PostgreSQL schema, then start the processors
+    (supervised: a worker that dies is restarted)."""
     settings = settings_for(data_dir)
     try:
         with console.status("starting the stack…"):
-            result = stack.up(settings, report=lambda line: console.print(f"  {line}"))
+            result = stack.up(
+                settings,
+                report=lambda line: console.print(f"  {line}"),
+                with_processors=not no_processors,
+            )
     except StackError as exc:
         raise fail(str(exc)) from exc
     console.print(
@@ -127,3 +137,22 @@ def bench(
     results = popreg_bench.run(scale, out, report=lambda line: console.print(f"  {line}"))
     console.print(results.markdown(), markup=False, soft_wrap=True)
     console.print(f"written to {out / 'results.json'} and {out / 'results.md'}")
+
+
+@app.command(hidden=True)
+def worker(
+    name: Annotated[str, typer.Argument(help="which processor: state")],
+    settings_file: Annotated[Path, typer.Option("--settings", help="settings as JSON")],
+) -> None:
+    """Run one stream processor in the foreground (the supervisor runs these)."""
+    from popreg.settings import Settings
+    from stream_processors import state_worker
+
+    workers = {"state": state_worker.run}
+    if name not in workers:
+        raise fail(f"no processor {name!r}; one of: {', '.join(workers)}")
+    workers[name](Settings.model_validate_json(settings_file.read_text()))
+
+
+app.command()(registry_cli.household)
+app.command()(registry_cli.person)

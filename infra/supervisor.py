@@ -1,0 +1,152 @@
+"""Keeps the stream processors running: restarts a worker that dies, with backoff.
+
+`popreg up` starts this process (the `processors` part); it starts one worker per
+processor (`python -m popreg worker NAME`), records each worker's pid, and writes
+`run/processors.json` (pid, restarts, last exit) for `popreg status`. A worker that
+exits is restarted after 1 s, doubling up to 30 s while it keeps failing; the delay
+resets once a worker has run for a minute. Every restart is logged. SIGTERM stops
+the workers (SIGTERM, then SIGKILL) and then the supervisor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from types import FrameType
+
+import psutil
+
+from infra import procs
+
+log = logging.getLogger("popreg.supervisor")
+STATUS_FILE = "processors-status.json"
+FIRST_DELAY_S, MAX_DELAY_S, STABLE_S = 1.0, 30.0, 60.0
+
+
+@dataclass
+class Worker:
+    name: str
+    pid: int | None = None
+    started_at: float = 0.0
+    restarts: int = 0
+    last_exit: int | None = None
+    next_start: float = 0.0
+    delay_s: float = FIRST_DELAY_S
+
+
+def worker_name(processor: str) -> str:
+    return f"worker-{processor}"
+
+
+def status_path(data_dir: Path) -> Path:
+    return procs.run_dir(data_dir) / STATUS_FILE
+
+
+def read_status(data_dir: Path) -> dict[str, dict[str, object]]:
+    try:
+        found: dict[str, dict[str, object]] = json.loads(status_path(data_dir).read_text())
+    except (OSError, ValueError):
+        return {}
+    return found
+
+
+class Supervisor:
+    def __init__(self, data_dir: Path, processors: list[str]) -> None:
+        self.data_dir = data_dir
+        self.workers = {name: Worker(name) for name in processors}
+        self.stopping = False
+
+    def run(self) -> None:
+        signal.signal(signal.SIGTERM, self._stop)
+        signal.signal(signal.SIGINT, self._stop)
+        while not self.stopping:
+            for worker in self.workers.values():
+                self._tend(worker)
+            self._write_status()
+            time.sleep(0.2)
+        self._stop_workers()
+
+    def _tend(self, worker: Worker) -> None:
+        now = time.monotonic()
+        if worker.pid is not None:
+            process = _alive(worker.pid)
+            if process is not None:
+                if now - worker.started_at > STABLE_S:
+                    worker.delay_s = FIRST_DELAY_S
+                return
+            worker.last_exit = _exit_code(worker.pid)
+            worker.pid = None
+            worker.next_start = now + worker.delay_s
+            log.warning(
+                "worker %s exited (code %s); restarting in %.0f s",
+                worker.name,
+                worker.last_exit,
+                worker.delay_s,
+            )
+            worker.delay_s = min(worker.delay_s * 2, MAX_DELAY_S)
+            worker.restarts += 1
+            return
+        if now >= worker.next_start:
+            settings = str(procs.run_dir(self.data_dir) / "processors-settings.json")
+            argv = [sys.executable, "-m", "popreg", "worker", worker.name, "--settings", settings]
+            record = procs.spawn(self.data_dir, worker_name(worker.name), argv, "-")
+            worker.pid, worker.started_at = record.pid, now
+            log.info("worker %s started, pid %d", worker.name, record.pid)
+
+    def _write_status(self) -> None:
+        doc = {
+            name: {k: v for k, v in asdict(w).items() if k in ("pid", "restarts", "last_exit")}
+            for name, w in self.workers.items()
+        }
+        path = status_path(self.data_dir)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps(doc))
+        temporary.replace(path)
+
+    def _stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+
+    def _stop_workers(self) -> None:
+        for worker in self.workers.values():
+            result = procs.stop(self.data_dir, worker_name(worker.name), timeout_s=15)
+            log.info("worker %s: %s", worker.name, result)
+        status_path(self.data_dir).unlink(missing_ok=True)
+
+
+def _alive(pid: int) -> psutil.Process | None:
+    try:
+        process = psutil.Process(pid)
+    except psutil.NoSuchProcess:
+        return None
+    if process.status() == psutil.STATUS_ZOMBIE:
+        return None
+    return process
+
+
+def _exit_code(pid: int) -> int | None:
+    """The exit code of a finished child (None if it was already reaped elsewhere)."""
+    try:
+        _, status = os.waitpid(pid, 0)
+    except ChildProcessError:
+        return None
+    return os.waitstatus_to_exitcode(status)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("processors", nargs="+")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    Supervisor(args.data_dir, args.processors).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,594 @@
+"""The state projector's writes: one transaction per batch, positions included.
+
+For each batch (in arrival order): messages below the stored position are
+redeliveries and are skipped; undecodable ones become rejections; an event_id
+already archived is a duplicate. An event in history order is applied with the fold
+to the entities it touches, loaded from PostgreSQL. A late event (an entity it
+touches already has a later event), a correction, or an event an archived correction
+targets re-folds its closure from the entity versions before it (see
+`stream_processors/README.md`). The archive, entity links and versions, current
+rows, rejections, counts and the next offset per partition are committed together;
+rejections are then also published to the rejected topic.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import psycopg
+from confluent_kafka import Producer
+from psycopg.types.json import Jsonb
+
+from popreg.settings import Settings
+from projections import fold, history
+from projections.admin_units import load
+from projections.entity_json import from_json, to_json
+from projections.fold import HOUSEHOLD, Entity, Rejection
+from projections.history import Key, is_correction, key_of
+from projections.log import Record
+from projections.state import Household, Person, Registry
+from projections.state_tables import (
+    COLUMNS,
+    EVENTS,
+    LINKS,
+    VERSIONS,
+    copy_rows,
+    current_rows,
+    event_row,
+)
+from schemas.models import Event, EventAmended, EventVoided
+from schemas.validation import parse_event
+
+log = logging.getLogger("popreg.sink.state")
+
+IN_ENTITIES = "(kind, entity_id) IN (SELECT * FROM unnest(%s::char(1)[], %s::text[]))"
+NEWEST_FIRST = " ORDER BY kind, entity_id, occurred_on DESC, recorded_at DESC, event_id DESC"
+MIN_KEY: Key = (date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
+VOIDED = Rejection("voided", "voided or replaced by a correction")
+
+
+def verdict(rejection: Rejection | None) -> tuple[str, str | None]:
+    if rejection is None:
+        return "applied", None
+    return ("voided" if rejection is VOIDED else "rejected"), rejection.reason
+
+
+@dataclass
+class BatchResult:
+    applied: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    redelivered: int = 0
+    undecodable: int = 0
+    refolded: int = 0
+    rejections: list[dict[str, Any]] = field(default_factory=list)
+
+
+class StateSink:
+    def __init__(self, settings: Settings, consumer: str) -> None:
+        self.url = settings.postgres_url
+        self.consumer = consumer
+        self.rejected_topic = settings.topics.rejected
+        self.units = load()
+        self._producer = Producer(
+            settings.kafka_config(**{"enable.idempotence": True, "acks": "all"})
+        )
+        self._conn: psycopg.Connection[Any] | None = None
+
+    def connection(self) -> psycopg.Connection[Any]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self.url)
+        return self._conn
+
+    def positions(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        with psycopg.connect(self.url) as conn:
+            rows = conn.execute(
+                "SELECT topic, partition, next_offset FROM consumer_positions WHERE consumer = %s",
+                (self.consumer,),
+            ).fetchall()
+        stored = {(t, p): o for t, p, o in rows}
+        return {k: stored[k] for k in keys if k in stored}
+
+    def apply(self, topic: str, records: list[Record], ends: dict[int, int]) -> BatchResult:
+        conn = self.connection()
+        try:
+            with conn.transaction():
+                result = Batch(self, conn, topic).run(records, ends)
+        except psycopg.OperationalError:
+            self._conn = None
+            raise
+        self._publish_rejections(result.rejections)
+        return result
+
+    def _publish_rejections(self, rejections: list[dict[str, Any]]) -> None:
+        for row in rejections:
+            doc = {k: v for k, v in row.items() if k != "raw"}
+            value = json.dumps(doc, default=str).encode()
+            self._producer.produce(self.rejected_topic, value, str(row["offset"]).encode())
+        self._producer.flush(30)
+
+
+class _Widen(Exception):
+    """A re-applied event reached entities outside the closure: restore those too."""
+
+    def __init__(self, entities: set[Entity]) -> None:
+        super().__init__(sorted(entities))
+        self.entities = entities
+
+
+class Batch:
+    """One batch's work inside its transaction."""
+
+    def __init__(self, sink: StateSink, conn: psycopg.Connection[Any], topic: str) -> None:
+        self.sink, self.conn, self.topic = sink, conn, topic
+        self.registry = Registry()
+        self.loaded: set[Entity] = set()
+        self.last: dict[Entity, Key] = {}
+        self.archive: dict[UUID, tuple[Record, Event]] = {}
+        self.outcomes: dict[UUID, Rejection | None] = {}
+        self.previous: dict[UUID, str] = {}
+        self.versions: dict[tuple[Entity, Key], Any] = {}
+        self.links: set[tuple[Entity, UUID, Key]] = set()
+        self.dirty: set[Entity] = set()
+        self.corrected: set[UUID] = set()
+        self.result = BatchResult()
+
+    def run(self, records: list[Record], ends: dict[int, int]) -> BatchResult:
+        stored = self._stored_positions()
+        fresh = [r for r in records if r.offset >= stored.get(r.partition, 0)]
+        self.result.redelivered = len(records) - len(fresh)
+        events = self._new_events(fresh)
+        self._prefetch([e for _, e in events])
+        self.corrected = self._archived_correction_targets([e for _, e in events])
+        for record, event in events:
+            self.archive[event.envelope.event_id] = (record, event)
+            if is_correction(event) or self._is_corrected(event) or self._is_late(event):
+                self._refold(event)
+            else:
+                self._apply(event)
+        for event_id in self.archive:
+            self.outcomes.setdefault(event_id, None)
+        self._write(ends, stored)
+        return self.result
+
+    # --- reading -----------------------------------------------------------------------
+
+    def _stored_positions(self) -> dict[int, int]:
+        rows = self.conn.execute(
+            "SELECT partition, next_offset FROM consumer_positions"
+            " WHERE consumer = %s AND topic = %s FOR UPDATE",
+            (self.sink.consumer, self.topic),
+        ).fetchall()
+        return dict(rows)
+
+    def _new_events(self, records: list[Record]) -> list[tuple[Record, Event]]:
+        for record in records:
+            if record.event is None:
+                assert record.error is not None
+                self.result.undecodable += 1
+                self._reject_message(record, record.error.reason, record.error.detail)
+        decoded = [(r, r.event) for r in records if r.event is not None]
+        ids = [e.envelope.event_id for _, e in decoded]
+        known = {
+            row[0]
+            for row in self.conn.execute(
+                "SELECT event_id FROM events WHERE event_id = ANY(%s)", (ids,)
+            ).fetchall()
+        }
+        new: list[tuple[Record, Event]] = []
+        for record, event in decoded:
+            if event.envelope.event_id in known:
+                self.result.duplicates += 1
+                continue
+            known.add(event.envelope.event_id)
+            new.append((record, event))
+        return new
+
+    def _archived_correction_targets(self, events: list[Event]) -> set[UUID]:
+        ids = [e.envelope.event_id for e in events if not is_correction(e)]
+        rows = self.conn.execute(
+            "SELECT (payload->>'target_event_id')::uuid FROM events"
+            " WHERE event_type IN ('EventVoided', 'EventAmended')"
+            " AND (payload->>'target_event_id')::uuid = ANY(%s)",
+            (ids,),
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    def _is_corrected(self, event: Event) -> bool:
+        """Whether a correction of this event arrived before it (in the archive or batch)."""
+        eid = event.envelope.event_id
+        return eid in self.corrected or any(
+            isinstance(e, EventVoided | EventAmended) and e.target_event_id == eid
+            for _, e in self.archive.values()
+        )
+
+    def _prefetch(self, events: list[Event]) -> None:
+        """Load what the batch names in two queries, not two per event."""
+        for _ in range(2):
+            self._load(set().union(*(fold.touched(e, self.registry) for e in events)))
+
+    def _touched(self, event: Event) -> set[Entity]:
+        entities: set[Entity] = set()
+        while True:
+            found = fold.touched(event, self.registry)
+            self._load(found)
+            if found == entities:
+                return found
+            entities = found
+
+    def _load(self, entities: Iterable[Entity]) -> None:
+        """Current state from the newest version; `last` from the newest linked event."""
+        missing = [e for e in entities if e not in self.loaded]
+        if not missing:
+            return
+        wanted = ([k for k, _ in missing], [i for _, i in missing])
+        for kind, entity_id, state in self.conn.execute(
+            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, state FROM entity_versions"
+            f" WHERE {IN_ENTITIES}{NEWEST_FIRST}",
+            wanted,
+        ).fetchall():
+            self._put((kind, entity_id), state)
+        for kind, entity_id, *key in self.conn.execute(
+            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, occurred_on, recorded_at,"
+            f" event_id FROM event_entities WHERE {IN_ENTITIES}{NEWEST_FIRST}",
+            wanted,
+        ).fetchall():
+            self.last[(kind, entity_id)] = (key[0], key[1], key[2])
+        self.loaded.update(missing)
+
+    def _put(self, entity: Entity, state: dict[str, Any] | None) -> None:
+        kind, entity_id = entity
+        table: dict[str, Any] = (
+            self.registry.households if kind == HOUSEHOLD else self.registry.persons
+        )
+        if state is None:
+            table.pop(entity_id, None)
+        else:
+            table[entity_id] = from_json(Household if kind == HOUSEHOLD else Person, state)
+
+    def _state(self, entity: Entity) -> dict[str, Any] | None:
+        kind, entity_id = entity
+        table: dict[str, Any] = (
+            self.registry.households if kind == HOUSEHOLD else self.registry.persons
+        )
+        found = table.get(entity_id)
+        return None if found is None else to_json(found)
+
+    def _is_late(self, event: Event) -> bool:
+        key = key_of(event)
+        return any(
+            entity in self.last and self.last[entity] > key for entity in self._touched(event)
+        )
+
+    # --- folding ------------------------------------------------------------------------
+
+    def _apply(self, event: Event, closure: set[Entity] | None = None) -> None:
+        entities = self._touched(event)
+        if closure is not None and not entities <= closure:
+            raise _Widen(entities - closure)
+        key = key_of(event)
+        rejection = fold.apply(self.registry, event, self.sink.units)
+        self.outcomes[event.envelope.event_id] = rejection
+        for entity in entities:
+            self.links.add((entity, event.envelope.event_id, key))
+            self.last[entity] = max(key, self.last.get(entity, key))
+            if rejection is None:
+                self.versions[(entity, key)] = self._state(entity)
+                self.dirty.add(entity)
+
+    def _refold(self, event: Event) -> None:
+        """Re-apply, in history order, everything from the late point on that it reaches."""
+        start_events = [event]
+        if isinstance(event, EventVoided | EventAmended):
+            target = self._archived(event.target_event_id)
+            if target is None or is_correction(target):
+                reason = "unknown_target" if target is None else "correction_of_correction"
+                self.outcomes[event.envelope.event_id] = Rejection(
+                    reason, f"event {event.target_event_id} cannot be corrected"
+                )
+                return
+            corrections = self._corrections_of({target.envelope.event_id})
+            start_events = [target, *history.effective_events([target, *corrections])]
+        start = min(key_of(e) for e in start_events)
+        seeds: set[Entity] = set().union(*(self._touched(e) for e in start_events))
+        while True:
+            closure, reached = self._closure(seeds, start, start_events)
+            if start > MIN_KEY and self._restore(closure, start):
+                start = MIN_KEY  # versions are missing before `start`: fold from the beginning
+                continue
+            corrections = self._corrections_of(set(reached))
+            redo = history.effective_events([*reached.values(), *corrections])
+            try:
+                for other in redo:
+                    self._apply(other, closure)
+            except _Widen as widen:
+                seeds |= widen.entities
+                continue
+            break
+        kept = {e.envelope.event_id for e in redo}
+        for event_id in set(reached) - kept:
+            self.outcomes[event_id] = VOIDED
+        for correction in corrections:
+            self.outcomes[correction.envelope.event_id] = self._correction_verdict(
+                correction, reached
+            )
+        self.result.refolded += len(redo)
+
+    @staticmethod
+    def _correction_verdict(correction: Event, reached: dict[UUID, Event]) -> Rejection | None:
+        if not isinstance(correction, EventAmended):
+            return None
+        try:
+            history.amended(reached[correction.target_event_id], correction)
+        except (history.InvalidAmendment, KeyError) as error:
+            return Rejection("invalid_amendment", str(error))
+        return None
+
+    def _closure(
+        self, seeds: set[Entity], start: Key, start_events: list[Event]
+    ) -> tuple[set[Entity], dict[UUID, Event]]:
+        """Entities reachable from `seeds` through state events at or after `start`."""
+        closure = set(seeds)
+        reached = {
+            e.envelope.event_id: self.archive_or(e) for e in start_events if not is_correction(e)
+        }
+        frontier = set(seeds)
+        while frontier:
+            found = self._linked_events(frontier, start)
+            frontier = set()
+            for event_id, (event, linked) in found.items():
+                if event_id in reached:
+                    continue
+                reached[event_id] = event
+                new = (linked | self._touched(event)) - closure
+                closure |= new
+                frontier |= new
+        return closure, reached
+
+    def archive_or(self, event: Event) -> Event:
+        """The event as archived (an amended copy shares the original's event_id)."""
+        return self._archived(event.envelope.event_id) or event
+
+    def _linked_events(
+        self, entities: set[Entity], start: Key
+    ) -> dict[UUID, tuple[Event, set[Entity]]]:
+        """State events at or after `start` touching `entities`, with every entity each
+        touched when last applied; from the archive and from this batch."""
+        kinds, ids = [k for k, _ in entities], [i for _, i in entities]
+        rows = self.conn.execute(
+            "WITH hits AS (SELECT DISTINCT event_id FROM event_entities"
+            f" WHERE {IN_ENTITIES} AND (occurred_on, recorded_at, event_id) >= (%s, %s, %s))"
+            " SELECT e.event_id, e.payload, e.outcome, array_agg(x.kind || x.entity_id)"
+            " FROM hits JOIN events e USING (event_id) JOIN event_entities x USING (event_id)"
+            " WHERE e.event_type NOT IN ('EventVoided', 'EventAmended')"
+            " GROUP BY e.event_id, e.payload, e.outcome",
+            (kinds, ids, *start),
+        ).fetchall()
+        found: dict[UUID, tuple[Event, set[Entity]]] = {}
+        for event_id, doc, outcome, linked in rows:
+            self.previous.setdefault(event_id, outcome)
+            found[event_id] = (parse_event(doc), {(s[0], s[1:]) for s in linked})
+        for entity, event_id, key in self.links:
+            if entity in entities and key >= start and event_id not in found:
+                event = self._archived(event_id)
+                if event is not None and not is_correction(event):
+                    found[event_id] = (event, {e for e, i, _ in self.links if i == event_id})
+        return found
+
+    def _archived(self, event_id: UUID) -> Event | None:
+        if event_id in self.archive:
+            return self.archive[event_id][1]
+        row = self.conn.execute(
+            "SELECT payload, outcome FROM events WHERE event_id = %s", (event_id,)
+        ).fetchone()
+        if row is None:
+            return None
+        self.previous.setdefault(event_id, row[1])
+        return parse_event(row[0])
+
+    def _corrections_of(self, event_ids: set[UUID]) -> list[Event]:
+        rows = self.conn.execute(
+            "SELECT event_id, payload, outcome FROM events"
+            " WHERE event_type IN ('EventVoided', 'EventAmended')"
+            " AND (payload->>'target_event_id')::uuid = ANY(%s)",
+            (list(event_ids),),
+        ).fetchall()
+        found: dict[UUID, Event] = {}
+        for event_id, doc, outcome in rows:
+            self.previous.setdefault(event_id, outcome)
+            found[event_id] = parse_event(doc)
+        for _, event in self.archive.values():
+            if isinstance(event, EventVoided | EventAmended) and event.target_event_id in event_ids:
+                found[event.envelope.event_id] = event
+        return list(found.values())
+
+    def _restore(self, closure: set[Entity], start: Key) -> bool:
+        """Every entity of the closure as it was just before `start`; True (and nothing
+        changed) when an entity lacks the version of its last applied event before it."""
+        kinds, ids = [k for k, _ in closure], [i for _, i in closure]
+        before: dict[Entity, tuple[Key, Any]] = {}
+        for kind, entity_id, *key, state in self.conn.execute(
+            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, occurred_on, recorded_at,"
+            " event_id, state FROM entity_versions"
+            f" WHERE {IN_ENTITIES} AND (occurred_on, recorded_at, event_id) < (%s, %s, %s)"
+            f"{NEWEST_FIRST}",
+            (kinds, ids, *start),
+        ).fetchall():
+            before[(kind, entity_id)] = ((key[0], key[1], key[2]), state)
+        for (entity, key), state in self.versions.items():
+            if entity in closure and key < start and key > before.get(entity, (MIN_KEY,))[0]:
+                before[entity] = (key, state)
+        applied = self.conn.execute(
+            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, x.occurred_on, x.recorded_at,"
+            " event_id FROM event_entities x JOIN events e USING (event_id)"
+            f" WHERE {IN_ENTITIES} AND e.outcome = 'applied'"
+            " AND (x.occurred_on, x.recorded_at, event_id) < (%s, %s, %s)"
+            " ORDER BY kind, entity_id, x.occurred_on DESC, x.recorded_at DESC, event_id DESC",
+            (kinds, ids, *start),
+        ).fetchall()
+        if any(
+            (key[0], key[1], key[2]) > before.get((kind, entity_id), (MIN_KEY,))[0]
+            for kind, entity_id, *key in applied
+        ):
+            return True
+        for entity in closure:
+            found = before.get(entity)
+            self._put(entity, None if found is None else found[1])
+            self.dirty.add(entity)
+        self.conn.execute(
+            "DELETE FROM entity_versions"
+            f" WHERE {IN_ENTITIES} AND (occurred_on, recorded_at, event_id) >= (%s, %s, %s)",
+            (kinds, ids, *start),
+        )
+        for version in [v for v in self.versions if v[0] in closure and v[1] >= start]:
+            del self.versions[version]
+        return False
+
+    # --- writing ------------------------------------------------------------------------
+
+    def _reject_message(self, record: Record, reason: str, detail: str) -> None:
+        self.result.rejections.append(
+            {
+                "topic": self.topic,
+                "partition": record.partition,
+                "offset": record.offset,
+                "event_id": None,
+                "event_type": None,
+                "commune_code": None,
+                "reason": reason,
+                "detail": detail,
+                "raw": record.value,
+            }
+        )
+
+    def _write(self, ends: dict[int, int], stored: dict[int, int]) -> None:
+        cur = self.conn.cursor()
+        outcome = {eid: verdict(r) for eid, r in self.outcomes.items()}
+        copy_rows(
+            cur,
+            "events",
+            EVENTS,
+            (
+                event_row(e, self.topic, r.partition, r.offset, *outcome[eid])
+                for eid, (r, e) in self.archive.items()
+            ),
+        )
+        cur.executemany(
+            "UPDATE events SET outcome = %s, reason = %s WHERE event_id = %s",
+            [(*o, eid) for eid, o in outcome.items() if eid not in self.archive],
+        )
+        copy_rows(
+            cur,
+            "event_entities",
+            LINKS,
+            [(k, i, *key) for (k, i), eid, key in self.links if eid in self.archive],
+        )
+        cur.executemany(
+            "INSERT INTO event_entities (kind, entity_id, occurred_on, recorded_at, event_id)"
+            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+            [(k, i, *key) for (k, i), eid, key in self.links if eid not in self.archive],
+        )
+        copy_rows(
+            cur,
+            "entity_versions",
+            VERSIONS,
+            (
+                (k, i, *key, None if state is None else Jsonb(state))
+                for ((k, i), key), state in self.versions.items()
+            ),
+        )
+        self._write_current(cur)
+        self._write_rejections(cur, outcome)
+        cur.executemany(
+            "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
+            " VALUES (%s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
+            " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+            [
+                (self.sink.consumer, self.topic, p, max(o, stored.get(p, 0)))
+                for p, o in ends.items()
+            ],
+        )
+        self._count(outcome)
+
+    def _count(self, outcome: dict[UUID, tuple[str, str | None]]) -> None:
+        """Outcome counts moved by this batch: new events, and re-folded ones' changes."""
+        change = Counter(status for status, _ in outcome.values())
+        change.subtract(self.previous[eid] for eid in outcome if eid in self.previous)
+        self.result.applied = change["applied"]
+        self.result.rejected = change["rejected"]
+        self.conn.execute(
+            "INSERT INTO processor_counts AS c (consumer, applied, rejected, voided, duplicates,"
+            " undecodable, refolded) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+            " ON CONFLICT (consumer) DO UPDATE SET applied = c.applied + EXCLUDED.applied,"
+            " rejected = c.rejected + EXCLUDED.rejected, voided = c.voided + EXCLUDED.voided,"
+            " duplicates = c.duplicates + EXCLUDED.duplicates,"
+            " undecodable = c.undecodable + EXCLUDED.undecodable,"
+            " refolded = c.refolded + EXCLUDED.refolded, updated_at = now()",
+            (
+                self.sink.consumer,
+                change["applied"],
+                change["rejected"],
+                change["voided"],
+                self.result.duplicates,
+                self.result.undecodable,
+                self.result.refolded,
+            ),
+        )
+
+    def _write_current(self, cur: psycopg.Cursor[Any]) -> None:
+        households = sorted(i for k, i in self.dirty if k == HOUSEHOLD)
+        persons = sorted(i for k, i in self.dirty if k != HOUSEHOLD)
+        cur.execute("DELETE FROM household_members WHERE household_id = ANY(%s)", (households,))
+        cur.execute("DELETE FROM households WHERE household_id = ANY(%s)", (households,))
+        cur.execute("DELETE FROM persons WHERE person_id = ANY(%s)", (persons,))
+        for table, rows in current_rows(self.registry, households, persons).items():
+            copy_rows(cur, table, COLUMNS[table], rows)
+
+    def _write_rejections(
+        self, cur: psycopg.Cursor[Any], outcome: dict[UUID, tuple[str, str | None]]
+    ) -> None:
+        cur.execute(
+            "DELETE FROM rejected_events WHERE event_id = ANY(%s)",
+            ([eid for eid, o in outcome.items() if o[0] != "rejected"],),
+        )
+        for eid, (status, reason) in outcome.items():
+            rejection = self.outcomes[eid]
+            if status != "rejected" or rejection is None:
+                continue
+            if eid in self.archive:
+                record, event = self.archive[eid]
+                partition, offset = record.partition, record.offset
+            else:
+                row = cur.execute(
+                    'SELECT partition, "offset", payload FROM events WHERE event_id = %s', (eid,)
+                ).fetchone()
+                assert row is not None
+                partition, offset, event = row[0], row[1], parse_event(row[2])
+            self.result.rejections.append(
+                {
+                    "topic": self.topic,
+                    "partition": partition,
+                    "offset": offset,
+                    "event_id": eid,
+                    "event_type": event.type,
+                    "commune_code": event.envelope.commune_code,
+                    "reason": reason,
+                    "detail": rejection.detail,
+                    "raw": None,
+                }
+            )
+        cur.executemany(
+            'INSERT INTO rejected_events (topic, partition, "offset", event_id, event_type,'
+            " commune_code, reason, detail, raw) VALUES (%(topic)s, %(partition)s, %(offset)s,"
+            " %(event_id)s, %(event_type)s, %(commune_code)s, %(reason)s, %(detail)s, %(raw)s)"
+            ' ON CONFLICT (topic, partition, "offset") DO UPDATE SET reason = EXCLUDED.reason,'
+            " detail = EXCLUDED.detail",
+            self.result.rejections,
+        )

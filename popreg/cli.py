@@ -18,6 +18,7 @@ from popreg import bench as popreg_bench
 from popreg import ingest, registry_cli
 from popreg.gateway_cli import gateway
 from popreg.output import DataDir, console, fail, settings_for
+from popreg.rebuild_cli import rebuild
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -122,6 +123,7 @@ def human_bytes(size: int | None) -> str:
 app.command()(ingest.publish)
 app.command()(ingest.synth)
 app.add_typer(gateway, name="gateway")
+app.add_typer(rebuild, name="rebuild")
 
 
 @app.command()

@@ -57,6 +57,33 @@ def amended(target: Event, amendment: EventAmended) -> Event:
         raise InvalidAmendment(str(error)) from None
 
 
+VOIDED = Rejection("voided", "voided or replaced by a correction")
+
+
+def verdict(rejection: Rejection | None) -> tuple[str, str | None]:
+    """An event's `outcome` and `reason` in the archive."""
+    if rejection is None:
+        return "applied", None
+    return ("voided" if rejection is VOIDED else "rejected"), rejection.reason
+
+
+def correction_verdict(correction: Correction, target: Event | None) -> Rejection | None:
+    """Whether a correction takes effect: its target must be a state event in the log,
+    and an amendment must leave it valid."""
+    if target is None:
+        return Rejection("unknown_target", f"no event {correction.target_event_id} in the log")
+    if is_correction(target):
+        return Rejection(
+            "correction_of_correction", f"event {correction.target_event_id} is a correction"
+        )
+    if isinstance(correction, EventAmended):
+        try:
+            amended(target, correction)
+        except InvalidAmendment as error:
+            return Rejection("invalid_amendment", str(error))
+    return None
+
+
 def effective_events(events: Iterable[Event]) -> list[Event]:
     """The state events that count once every correction among `events` is applied,
     in history order. Corrections of unknown targets or invalid amendments change nothing."""

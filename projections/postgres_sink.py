@@ -31,7 +31,7 @@ from projections import fold, history
 from projections.admin_units import load
 from projections.entity_json import from_json, to_json
 from projections.fold import HOUSEHOLD, Entity, Rejection
-from projections.history import Key, is_correction, key_of
+from projections.history import VOIDED, Key, is_correction, key_of, verdict
 from projections.log import Record
 from projections.state import Household, Person, Registry
 from projections.state_tables import (
@@ -51,13 +51,6 @@ log = logging.getLogger("popreg.sink.state")
 IN_ENTITIES = "(kind, entity_id) IN (SELECT * FROM unnest(%s::char(1)[], %s::text[]))"
 NEWEST_FIRST = " ORDER BY kind, entity_id, occurred_on DESC, recorded_at DESC, event_id DESC"
 MIN_KEY: Key = (date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
-VOIDED = Rejection("voided", "voided or replaced by a correction")
-
-
-def verdict(rejection: Rejection | None) -> tuple[str, str | None]:
-    if rejection is None:
-        return "applied", None
-    return ("voided" if rejection is VOIDED else "rejected"), rejection.reason
 
 
 @dataclass
@@ -288,11 +281,9 @@ class Batch:
         start_events = [event]
         if isinstance(event, EventVoided | EventAmended):
             target = self._archived(event.target_event_id)
-            if target is None or is_correction(target):
-                reason = "unknown_target" if target is None else "correction_of_correction"
-                self.outcomes[event.envelope.event_id] = Rejection(
-                    reason, f"event {event.target_event_id} cannot be corrected"
-                )
+            rejection = history.correction_verdict(event, target)
+            if target is None or rejection is not None:
+                self.outcomes[event.envelope.event_id] = rejection
                 return
             corrections = self._corrections_of({target.envelope.event_id})
             start_events = [target, *history.effective_events([target, *corrections])]
@@ -316,20 +307,12 @@ class Batch:
         for event_id in set(reached) - kept:
             self.outcomes[event_id] = VOIDED
         for correction in corrections:
-            self.outcomes[correction.envelope.event_id] = self._correction_verdict(
-                correction, reached
+            assert isinstance(correction, EventVoided | EventAmended)
+            target = reached.get(correction.target_event_id)
+            self.outcomes[correction.envelope.event_id] = history.correction_verdict(
+                correction, target
             )
         self.result.refolded += len(redo)
-
-    @staticmethod
-    def _correction_verdict(correction: Event, reached: dict[UUID, Event]) -> Rejection | None:
-        if not isinstance(correction, EventAmended):
-            return None
-        try:
-            history.amended(reached[correction.target_event_id], correction)
-        except (history.InvalidAmendment, KeyError) as error:
-            return Rejection("invalid_amendment", str(error))
-        return None
 
     def _closure(
         self, seeds: set[Entity], start: Key, start_events: list[Event]

@@ -29,11 +29,11 @@ from psycopg.types.json import Jsonb
 from popreg.settings import Settings
 from projections import fold, history
 from projections.admin_units import load
-from projections.entity_json import from_json, to_json
+from projections.entity_json import household_from, household_json, person_from, person_json
 from projections.fold import HOUSEHOLD, Entity, Rejection
 from projections.history import VOIDED, Key, is_correction, key_of, verdict
 from projections.log import Record
-from projections.state import Household, Person, Registry
+from projections.state import Registry
 from projections.state_tables import (
     COLUMNS,
     EVENTS,
@@ -138,10 +138,13 @@ class Batch:
         fresh = [r for r in records if r.offset >= stored.get(r.partition, 0)]
         self.result.redelivered = len(records) - len(fresh)
         events = self._new_events(fresh)
+        self.archive = {e.envelope.event_id: (r, e) for r, e in events}
         self._prefetch([e for _, e in events])
-        self.corrected = self._archived_correction_targets([e for _, e in events])
-        for record, event in events:
-            self.archive[event.envelope.event_id] = (record, event)
+        self.corrected = self._archived_correction_targets([e for _, e in events]) | {
+            e.target_event_id for _, e in events if isinstance(e, EventVoided | EventAmended)
+        }
+        ordered = sorted((e for _, e in events), key=key_of)
+        for event in ordered:
             if is_correction(event) or self._is_corrected(event) or self._is_late(event):
                 self._refold(event)
             else:
@@ -195,16 +198,12 @@ class Batch:
         return {row[0] for row in rows}
 
     def _is_corrected(self, event: Event) -> bool:
-        """Whether a correction of this event arrived before it (in the archive or batch)."""
-        eid = event.envelope.event_id
-        return eid in self.corrected or any(
-            isinstance(e, EventVoided | EventAmended) and e.target_event_id == eid
-            for _, e in self.archive.values()
-        )
+        """Whether a correction of this event is archived or in this batch."""
+        return event.envelope.event_id in self.corrected
 
     def _prefetch(self, events: list[Event]) -> None:
-        """Load what the batch names in two queries, not two per event."""
-        for _ in range(2):
+        """Load what `events` name in a few queries, not a few per event."""
+        for _ in range(3):
             self._load(set().union(*(fold.touched(e, self.registry) for e in events)))
 
     def _touched(self, event: Event) -> set[Entity]:
@@ -244,7 +243,7 @@ class Batch:
         if state is None:
             table.pop(entity_id, None)
         else:
-            table[entity_id] = from_json(Household if kind == HOUSEHOLD else Person, state)
+            table[entity_id] = (household_from if kind == HOUSEHOLD else person_from)(state)
 
     def _state(self, entity: Entity) -> dict[str, Any] | None:
         kind, entity_id = entity
@@ -252,7 +251,9 @@ class Batch:
             self.registry.households if kind == HOUSEHOLD else self.registry.persons
         )
         found = table.get(entity_id)
-        return None if found is None else to_json(found)
+        if found is None:
+            return None
+        return household_json(found) if kind == HOUSEHOLD else person_json(found)
 
     def _is_late(self, event: Event) -> bool:
         key = key_of(event)
@@ -291,11 +292,13 @@ class Batch:
         seeds: set[Entity] = set().union(*(self._touched(e) for e in start_events))
         while True:
             closure, reached = self._closure(seeds, start, start_events)
-            if start > MIN_KEY and self._restore(closure, start):
+            if self._restore(closure, start):
                 start = MIN_KEY  # versions are missing before `start`: fold from the beginning
                 continue
             corrections = self._corrections_of(set(reached))
             redo = history.effective_events([*reached.values(), *corrections])
+            redone = {e.envelope.event_id for e in redo}
+            self.links = {link for link in self.links if link[1] not in redone}
             try:
                 for other in redo:
                     self._apply(other, closure)
@@ -303,8 +306,11 @@ class Batch:
                 seeds |= widen.entities
                 continue
             break
-        kept = {e.envelope.event_id for e in redo}
-        for event_id in set(reached) - kept:
+        self.conn.execute(
+            "DELETE FROM event_entities WHERE event_id = ANY(%s)",
+            ([i for i in redone if i not in self.archive],),
+        )
+        for event_id in set(reached) - redone:
             self.outcomes[event_id] = VOIDED
         for correction in corrections:
             assert isinstance(correction, EventVoided | EventAmended)
@@ -325,6 +331,7 @@ class Batch:
         frontier = set(seeds)
         while frontier:
             found = self._linked_events(frontier, start)
+            self._prefetch([event for event, _ in found.values()])
             frontier = set()
             for event_id, (event, linked) in found.items():
                 if event_id in reached:

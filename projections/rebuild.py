@@ -28,7 +28,7 @@ from psycopg.types.json import Jsonb
 from popreg.settings import Settings
 from projections import fold, history
 from projections.admin_units import AdminUnits
-from projections.entity_json import to_json
+from projections.entity_json import household_json, person_json
 from projections.fold import HOUSEHOLD, Entity, Rejection
 from projections.history import Key, key_of, verdict
 from projections.log import Record, read_log
@@ -152,8 +152,9 @@ def fold_log(log: Log, units: AdminUnits, advance: Advance) -> Folded:
 
 def state(registry: Registry, entity: Entity) -> Any:
     kind, entity_id = entity
-    table: dict[str, Any] = registry.households if kind == HOUSEHOLD else registry.persons
-    return Jsonb(to_json(table[entity_id]))
+    if kind == HOUSEHOLD:
+        return Jsonb(household_json(registry.households[entity_id]))
+    return Jsonb(person_json(registry.persons[entity_id]))
 
 
 def write(
@@ -222,7 +223,7 @@ def write(
 
 def _final_versions(cur: psycopg.Cursor[Any], folded: Folded) -> None:
     """Entities untouched by the window: their final state, built by PostgreSQL from the
-    rows just written (the same JSON as `entity_json.to_json`), at their last event."""
+    rows just written (the same JSON as `entity_json`), at their last event."""
     cur.execute(
         "CREATE TEMP TABLE final_keys (kind char(1), entity_id text, occurred_on date,"
         " recorded_at timestamptz, event_id uuid) ON COMMIT DROP"

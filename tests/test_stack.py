@@ -53,7 +53,9 @@ def test_status_json_lists_every_part_healthy(test_stack: StackUnderTest) -> Non
     for part in parts.values():
         assert part["healthy"] is True, part
         assert isinstance(part["pid"], int)
-        assert "127.0.0.1" in part["address"]
+    servers = [p for name, p in parts.items() if name != "processors"]
+    assert all("127.0.0.1" in p["address"] for p in servers), servers
+    assert "state pid" in parts["processors"]["detail"]  # the workers listen on nothing
 
 
 def test_every_server_listens_on_loopback_only(test_stack: StackUnderTest) -> None:
@@ -108,7 +110,8 @@ def test_up_names_a_missing_binary(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
 
 def test_external_servers_are_used_not_started(test_stack: StackUnderTest, tmp_path: Path) -> None:
-    """With Kafka and PostgreSQL configured, `up` starts only the embedded ClickHouse."""
+    """With Kafka and PostgreSQL configured, `up` starts only the embedded ClickHouse
+    (processors left out: the session's own projector already consumes that broker)."""
     if test_stack.backend != "embedded":
         pytest.skip("points a second stack at the embedded one")
     outer = test_stack.settings
@@ -116,7 +119,7 @@ def test_external_servers_are_used_not_started(test_stack: StackUnderTest, tmp_p
     settings.kafka = KafkaSettings(bootstrap_servers=outer.bootstrap_servers)
     settings.postgres_dsn = outer.postgres_url
     try:
-        result = stack.up(settings)
+        result = stack.up(settings, with_processors=False)
         assert result.started == ["clickhouse"]
         modes = {s.name: (s.mode, s.healthy) for s in result.statuses}
         assert modes == {

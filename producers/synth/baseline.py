@@ -45,6 +45,7 @@ class Baseline:
     channel: list[Channel] = field(default_factory=list)
     relation: list[RelationToHead] = field(default_factory=list)  # per baseline person
     marital: list[int] = field(default_factory=list)
+    spouse: list[int] = field(default_factory=list)  # on the baseline day, or NOBODY
     person_ms: list[int] = field(default_factory=list)
     order: list[int] = field(default_factory=list)  # households by recorded_ms
 
@@ -98,6 +99,7 @@ def build(
             baseline.relation.append(member.relation)
             baseline.marital.append(member.marital)
         link(rng, composer, people, members, first, day)
+        baseline.spouse.extend(people.spouse[first : first + len(members)])
         recorded = starts[household]
         households.members[household] = list(range(first, first + len(members)))
         households.known_ms[household] = recorded
@@ -193,7 +195,11 @@ def household_events(
     new_id: Callable[[], UUID],
     reporter: Callable[[int, str], str],
 ) -> list[tuple[int, Event]]:
-    """The enumeration events of one household, with their recorded times."""
+    """The enumeration events of one household, with their recorded times.
+
+    They are made when the visit is recorded, weeks after the baseline day, but
+    describe the household as it stood on that day: marital status and spouse come
+    from the baseline snapshot, not from the simulation, which may have moved on."""
     day = baseline.day
     commune = households.commune_on(household, day)
     hid = households.hid(household)
@@ -219,7 +225,7 @@ def household_events(
     ]
 
     def spouse_of(index: int) -> str | None:
-        spouse = people.spouse[index]
+        spouse = baseline.spouse[index]
         married = baseline.marital[index] == MARRIED
         return people.pid(spouse) if married and spouse != NOBODY else None
 

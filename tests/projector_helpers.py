@@ -1,0 +1,421 @@
+"""Helpers for tests of the live state projector against the real stack.
+
+The database is shared by every test of a session, so each test gives its events
+their own ids (`Ids`, or `retag` for synthetic runs) and compares only the rows of
+its own households and persons with the fold of its own events. Nothing here sleeps
+and hopes: `wait_projected` polls the positions the projector stores with its data
+until they pass the offsets the producer reported, or fails at a deadline.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+import psutil
+import psycopg
+from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
+
+from popreg.settings import Settings
+from producers.publisher import Publisher, PublishResult
+from producers.synth import Synth, SynthConfig
+from projections.admin_units import load
+from projections.fold import Rejection
+from projections.history import InvalidAmendment, amended, fold_log
+from projections.log import partition_count, place_markers
+from projections.state_tables import COLUMNS, current_rows
+from schemas.models import Event, EventAmended, EventVoided
+from schemas.validation import event_json, parse_event
+
+CONSUMER = "state"
+UNITS = load()
+Rows = dict[str, list[tuple[Any, ...]]]
+Offsets = dict[int, int]  # partition -> highest offset written there
+
+
+# --- ids of one test ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Ids:
+    """One test's own id space: households `H<tag>-…`, persons `P<tag>-…`."""
+
+    tag: str
+
+    @classmethod
+    def new(cls) -> Ids:
+        return cls("t" + uuid.uuid4().hex[:10])
+
+    def household(self, n: int | str) -> str:
+        return f"H{self.tag}-{n}"
+
+    def person(self, n: int | str) -> str:
+        return f"P{self.tag}-{n}"
+
+    def event(self, name: str) -> str:
+        return str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.tag}/{name}"))
+
+
+_SYNTH_ID = re.compile(r"^([HP])\d{2}-(\d+)$")
+_EVENT_ID_FIELDS = {"event_id", "target_event_id"}
+
+
+def retag(events: Iterable[Event], ids: Ids) -> list[Event]:
+    """The events with every household, person and event id moved into `ids`' space.
+
+    Equal ids stay equal (a synthetic duplicate keeps its twin's event id), so the
+    story told is unchanged."""
+
+    def move(value: Any, key: str | None = None) -> Any:
+        if isinstance(value, dict):
+            if key == "corrected_fields":
+                return {k: json.dumps(move(json.loads(v))) for k, v in value.items()}
+            return {k: move(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [move(v, key) for v in value]
+        if isinstance(value, str):
+            if key in _EVENT_ID_FIELDS:
+                return ids.event(value)
+            found = _SYNTH_ID.match(value)
+            if found is not None:
+                kind, number = found.groups()
+                return ids.household(number) if kind == "H" else ids.person(number)
+        return value
+
+    return [parse_event(move(event_json(e))) for e in events]
+
+
+def synthetic(
+    ids: Ids, households: int, years: tuple[int, int], seed: int, error_rate: float
+) -> list[Event]:
+    """A synthetic province's events in publication order, in `ids`' space."""
+    config = SynthConfig(
+        "96",
+        households,
+        years[0],
+        years[1],
+        seed,
+        datetime(years[1] + 1, 3, 1, tzinfo=UTC),
+        error_rate=error_rate,
+    )
+    return retag(Synth(config, UNITS).events(), ids)
+
+
+# --- publishing and waiting ------------------------------------------------------------
+
+
+def publish(settings: Settings, events: Sequence[Event], check_world: bool = False) -> Offsets:
+    """Publish through the SDK; every event must be accepted. The offsets written."""
+    with Publisher(settings, check_world=check_world) as publisher:
+        results = publisher.publish_many(events)
+    refused = [r for r in results if not r.accepted]
+    assert not refused, f"{len(refused)} events not published, e.g. {refused[:3]}"
+    return offsets_of(results)
+
+
+def offsets_of(results: Iterable[PublishResult]) -> Offsets:
+    found: Offsets = {}
+    for r in results:
+        assert r.partition is not None and r.offset is not None
+        found[r.partition] = max(r.offset, found.get(r.partition, -1))
+    return found
+
+
+def merge(*many: Offsets) -> Offsets:
+    found: Offsets = {}
+    for offsets in many:
+        for partition, offset in offsets.items():
+            found[partition] = max(offset, found.get(partition, -1))
+    return found
+
+
+def produce_raw(
+    settings: Settings, messages: Sequence[tuple[bytes | None, bytes | None]], partition: int
+) -> list[int]:
+    """Produce (key, value) messages as they are, in order, to one partition of the
+    events topic; their offsets."""
+    producer = Producer(settings.kafka_config(**{"enable.idempotence": True, "acks": "all"}))
+    delivered: list[Message] = []
+    errors: list[KafkaError] = []
+
+    def report(error: KafkaError | None, message: Message) -> None:
+        if error is not None:
+            errors.append(error)
+        delivered.append(message)
+
+    for key, value in messages:
+        producer.produce(
+            settings.topics.events, value, key, partition=partition, on_delivery=report
+        )
+    assert producer.flush(30) == 0
+    assert not errors, errors
+    offsets = [m.offset() for m in delivered]
+    assert all(o is not None for o in offsets)
+    return [o for o in offsets if o is not None]
+
+
+def positions(settings: Settings) -> Offsets:
+    with psycopg.connect(settings.postgres_url) as conn:
+        rows = conn.execute(
+            "SELECT partition, next_offset FROM consumer_positions"
+            " WHERE consumer = %s AND topic = %s",
+            (CONSUMER, settings.topics.events),
+        ).fetchall()
+    return dict(rows)
+
+
+def wait_until(check: Callable[[], bool], timeout_s: float, what: Callable[[], str]) -> None:
+    deadline = time.monotonic() + timeout_s
+    delay = 0.05
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s:.0f} s: {what()}")
+        time.sleep(delay)
+        delay = min(delay * 2, 0.2)
+
+
+def projected(settings: Settings, offsets: Offsets) -> bool:
+    """Whether the projector has committed every offset up to `offsets` (inclusive)."""
+    stored = positions(settings)
+    return all(stored.get(p, 0) > o for p, o in offsets.items())
+
+
+def wait_projected(settings: Settings, offsets: Offsets, timeout_s: float = 60.0) -> None:
+    """Until the projector has committed every offset up to `offsets` (inclusive)."""
+    wait_until(
+        lambda: projected(settings, offsets),
+        timeout_s,
+        lambda: f"projector positions {positions(settings)}, want > {offsets}",
+    )
+
+
+def in_transaction(conn: psycopg.Connection[Any], pid: int) -> bool:
+    """Whether process `pid` is writing in a transaction on the database of `conn`
+    (the state projector's batch transaction takes an xid with its first statement,
+    `SELECT … FOR UPDATE` of its positions)."""
+    try:
+        ports = [c.laddr.port for c in psutil.Process(pid).net_connections("tcp") if c.raddr]
+    except psutil.NoSuchProcess:
+        return False
+    row = conn.execute(
+        "SELECT count(*) FROM pg_stat_activity WHERE client_port = ANY(%s)"
+        " AND backend_xid IS NOT NULL AND pid <> pg_backend_pid()",
+        (ports,),
+    ).fetchone()
+    return bool(row and row[0])
+
+
+def quiesce(settings: Settings, timeout_s: float = 60.0) -> None:
+    """Until the projector has read everything on the topic so far (end markers)."""
+    topic = settings.topics.events
+    wait_projected(settings, place_markers(settings, topic, partition_count(settings, topic)))
+
+
+# --- what the database holds -----------------------------------------------------------
+
+
+def _sorted(rows: Iterable[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    return sorted(rows, key=repr)
+
+
+def db_rows(settings: Settings, ids: Ids) -> Rows:
+    """The current rows of this test's households, memberships and persons."""
+    households, persons = f"H{ids.tag}-%", f"P{ids.tag}-%"
+    where = {
+        "households": ("household_id", households),
+        "household_members": ("household_id", households),
+        "persons": ("person_id", persons),
+    }
+    found: Rows = {}
+    with psycopg.connect(settings.postgres_url) as conn:
+        for table, columns in COLUMNS.items():
+            column, pattern = where[table]
+            names = ", ".join(f'"{c}"' for c in columns)
+            found[table] = _sorted(
+                conn.execute(
+                    f"SELECT {names} FROM {table} WHERE {column} LIKE %s", (pattern,)
+                ).fetchall()
+            )
+        # A membership of one of this test's persons in someone else's household
+        # would be a leak between tests.
+        strays = conn.execute(
+            "SELECT household_id, person_id FROM household_members"
+            " WHERE person_id LIKE %s AND household_id NOT LIKE %s",
+            (persons, households),
+        ).fetchall()
+    assert not strays, f"memberships outside the test's households: {strays[:5]}"
+    return found
+
+
+@dataclass
+class Folded:
+    rows: Rows
+    verdicts: dict[UUID, Rejection | None]
+    outcomes: dict[UUID, tuple[str, str | None]]
+
+
+def folded(events: Iterable[Event]) -> Folded:
+    """What the projector must hold for `events`: the pure fold of them, in history
+    order, whatever order they arrived in; and each event's expected outcome."""
+    unique = {e.envelope.event_id: e for e in events}
+    registry, verdicts = fold_log(unique.values(), UNITS)
+    rows = current_rows(registry, registry.households, registry.persons)
+    outcomes = expected_outcomes(unique, verdicts)
+    return Folded({t: _sorted(r) for t, r in rows.items()}, verdicts, outcomes)
+
+
+def expected_outcomes(
+    unique: dict[UUID, Event], verdicts: dict[UUID, Rejection | None]
+) -> dict[UUID, tuple[str, str | None]]:
+    """Each event's outcome in the archive: a state event's verdict in the fold (voided
+    when a correction removed it); a correction is applied when it corrects a known
+    event validly."""
+    outcomes: dict[UUID, tuple[str, str | None]] = {}
+    for event_id, event in unique.items():
+        if isinstance(event, EventVoided | EventAmended):
+            target = unique.get(event.target_event_id)
+            if target is None:
+                outcomes[event_id] = ("rejected", "unknown_target")
+            elif isinstance(target, EventVoided | EventAmended):
+                outcomes[event_id] = ("rejected", "correction_of_correction")
+            elif isinstance(event, EventAmended) and not _amends(target, event):
+                outcomes[event_id] = ("rejected", "invalid_amendment")
+            else:
+                outcomes[event_id] = ("applied", None)
+        elif event_id not in verdicts:
+            outcomes[event_id] = ("voided", "voided")
+        elif verdicts[event_id] is None:
+            outcomes[event_id] = ("applied", None)
+        else:
+            outcomes[event_id] = ("rejected", verdicts[event_id].reason)
+    return outcomes
+
+
+def _amends(target: Event, amendment: EventAmended) -> bool:
+    try:
+        amended(target, amendment)
+    except InvalidAmendment:
+        return False
+    return True
+
+
+def footprint(settings: Settings, ids: Ids) -> dict[str, int]:
+    """How many archive, link and version rows this test's ids have."""
+    found: dict[str, int] = {}
+    with psycopg.connect(settings.postgres_url) as conn:
+        for table, column, prefix in [
+            ("events", "household_id", "H"),
+            ("event_entities", "entity_id", "_"),  # H… and P…
+            ("entity_versions", "entity_id", "_"),
+        ]:
+            row = conn.execute(
+                f"SELECT count(*) FROM {table} WHERE {column} LIKE %s", (f"{prefix}{ids.tag}-%",)
+            ).fetchone()
+            found[table] = row[0] if row else 0
+    return found
+
+
+def archived(settings: Settings, event_ids: Iterable[UUID]) -> dict[UUID, dict[str, Any]]:
+    """The archive rows of these events, by event id."""
+    with psycopg.connect(settings.postgres_url) as conn:
+        cur = conn.execute(
+            'SELECT event_id, outcome, reason, partition, "offset", event_type FROM events'
+            " WHERE event_id = ANY(%s)",
+            (list(event_ids),),
+        )
+        return {
+            row[0]: dict(
+                zip(("outcome", "reason", "partition", "offset", "type"), row[1:], strict=True)
+            )
+            for row in cur.fetchall()
+        }
+
+
+def rejected_rows(settings: Settings, event_ids: Iterable[UUID]) -> dict[UUID, list[str]]:
+    """The rejections of these events: event id -> reasons (one row per event expected)."""
+    found: dict[UUID, list[str]] = {}
+    with psycopg.connect(settings.postgres_url) as conn:
+        for event_id, reason in conn.execute(
+            "SELECT event_id, reason FROM rejected_events WHERE event_id = ANY(%s)",
+            (list(event_ids),),
+        ).fetchall():
+            found.setdefault(event_id, []).append(reason)
+    return found
+
+
+def rejections_at(
+    settings: Settings, partition: int, offsets: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    """rejected_events rows at these offsets of the events topic, by offset."""
+    with psycopg.connect(settings.postgres_url) as conn:
+        cur = conn.execute(
+            'SELECT "offset", event_id, event_type, reason, detail, raw FROM rejected_events'
+            ' WHERE topic = %s AND partition = %s AND "offset" = ANY(%s)',
+            (settings.topics.events, partition, list(offsets)),
+        )
+        return {
+            row[0]: dict(zip(("event_id", "type", "reason", "detail", "raw"), row[1:], strict=True))
+            for row in cur.fetchall()
+        }
+
+
+COUNTS = ("applied", "rejected", "voided", "duplicates", "undecodable", "refolded")
+
+
+def counts(settings: Settings) -> dict[str, int]:
+    with psycopg.connect(settings.postgres_url) as conn:
+        row = conn.execute(
+            f"SELECT {', '.join(COUNTS)} FROM processor_counts WHERE consumer = %s", (CONSUMER,)
+        ).fetchone()
+    return dict(zip(COUNTS, row or (0,) * len(COUNTS), strict=True))
+
+
+def archive_totals(settings: Settings) -> dict[str, int]:
+    """What processor_counts must say, counted from the archive itself."""
+    with psycopg.connect(settings.postgres_url) as conn:
+        by_outcome = dict(
+            conn.execute("SELECT outcome, count(*) FROM events GROUP BY outcome").fetchall()
+        )
+        (undecodable,) = conn.execute(
+            "SELECT count(*) FROM rejected_events WHERE event_id IS NULL AND topic = %s",
+            (settings.topics.events,),
+        ).fetchone() or (0,)
+    return {
+        "applied": by_outcome.get("applied", 0),
+        "rejected": by_outcome.get("rejected", 0),
+        "voided": by_outcome.get("voided", 0),
+        "undecodable": undecodable,
+    }
+
+
+def read_rejected_topic(
+    settings: Settings, wanted: Callable[[dict[str, Any]], bool], count: int, timeout_s: float = 30
+) -> list[dict[str, Any]]:
+    """The documents on the rejected topic for which `wanted` holds, once `count` are seen."""
+    topic = settings.topics.rejected
+    consumer = Consumer(
+        settings.kafka_config(
+            **{"group.id": f"test-rejected-{uuid.uuid4().hex[:8]}", "enable.auto.commit": False}
+        )
+    )
+    consumer.assign([TopicPartition(topic, p, 0) for p in range(partition_count(settings, topic))])
+    found: list[dict[str, Any]] = []
+    deadline = time.monotonic() + timeout_s
+    try:
+        while len(found) < count:
+            assert time.monotonic() < deadline, f"only {len(found)} of {count} on {topic}: {found}"
+            for message in consumer.consume(500, timeout=0.5):
+                if message.error() is None and message.value():
+                    doc = json.loads(message.value())
+                    if wanted(doc):
+                        found.append(doc)
+    finally:
+        consumer.close()
+    return found

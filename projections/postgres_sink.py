@@ -48,8 +48,21 @@ from schemas.validation import parse_event
 
 log = logging.getLogger("popreg.sink.state")
 
-IN_ENTITIES = "(kind, entity_id) IN (SELECT * FROM unnest(%s::char(1)[], %s::text[]))"
-NEWEST_FIRST = " ORDER BY kind, entity_id, occurred_on DESC, recorded_at DESC, event_id DESC"
+WANTED = "unnest(%s::char(1)[], %s::text[]) AS w(kind, entity_id)"
+KEY = "(t.occurred_on, t.recorded_at, t.event_id)"
+OF_WANTED = "t.kind = w.kind AND t.entity_id = w.entity_id"
+
+
+def newest(columns: str, source: str, condition: str = "") -> str:
+    """Per wanted entity, the newest row of `source` (alias t) meeting `condition`: one
+    backward probe of the (kind, entity_id, key) index each, whatever the table's size."""
+    return (
+        f"SELECT w.kind, w.entity_id, n.* FROM {WANTED} CROSS JOIN LATERAL"
+        f" (SELECT {columns} FROM {source} WHERE {OF_WANTED}{condition}"
+        " ORDER BY t.occurred_on DESC, t.recorded_at DESC, t.event_id DESC LIMIT 1) AS n"
+    )
+
+
 MIN_KEY: Key = (date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
 
 
@@ -128,7 +141,9 @@ class Batch:
         self.outcomes: dict[UUID, Rejection | None] = {}
         self.previous: dict[UUID, str] = {}
         self.versions: dict[tuple[Entity, Key], Any] = {}
-        self.links: set[tuple[Entity, UUID, Key]] = set()
+        self.links: dict[UUID, tuple[Key, set[Entity]]] = {}
+        self.linked: dict[Entity, set[UUID]] = {}
+        self.known: dict[UUID, Event] = {}  # archived events parsed in this batch
         self.dirty: set[Entity] = set()
         self.corrected: set[UUID] = set()
         self.result = BatchResult()
@@ -222,15 +237,11 @@ class Batch:
             return
         wanted = ([k for k, _ in missing], [i for _, i in missing])
         for kind, entity_id, state in self.conn.execute(
-            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, state FROM entity_versions"
-            f" WHERE {IN_ENTITIES}{NEWEST_FIRST}",
-            wanted,
+            newest("t.state", "entity_versions t"), wanted
         ).fetchall():
             self._put((kind, entity_id), state)
         for kind, entity_id, *key in self.conn.execute(
-            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, occurred_on, recorded_at,"
-            f" event_id FROM event_entities WHERE {IN_ENTITIES}{NEWEST_FIRST}",
-            wanted,
+            newest("t.occurred_on, t.recorded_at, t.event_id", "event_entities t"), wanted
         ).fetchall():
             self.last[(kind, entity_id)] = (key[0], key[1], key[2])
         self.loaded.update(missing)
@@ -269,9 +280,11 @@ class Batch:
             raise _Widen(entities - closure)
         key = key_of(event)
         rejection = fold.apply(self.registry, event, self.sink.units)
-        self.outcomes[event.envelope.event_id] = rejection
+        event_id = event.envelope.event_id
+        self.outcomes[event_id] = rejection
+        self.links[event_id] = (key, entities)
         for entity in entities:
-            self.links.add((entity, event.envelope.event_id, key))
+            self.linked.setdefault(entity, set()).add(event_id)
             self.last[entity] = max(key, self.last.get(entity, key))
             if rejection is None:
                 self.versions[(entity, key)] = self._state(entity)
@@ -293,12 +306,21 @@ class Batch:
         while True:
             closure, reached = self._closure(seeds, start, start_events)
             if self._restore(closure, start):
-                start = MIN_KEY  # versions are missing before `start`: fold from the beginning
+                log.warning(
+                    "versions missing before %s for the closure of event %s: re-folding"
+                    " %d entities from the beginning",
+                    start[0],
+                    event.envelope.event_id,
+                    len(closure),
+                )
+                start = MIN_KEY
                 continue
             corrections = self._corrections_of(set(reached))
             redo = history.effective_events([*reached.values(), *corrections])
             redone = {e.envelope.event_id for e in redo}
-            self.links = {link for link in self.links if link[1] not in redone}
+            for event_id in redone & self.links.keys():
+                for entity in self.links.pop(event_id)[1]:
+                    self.linked[entity].discard(event_id)
             try:
                 for other in redo:
                     self._apply(other, closure)
@@ -353,8 +375,8 @@ class Batch:
         touched when last applied; from the archive and from this batch."""
         kinds, ids = [k for k, _ in entities], [i for _, i in entities]
         rows = self.conn.execute(
-            "WITH hits AS (SELECT DISTINCT event_id FROM event_entities"
-            f" WHERE {IN_ENTITIES} AND (occurred_on, recorded_at, event_id) >= (%s, %s, %s))"
+            f"WITH hits AS (SELECT DISTINCT t.event_id FROM {WANTED} JOIN event_entities t"
+            f" ON {OF_WANTED} AND {KEY} >= (%s, %s, %s))"
             " SELECT e.event_id, e.payload, e.outcome, array_agg(x.kind || x.entity_id)"
             " FROM hits JOIN events e USING (event_id) JOIN event_entities x USING (event_id)"
             " WHERE e.event_type NOT IN ('EventVoided', 'EventAmended')"
@@ -364,24 +386,29 @@ class Batch:
         found: dict[UUID, tuple[Event, set[Entity]]] = {}
         for event_id, doc, outcome, linked in rows:
             self.previous.setdefault(event_id, outcome)
-            found[event_id] = (parse_event(doc), {(s[0], s[1:]) for s in linked})
-        for entity, event_id, key in self.links:
-            if entity in entities and key >= start and event_id not in found:
-                event = self._archived(event_id)
+            if event_id not in self.known:
+                self.known[event_id] = parse_event(doc)
+            found[event_id] = (self.known[event_id], {(s[0], s[1:]) for s in linked})
+        for entity in entities & self.linked.keys():
+            for event_id in self.linked[entity] - found.keys():
+                key, touched = self.links[event_id]
+                event = self._archived(event_id) if key >= start else None
                 if event is not None and not is_correction(event):
-                    found[event_id] = (event, {e for e, i, _ in self.links if i == event_id})
+                    found[event_id] = (event, touched)
         return found
 
     def _archived(self, event_id: UUID) -> Event | None:
         if event_id in self.archive:
             return self.archive[event_id][1]
-        row = self.conn.execute(
-            "SELECT payload, outcome FROM events WHERE event_id = %s", (event_id,)
-        ).fetchone()
-        if row is None:
-            return None
-        self.previous.setdefault(event_id, row[1])
-        return parse_event(row[0])
+        if event_id not in self.known:
+            row = self.conn.execute(
+                "SELECT payload, outcome FROM events WHERE event_id = %s", (event_id,)
+            ).fetchone()
+            if row is None:
+                return None
+            self.previous.setdefault(event_id, row[1])
+            self.known[event_id] = parse_event(row[0])
+        return self.known[event_id]
 
     def _corrections_of(self, event_ids: set[UUID]) -> list[Event]:
         rows = self.conn.execute(
@@ -405,10 +432,11 @@ class Batch:
         kinds, ids = [k for k, _ in closure], [i for _, i in closure]
         before: dict[Entity, tuple[Key, Any]] = {}
         for kind, entity_id, *key, state in self.conn.execute(
-            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, occurred_on, recorded_at,"
-            " event_id, state FROM entity_versions"
-            f" WHERE {IN_ENTITIES} AND (occurred_on, recorded_at, event_id) < (%s, %s, %s)"
-            f"{NEWEST_FIRST}",
+            newest(
+                "t.occurred_on, t.recorded_at, t.event_id, t.state",
+                "entity_versions t",
+                f" AND {KEY} < (%s, %s, %s)",
+            ),
             (kinds, ids, *start),
         ).fetchall():
             before[(kind, entity_id)] = ((key[0], key[1], key[2]), state)
@@ -416,11 +444,11 @@ class Batch:
             if entity in closure and key < start and key > before.get(entity, (MIN_KEY,))[0]:
                 before[entity] = (key, state)
         applied = self.conn.execute(
-            "SELECT DISTINCT ON (kind, entity_id) kind, entity_id, x.occurred_on, x.recorded_at,"
-            " event_id FROM event_entities x JOIN events e USING (event_id)"
-            f" WHERE {IN_ENTITIES} AND e.outcome = 'applied'"
-            " AND (x.occurred_on, x.recorded_at, event_id) < (%s, %s, %s)"
-            " ORDER BY kind, entity_id, x.occurred_on DESC, x.recorded_at DESC, event_id DESC",
+            newest(
+                "t.occurred_on, t.recorded_at, t.event_id",
+                "event_entities t JOIN events e ON e.event_id = t.event_id",
+                f" AND e.outcome = 'applied' AND {KEY} < (%s, %s, %s)",
+            ),
             (kinds, ids, *start),
         ).fetchall()
         if any(
@@ -433,8 +461,8 @@ class Batch:
             self._put(entity, None if found is None else found[1])
             self.dirty.add(entity)
         self.conn.execute(
-            "DELETE FROM entity_versions"
-            f" WHERE {IN_ENTITIES} AND (occurred_on, recorded_at, event_id) >= (%s, %s, %s)",
+            f"DELETE FROM entity_versions t USING {WANTED}"
+            f" WHERE {OF_WANTED} AND {KEY} >= (%s, %s, %s)",
             (kinds, ids, *start),
         )
         for version in [v for v in self.versions if v[0] in closure and v[1] >= start]:
@@ -474,16 +502,11 @@ class Batch:
             "UPDATE events SET outcome = %s, reason = %s WHERE event_id = %s",
             [(*o, eid) for eid, o in outcome.items() if eid not in self.archive],
         )
-        copy_rows(
+        copy_rows(  # a re-applied archived event's old links were deleted by its re-fold
             cur,
             "event_entities",
             LINKS,
-            [(k, i, *key) for (k, i), eid, key in self.links if eid in self.archive],
-        )
-        cur.executemany(
-            "INSERT INTO event_entities (kind, entity_id, occurred_on, recorded_at, event_id)"
-            " VALUES (%s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
-            [(k, i, *key) for (k, i), eid, key in self.links if eid not in self.archive],
+            [(k, i, *key) for key, entities in self.links.values() for k, i in entities],
         )
         copy_rows(
             cur,

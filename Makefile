@@ -15,9 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Brings the embedded stack up, shows its status, generates a small synthetic
-# province and publishes it through the SDK (counts per type), then stops everything
-# it started (KEEP=1 leaves it running).
+# Brings the embedded stack up (servers and the state projector), generates a small
+# synthetic province and publishes it through the SDK, waits for the projector to
+# apply it, shows a household with its history and the rejections by reason, then
+# stops everything it started (KEEP=1 leaves it running).
 demo: $(STAMP)
 	@set -e; \
 	if [ "$(KEEP)" != 1 ]; then trap '$(BIN)/popreg down' EXIT; fi; \
@@ -25,6 +26,10 @@ demo: $(STAMP)
 	$(BIN)/popreg status; \
 	$(BIN)/popreg synth --province 96 --households 2000 --years 2020-2025 --seed 7 \
 	  --publish --output $${POPREG_DATA_DIR:-.popreg}/demo-events.jsonl; \
+	$(BIN)/popreg wait; \
+	$(BIN)/popreg household H96-000001; \
+	$(BIN)/popreg rejections; \
+	$(BIN)/popreg status; \
 	if [ "$(KEEP)" = 1 ]; then \
 	  echo "The stack is still running (KEEP=1). Stop it with: $(BIN)/popreg down"; \
 	fi

@@ -13,30 +13,47 @@ import json
 import os
 import platform
 import statistics
+import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import psycopg
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from infra import stack
+from infra import procs, stack
 from infra.ports import free_ports
+from infra.processors import Processors
 from popreg import __version__
 from popreg.settings import Settings
 from producers.publisher import PRODUCER_DEFAULTS, Publisher
 from producers.synth import Synth, SynthConfig
+from projections import log, rebuild
 from projections.admin_units import load
 from schemas.codec import Codec
 from schemas.models import Event
 
-SCALES = {"small": 30_000, "province": 300_000}
+
+@dataclass(frozen=True)
+class Scale:
+    """How much synthetic Cà Mau to generate, and how much of it each figure uses."""
+
+    households: int
+    publish: int  # events in the SDK vs raw produce comparison
+    live: int  # events the live projector and bare faust each consume
+
+
+SCALES = {
+    "small": Scale(households=3_000, publish=30_000, live=30_000),
+    "province": Scale(households=290_000, publish=300_000, live=200_000),
+}
 
 
 @dataclass(frozen=True)
@@ -179,26 +196,117 @@ def scratch_stack(report: Callable[[str], None]) -> Iterator[Settings]:
             stack.down(settings)
 
 
-def synthetic_events(count: int) -> list[Event]:
-    """The first `count` events of a clean synthetic Cà Mau: realistic sizes and mix."""
+def synthetic_events(households: int) -> Iterator[Event]:
+    """A clean synthetic Cà Mau, 2015-2025: realistic sizes and mix, lazily."""
     config = SynthConfig(
         province="96",
-        households=max(count // 5, 100),
+        households=households,
         first_year=2015,
         last_year=2025,
         seed=7,
         now=datetime(2026, 1, 1, tzinfo=UTC),
         error_rate=0.0,
     )
-    return list(itertools.islice(Synth(config, load()).events(), count))
+    return Synth(config, load()).events()
+
+
+def publish_log(settings: Settings, events: Iterable[Event]) -> int:
+    """Publish to the events topic through the SDK; returns how many were accepted."""
+    with Publisher(settings, check_world=False) as publisher:
+        return sum(1 for _, r in publisher.stream(events) if r.accepted)
+
+
+def bare_faust_rate(settings: Settings, count: int, timeout_s: float) -> float:
+    """Events/s of bare faust over `count` records, from its first batch to its last."""
+    run = procs.run_dir(settings.resolved_data_dir)
+    config, out = run / "bench-settings.json", run / "bench-faust.json"
+    config.write_text(settings.model_dump_json())
+    out.unlink(missing_ok=True)
+    argv = [sys.executable, "-m", "stream_processors.bench_consumer", "--settings", str(config)]
+    argv += ["--count", str(count), "--out", str(out)]
+    record = procs.spawn(settings.resolved_data_dir, "bench-faust", argv, "-")
+    try:
+        procs.wait_until(record, out.exists, timeout_s, "bare faust consumer")
+    finally:
+        procs.stop(settings.resolved_data_dir, "bench-faust", timeout_s=10)
+    doc = json.loads(out.read_text())
+    return float(doc["count"]) / max(float(doc["done_at"] - doc["first_batch_at"]), 1e-9)
+
+
+def projector_rate(settings: Settings, ends: dict[int, int], timeout_s: float) -> float:
+    """Events/s of the state projector, from its first committed batch until it has
+    passed `ends` on every partition (positions are read from PostgreSQL)."""
+    processors = Processors(settings)
+    processors.start()
+    deadline = time.monotonic() + timeout_s
+    first: tuple[float, int] | None = None
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        while time.monotonic() < deadline:
+            rows = conn.execute(
+                "SELECT partition, next_offset FROM consumer_positions WHERE consumer = 'state'"
+            ).fetchall()
+            now, done = time.perf_counter(), {int(p): int(o) for p, o in rows}
+            if rows and first is None:
+                first = (now, sum(done.values()))
+            if first is not None and all(done.get(p, 0) >= end for p, end in ends.items()):
+                return (sum(done.values()) - first[1]) / max(now - first[0], 1e-9)
+            time.sleep(0.05)
+    raise RuntimeError(f"the state projector did not catch up within {timeout_s:.0f} s")
+
+
+def live_figures(settings: Settings, live: int, report: Callable[[str], None]) -> Iterator[Figure]:
+    """The state projector vs bare faust, each consuming the same `live` events."""
+    topic = settings.topics.events
+    ends = log.place_markers(settings, topic, log.partition_count(settings, topic))
+    report(f"bare faust consuming {live:,} events")
+    faust_rate = bare_faust_rate(settings, live, timeout_s=600)
+    report(f"the state projector consuming {live:,} events into PostgreSQL")
+    live_rate = projector_rate(settings, ends, timeout_s=3600)
+    yield Figure("bare faust consume (baseline)", faust_rate, "events/s")
+    yield Figure(
+        "state projector (faust → PostgreSQL)",
+        live_rate,
+        "events/s",
+        "bare faust consume",
+        faust_rate,
+    )
+
+
+def rebuild_figures(settings: Settings, report: Callable[[str], None]) -> Iterator[Figure]:
+    """`popreg rebuild state` vs a plain confluent-kafka consume + decode of the same log."""
+    Processors(settings).stop()
+    report("plain confluent-kafka consume + decode of the whole log")
+    started = time.perf_counter()
+    _, batches = log.read_log(settings, settings.topics.events)
+    count = sum(len(batch) for batch in batches)
+    decode_rate = count / (time.perf_counter() - started)
+    report(f"popreg rebuild state over {count:,} records")
+    result = rebuild.rebuild_state(settings, load(), lambda stage, n: None)
+    yield Figure("confluent-kafka consume + decode (baseline)", decode_rate, "events/s")
+    yield Figure(
+        "rebuild state (read, fold, COPY)",
+        result.events / result.seconds,
+        "events/s",
+        "consume + decode",
+        decode_rate,
+    )
 
 
 def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:
+    size = SCALES[scale]
     results = new_results(scale)
-    report(f"generating {SCALES[scale]:,} synthetic events")
-    events = synthetic_events(SCALES[scale])
+    events = synthetic_events(size.households)
     with scratch_stack(report) as settings:
+        Processors(settings).stop()
+        report(f"generating {size.publish:,} synthetic events")
+        first = list(itertools.islice(events, size.publish))
         report("publishing: raw confluent-kafka vs the SDK, alternated")
-        results.figures.extend(publish_figures(settings, events))
+        results.figures.extend(publish_figures(settings, first))
+        live = publish_log(settings, first[: size.live])
+        results.figures.extend(live_figures(settings, live, report))
+        report("publishing the rest of the synthetic province")
+        rest = publish_log(settings, itertools.chain(first[size.live :], events))
+        report(f"{live + rest:,} events in the log")
+        results.figures.extend(rebuild_figures(settings, report))
     write(results, out_dir)
     return results

@@ -157,4 +157,6 @@ def worker(
 
 
 app.command()(registry_cli.household)
+app.command()(registry_cli.rejections)
+app.command()(registry_cli.wait)
 app.command()(registry_cli.person)

@@ -1,19 +1,22 @@
-"""`popreg household ID` and `popreg person ID`: the registry as registrars read it."""
+"""`popreg household/person/rejections/wait`: the registry as registrars and operators read it."""
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import psycopg
 import typer
+from confluent_kafka import KafkaException
 from rich import box
 from rich.table import Table
 
-from popreg.output import DataDir, console, fail, settings_for
+from popreg.output import DataDir, console, fail, progress, settings_for
 from projections import registry_queries
+from projections.log import partition_count, place_markers
 from projections.registry_queries import Found, Row
 
 AsJson = Annotated[bool, typer.Option("--json", help="machine-readable output")]
@@ -65,3 +68,46 @@ def rows_table(title: str, rows: list[Row]) -> Table:
     for row in rows:
         table.add_row(*("" if v is None else str(v) for v in row.values()))
     return table
+
+
+def wait(
+    data_dir: DataDir = None,
+    timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 600.0,
+) -> None:
+    """Wait until the state projector has applied everything published so far (it marks
+    the end of every partition and waits for the projector to pass the marks)."""
+    settings = settings_for(data_dir)
+    topic = settings.topics.events
+    try:
+        ends = place_markers(settings, topic, partition_count(settings, topic))
+        total = sum(ends.values())
+        with progress() as bar:
+            task = bar.add_task("state projector", total=total)
+            deadline = time.monotonic() + timeout
+            while True:
+                done = registry_queries.positions(settings.postgres_url, "state")
+                bar.update(task, completed=sum(min(done.get(p, 0), e) for p, e in ends.items()))
+                if all(done.get(p, 0) >= end for p, end in ends.items()):
+                    break
+                if time.monotonic() > deadline:
+                    raise fail(
+                        f"the state projector has not caught up after {timeout:.0f} s;"
+                        " see `popreg status` and .popreg/logs/worker-state.log"
+                    )
+                time.sleep(0.2)
+    except (psycopg.Error, KafkaException, RuntimeError) as error:
+        raise fail(f"cannot wait for the projector: {error}") from None
+    console.print(f"the state projector has applied all {total:,} records published so far")
+
+
+def rejections(data_dir: DataDir = None, as_json: AsJson = False) -> None:
+    """Rejected messages by reason (undecodable ones, and events the fold refused)."""
+    settings = settings_for(data_dir)
+    try:
+        rows = registry_queries.rejections(settings.postgres_url)
+    except (psycopg.Error, OSError) as error:
+        raise fail(f"cannot read the registry: {error}; is the stack up? (popreg status)") from None
+    if as_json:
+        typer.echo(json.dumps(rows, default=str, indent=2))
+        return
+    console.print(rows_table("rejections by reason", rows))

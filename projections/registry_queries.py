@@ -60,3 +60,21 @@ def person(url: str, person_id: str) -> Found | None:
         ).fetchall()
         history = conn.execute(HISTORY, ("P", person_id)).fetchall()
     return Found(current, members, history)
+
+
+def positions(url: str, consumer: str) -> dict[int, int]:
+    """The next offset per partition a consumer has stored with its data."""
+    with psycopg.connect(url) as conn:
+        rows = conn.execute(
+            "SELECT partition, next_offset FROM consumer_positions WHERE consumer = %s",
+            (consumer,),
+        ).fetchall()
+    return {int(p): int(o) for p, o in rows}
+
+
+def rejections(url: str) -> list[Row]:
+    with psycopg.connect(url, row_factory=dict_row) as conn:
+        return conn.execute(
+            "SELECT reason, count(*) AS messages, count(DISTINCT commune_code) AS communes"
+            " FROM rejected_events GROUP BY reason ORDER BY messages DESC, reason"
+        ).fetchall()

@@ -50,7 +50,7 @@ def test_rebuild_equals_the_live_projection_and_live_continues(settings: Setting
     wait_projected(settings, publish(settings, events))
     quiesce(settings)
     live = snapshot(settings)
-    assert any(row[0] == ids.household(1) for row in live["households"])
+    assert any(row[0] == ids.household("000001") for row in live["households"])
 
     result = popreg(settings, "rebuild", "state", timeout=300)
     assert result.returncode == 0, result.stderr

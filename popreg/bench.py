@@ -219,7 +219,7 @@ def publish_log(settings: Settings, events: Iterable[Event]) -> int:
 def bare_faust_rate(settings: Settings, count: int, timeout_s: float) -> float:
     """Events/s of bare faust over `count` records, from its first batch to its last."""
     run = procs.run_dir(settings.resolved_data_dir)
-    config, out = run / "bench-settings.json", run / "bench-faust.json"
+    config, out = run / "bench-settings.json", run / "bench-faust-counted.json"
     config.write_text(settings.model_dump_json())
     out.unlink(missing_ok=True)
     argv = [sys.executable, "-m", "stream_processors.bench_consumer", "--settings", str(config)]

@@ -118,7 +118,8 @@ class StateSink:
             doc = {k: v for k, v in row.items() if k != "raw"}
             value = json.dumps(doc, default=str).encode()
             self._producer.produce(self.rejected_topic, value, str(row["offset"]).encode())
-        self._producer.flush(30)
+        if rejections:
+            self._producer.flush(30)
 
 
 class _Widen(Exception):
@@ -222,13 +223,12 @@ class Batch:
             self._load(set().union(*(fold.touched(e, self.registry) for e in events)))
 
     def _touched(self, event: Event) -> set[Entity]:
-        entities: set[Entity] = set()
+        """What the event touches, loading what it names until that names nothing new."""
         while True:
             found = fold.touched(event, self.registry)
-            self._load(found)
-            if found == entities:
+            if found <= self.loaded:
                 return found
-            entities = found
+            self._load(found)
 
     def _load(self, entities: Iterable[Entity]) -> None:
         """Current state from the newest version; `last` from the newest linked event."""

@@ -290,6 +290,9 @@ def rebuild_figures(settings: Settings, report: Callable[[str], None]) -> Iterat
         "consume + decode",
         decode_rate,
     )
+    for phase, seconds in (("read", result.read_s), ("fold", result.fold_s)):
+        yield Figure(f"rebuild: {phase} phase alone", result.events / seconds, "events/s")
+    yield Figure("rebuild: write phase alone (COPY)", result.events / result.write_s, "events/s")
 
 
 def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:

@@ -54,19 +54,45 @@ def show(
     for key, value in found.current.items():
         current.add_row(key, "" if value is None else str(value))
     console.print(current)
-    console.print(rows_table("households" if kind == "person" else "members", found.members))
-    console.print(rows_table("history", found.history))
+    shown = SHOWN_MEMBERS if kind == "household" else None
+    members = rows_table("households" if kind == "person" else "members", found.members, shown)
+    console.print(members)
+    console.print(rows_table("history", [short_event(e) for e in found.history]))
 
 
-def rows_table(title: str, rows: list[Row]) -> Table:
+# What fits on an 80-column terminal; `--json` has every column.
+SHOWN_MEMBERS = (
+    "person_id",
+    "full_name",
+    "birth_date",
+    "relation_to_head",
+    "left_on",
+    "left_reason",
+)
+
+
+def short_event(row: Row) -> Row:
+    return {
+        "occurred": row["occurred_on"],
+        "recorded": row["recorded_at"].date(),
+        "event": row["event_type"],
+        "outcome": row["outcome"]
+        if row["reason"] is None
+        else f"{row['outcome']}: {row['reason']}",
+        "event id": str(row["event_id"])[:8],
+    }
+
+
+def rows_table(title: str, rows: list[Row], columns: tuple[str, ...] | None = None) -> Table:
     table = Table(box=box.SIMPLE_HEAD, title=title, title_justify="left")
     if not rows:
         table.add_column("(none)")
         return table
-    for column in rows[0]:
-        table.add_column(column.replace("_", " "))
+    names = columns or tuple(rows[0])
+    for column in names:
+        table.add_column(column.replace("_", " "), no_wrap=column.endswith("id"))
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row.values()))
+        table.add_row(*("" if row[c] is None else str(row[c]) for c in names))
     return table
 
 

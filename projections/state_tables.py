@@ -10,11 +10,9 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import psycopg
-from psycopg.types.json import Jsonb
 
 from projections.state import Household, Person, Registry
 from schemas.models import Event
-from schemas.validation import event_json
 
 HOUSEHOLDS = (
     "household_id",
@@ -110,7 +108,7 @@ def event_row(
         topic,
         partition,
         offset,
-        Jsonb(event_json(event)),
+        event.model_dump_json(),  # COPY's text format takes JSON text for jsonb
         outcome,
         reason,
     )

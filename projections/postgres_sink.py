@@ -348,7 +348,7 @@ class Batch:
         """Entities reachable from `seeds` through state events at or after `start`."""
         closure = set(seeds)
         reached = {
-            e.envelope.event_id: self.archive_or(e) for e in start_events if not is_correction(e)
+            e.envelope.event_id: self._archived_or(e) for e in start_events if not is_correction(e)
         }
         frontier = set(seeds)
         while frontier:
@@ -364,7 +364,7 @@ class Batch:
                 frontier |= new
         return closure, reached
 
-    def archive_or(self, event: Event) -> Event:
+    def _archived_or(self, event: Event) -> Event:
         """The event as archived (an amended copy shares the original's event_id)."""
         return self._archived(event.envelope.event_id) or event
 

@@ -10,6 +10,7 @@ import psycopg
 from infra import procs, supervisor
 from infra.part import Part
 from popreg.settings import Settings
+from projections import registry_queries
 
 PROCESSORS = ["state"]
 
@@ -81,12 +82,8 @@ def counts(settings: Settings, processor: str) -> tuple[int, int, int, int, int,
             " WHERE consumer = %s",
             (processor,),
         ).fetchone()
-        positions = conn.execute(
-            "SELECT partition, next_offset FROM consumer_positions WHERE consumer = %s"
-            " ORDER BY partition",
-            (processor,),
-        ).fetchall()
     if row is None:
         return None
-    shown = " ".join(f"p{p}:{o}" for p, o in positions) or "none"
+    positions = registry_queries.positions(settings.postgres_url, processor)
+    shown = " ".join(f"p{p}:{o}" for p, o in sorted(positions.items())) or "none"
     return (*row, shown)

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
@@ -35,7 +34,7 @@ from popreg import __version__
 from popreg.settings import Settings
 from producers.publisher import PRODUCER_DEFAULTS, Publisher
 from producers.synth import Synth, SynthConfig
-from projections import log, rebuild
+from projections import log, rebuild, registry_queries
 from projections.admin_units import load
 from schemas.codec import Codec
 from schemas.models import Event
@@ -240,17 +239,14 @@ def projector_rate(settings: Settings, ends: dict[int, int], timeout_s: float) -
     processors.start()
     deadline = time.monotonic() + timeout_s
     first: tuple[float, int] | None = None
-    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        while time.monotonic() < deadline:
-            rows = conn.execute(
-                "SELECT partition, next_offset FROM consumer_positions WHERE consumer = 'state'"
-            ).fetchall()
-            now, done = time.perf_counter(), {int(p): int(o) for p, o in rows}
-            if rows and first is None:
-                first = (now, sum(done.values()))
-            if first is not None and all(done.get(p, 0) >= end for p, end in ends.items()):
-                return (sum(done.values()) - first[1]) / max(now - first[0], 1e-9)
-            time.sleep(0.05)
+    while time.monotonic() < deadline:
+        done = registry_queries.positions(settings.postgres_url, "state")
+        now = time.perf_counter()
+        if done and first is None:
+            first = (now, sum(done.values()))
+        if first is not None and all(done.get(p, 0) >= end for p, end in ends.items()):
+            return (sum(done.values()) - first[1]) / max(now - first[0], 1e-9)
+        time.sleep(0.05)
     raise RuntimeError(f"the state projector did not catch up within {timeout_s:.0f} s")
 
 

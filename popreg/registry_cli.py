@@ -122,7 +122,9 @@ def wait(
                     )
                 time.sleep(0.2)
     except (psycopg.Error, KafkaException, RuntimeError) as error:
-        raise fail(f"cannot wait for the projector: {error}") from None
+        raise fail(
+            f"cannot wait for the projector: {error}; is the stack up? (popreg status)"
+        ) from None
     console.print(f"the state projector has applied all {total:,} records published so far")
 
 

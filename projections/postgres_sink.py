@@ -42,6 +42,7 @@ from projections.state_tables import (
     copy_rows,
     current_rows,
     event_row,
+    store_positions,
 )
 from schemas.models import Event, EventAmended, EventVoided
 from schemas.validation import parse_event
@@ -519,14 +520,11 @@ class Batch:
         )
         self._write_current(cur)
         self._write_rejections(cur, outcome)
-        cur.executemany(
-            "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
-            " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
-            [
-                (self.sink.consumer, self.topic, p, max(o, stored.get(p, 0)))
-                for p, o in ends.items()
-            ],
+        store_positions(
+            cur,
+            self.sink.consumer,
+            self.topic,
+            {p: max(o, stored.get(p, 0)) for p, o in ends.items()},
         )
         self._count(outcome)
 

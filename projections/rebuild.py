@@ -42,6 +42,7 @@ from projections.state_tables import (
     copy_rows,
     current_rows,
     event_row,
+    store_positions,
 )
 from schemas.models import Event, EventAmended, EventVoided
 
@@ -195,12 +196,7 @@ def write(
         _final_versions(cur, folded)
         advance("write", 1)
         copy_rows(cur, "rejected_events", REJECTIONS, rejection_rows(topic, log, folded))
-        cur.executemany(
-            "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
-            " VALUES (%s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
-            " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
-            [(CONSUMER, topic, p, offset) for p, offset in log.ends.items()],
-        )
+        store_positions(cur, CONSUMER, topic, log.ends)
         statuses = [status for status, _ in outcome.values()]
         cur.execute(
             "INSERT INTO processor_counts AS c (consumer, applied, rejected, voided, duplicates,"

@@ -114,6 +114,18 @@ def event_row(
     )
 
 
+def store_positions(
+    cur: psycopg.Cursor[Any], consumer: str, topic: str, offsets: dict[int, int]
+) -> None:
+    """The next offset to read per partition, in the transaction of the rows it covers."""
+    cur.executemany(
+        "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
+        " VALUES (%s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
+        " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
+        [(consumer, topic, p, offset) for p, offset in offsets.items()],
+    )
+
+
 def copy_rows(
     cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:

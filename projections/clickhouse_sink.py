@@ -1,0 +1,109 @@
+"""Writing indicator rows to ClickHouse so that no event ever counts twice or not at all.
+
+ClickHouse has no transaction across tables, so exactness comes from two rules:
+- each batch writes its rows, then the next offset per partition (`consumer_positions`);
+- every start reconciles: the rows the tables hold are compared with the rows of
+  the log folded up to the stored positions, and the difference is written.
+A crash between the rows and the positions therefore leaves rows that the next start
+cancels (and the batch is read again); a redelivered batch is below the positions
+and skipped. Figures are sums of signed rows, so writing a difference is exact.
+
+Only plain SQL over HTTP is used (inline `FORMAT JSONEachRow` inserts), so the same
+code writes to the embedded chDB host and to a ClickHouse server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+from projections.clickhouse_schema import DATABASE
+from projections.indicator_rows import COLUMNS, Row
+
+NO_QUOTES = "SETTINGS output_format_json_quote_64bit_integers = 0"
+
+
+def canonical(value: Any) -> Any:
+    """A value as ClickHouse's JSON formats print it, so rows compare across the wire."""
+    if isinstance(value, UUID):
+        return str(value)
+    if isinstance(value, datetime):
+        at = value.astimezone(UTC) if value.tzinfo else value
+        return at.strftime("%Y-%m-%d %H:%M:%S.") + f"{at.microsecond // 1000:03d}"
+    if isinstance(value, date):
+        return value.isoformat()
+    return value
+
+
+def canonical_rows(rows: Iterable[Row]) -> list[Row]:
+    return [(table, tuple(canonical(v) for v in values)) for table, values in rows]
+
+
+class IndicatorSink:
+    """The indicator tables and this consumer's positions, through one writer client."""
+
+    def __init__(self, client: Any, consumer: str, topic: str) -> None:
+        self.client, self.consumer, self.topic = client, consumer, topic
+
+    def positions(self) -> dict[int, int]:
+        result = self.client.query(
+            f"SELECT partition, argMax(next_offset, written_at) FROM {DATABASE}.consumer_positions"
+            " WHERE consumer = {consumer:String} AND topic = {topic:String} GROUP BY partition",
+            parameters={"consumer": self.consumer, "topic": self.topic},
+        )
+        return {int(p): int(o) for p, o in result.result_rows}
+
+    def counts(self) -> tuple[int, int]:
+        """Events counted (net of corrections) and rejections, as analysts see them."""
+        counted, rejected = self.client.query(
+            f"SELECT (SELECT sum(sign) FROM {DATABASE}.vital_events),"
+            f" (SELECT sum(sign) FROM {DATABASE}.rejections)"
+        ).result_rows[0]
+        return int(counted or 0), int(rejected or 0)
+
+    def write(self, rows: Iterable[Row], positions: dict[int, int]) -> None:
+        """The rows first, then the positions they bring the tables to."""
+        by_table: dict[str, list[tuple[Any, ...]]] = {}
+        for table, values in canonical_rows(rows):
+            by_table.setdefault(table, []).append(values)
+        for table, listed in by_table.items():
+            self._insert(table, COLUMNS[table], listed)
+        if positions:
+            now = canonical(datetime.now(UTC))
+            self._insert(
+                "consumer_positions",
+                ("consumer", "topic", "partition", "next_offset", "written_at"),
+                [(self.consumer, self.topic, p, o, now) for p, o in sorted(positions.items())],
+            )
+
+    def net_rows(self) -> list[Row]:
+        """Every distinct row the tables hold with its summed count, zero sums left out."""
+        found: list[Row] = []
+        for table, columns in COLUMNS.items():
+            *keys, count = columns
+            listed = ", ".join(keys)
+            raw = self.client.raw_query(
+                f"SELECT {listed}, sum({count}) AS n FROM {DATABASE}.{table}"
+                f" GROUP BY {listed} HAVING n != 0 FORMAT JSONCompactEachRow {NO_QUOTES}"
+            )
+            found += [(table, tuple(json.loads(line))) for line in raw.splitlines() if line]
+        return found
+
+    def clear(self) -> None:
+        """Empty the tables and forget the positions (a rebuild writes everything anew)."""
+        for table in [*COLUMNS, "consumer_positions"]:
+            self.client.command(f"TRUNCATE TABLE {DATABASE}.{table}")
+
+    def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        for start in range(0, len(rows), 50_000):
+            lines = "\n".join(
+                json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False)
+                for row in rows[start : start + 50_000]
+            )
+            self.client.command(
+                f"INSERT INTO {DATABASE}.{table} ({', '.join(columns)}) FORMAT JSONEachRow\n"
+                + lines
+            )

@@ -1,0 +1,333 @@
+"""The de-identified rows the indicators are sums over, derived by the same fold.
+
+Every row belongs to one table of ClickHouse (`projections/sql/clickhouse/`) and ends
+with a signed count (`sign` or `delta`), so figures are sums and a correction is
+written as the difference between the rows before and after it: negative rows
+cancel what no longer counts. No row holds a name, a national ID, an address or a
+raw person id: persons are pseudonymous keys (a keyed hash, `pseudonym`).
+
+Indicators count events in the order the registry learnt them (`knowledge_key`:
+`recorded_at`, then `event_id`), each judged by the fold against what was known
+before it. `fold_all` is that order applied from scratch: the reference the live
+processor converges to whenever it re-folds (corrections, restarts, rebuilds).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from projections import fold, history
+from projections.admin_units import AdminUnits
+from projections.log import Record
+from projections.state import ALIVE, Registry
+from schemas.models import (
+    VIETNAM,
+    BirthRegistered,
+    DeathRegistered,
+    DivorceRegistered,
+    Event,
+    EventAmended,
+    EventVoided,
+    HouseholdEnumerated,
+    MarriageRegistered,
+    MovedIn,
+    MovedOut,
+    PersonEnumerated,
+    age_on,
+)
+
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "vital_events": (
+        "event_id",
+        "event_type",
+        "commune_code",
+        "occurred_on",
+        "recorded_at",
+        "channel",
+        "delay_days",
+        "subject_key",
+        "sex",
+        "age",
+        "mother_age",
+        "persons",
+        "detail",
+        "other_commune",
+        "sign",
+    ),
+    "population_deltas": (
+        "event_id",
+        "commune_code",
+        "sex",
+        "birth_date",
+        "marital_status",
+        "on_date",
+        "delta",
+    ),
+    "household_deltas": ("event_id", "commune_code", "on_date", "delta"),
+    "rejections": (
+        "event_id",
+        "event_type",
+        "commune_code",
+        "reason",
+        "occurred_on",
+        "recorded_at",
+        "channel",
+        "sign",
+    ),
+}
+NO_EVENT = UUID(int=0)  # the event id of a rejection of bytes that are not an event
+
+Row = tuple[str, tuple[Any, ...]]  # (table, values); the last value is the signed count
+KnowledgeKey = tuple[datetime, UUID]
+
+
+def knowledge_key(event: Event) -> KnowledgeKey:
+    return event.envelope.recorded_at, event.envelope.event_id
+
+
+def pseudonym(secret: bytes, person_id: str) -> int:
+    """A stable UInt64 per person that cannot be reversed without the secret."""
+    digest = hmac.new(secret, person_id.encode(), hashlib.sha256).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+def negated(row: Row) -> Row:
+    table, values = row
+    return table, (*values[:-1], -values[-1])
+
+
+def difference(old: Iterable[Row], new: Iterable[Row]) -> list[Row]:
+    """Rows that turn the sums of `old` into the sums of `new`."""
+    net: Counter[Row] = Counter()
+    for sign, rows in ((-1, old), (1, new)):
+        for table, values in rows:
+            net[(table, values[:-1])] += sign * values[-1]
+    return [(table, (*values, count)) for (table, values), count in net.items() if count]
+
+
+def rejection_row(event: Event | None, reason: str) -> Row:
+    """A rejection; `event` is None for bytes that are not an event."""
+    if event is None:
+        return "rejections", (NO_EVENT, "", "", reason, None, None, "", 1)
+    env = event.envelope
+    return "rejections", (
+        env.event_id,
+        event.type,
+        env.commune_code,
+        reason,
+        env.occurred_on,
+        env.recorded_at,
+        env.channel.value,
+        1,
+    )
+
+
+@dataclass
+class IndicatorFold:
+    """The registry the fold keeps, and the rows each event adds to the indicators."""
+
+    units: AdminUnits
+    secret: bytes
+    registry: Registry = field(default_factory=Registry)
+
+    def apply(self, event: Event) -> list[Row]:
+        """Rows of one state event (not a correction), judged against the registry."""
+        touched = fold.touched(event, self.registry)
+        before = self._stock(touched)
+        rejection = fold.apply(self.registry, event, self.units)
+        if rejection is not None:
+            return [rejection_row(event, rejection.reason)]
+        after = self._stock(touched | fold.touched(event, self.registry))
+        day = event.envelope.occurred_on
+        rows = [self._fact(event)]
+        for entity in sorted(set(before) | set(after)):
+            old, new = before.get(entity), after.get(entity)
+            if old != new:
+                table = "household_deltas" if entity[0] == fold.HOUSEHOLD else "population_deltas"
+                rows += [(table, (*s, day, d)) for s, d in ((old, -1), (new, 1)) if s]
+        return [(t, (event.envelope.event_id, *v)) for t, v in rows]
+
+    def correction(self, event: EventVoided | EventAmended, target: Event | None) -> list[Row]:
+        rejection = history.correction_verdict(event, target)
+        if rejection is not None:
+            return [rejection_row(event, rejection.reason)]
+        fact = (*_envelope_fact(event, 0), "", None, None, 0, "", "", 1)
+        return [("vital_events", (event.envelope.event_id, *fact))]
+
+    def _stock(self, entities: set[fold.Entity]) -> dict[fold.Entity, tuple[Any, ...]]:
+        """What each entity adds to the stock: a resident person or a household in being."""
+        found: dict[fold.Entity, tuple[Any, ...]] = {}
+        for entity in entities:
+            kind, entity_id = entity
+            if kind == fold.HOUSEHOLD:
+                household = self.registry.households.get(entity_id)
+                if household is not None and household.dissolved_on is None:
+                    found[entity] = (household.commune_code,)
+                continue
+            person = self.registry.persons.get(entity_id)
+            if person is None or person.vital_status != ALIVE or person.household_id is None:
+                continue
+            home = self.registry.households[person.household_id]
+            found[entity] = (
+                home.commune_code,
+                person.sex,
+                person.birth_date,
+                person.marital_status,
+            )
+        return found
+
+    def _fact(self, event: Event) -> tuple[str, tuple[Any, ...]]:
+        day = event.envelope.occurred_on
+        persons = self.registry.persons
+        subject: str | None = None
+        mother_age: int | None = None
+        count, detail, other = 1, "", ""
+        match event:
+            case HouseholdEnumerated():
+                subject = event.head_person_id
+            case PersonEnumerated():
+                subject = event.person.person_id
+                detail = event.relation_to_head.value
+            case BirthRegistered():
+                subject = event.child.person_id
+                mother_age = age_on(persons[event.mother_id].birth_date, day)
+                detail = str(event.birth_order)
+            case DeathRegistered():
+                subject, detail = event.person_id, event.place.value
+            case MarriageRegistered() | DivorceRegistered():
+                subject, count = event.spouse_a_id, 2
+            case MovedIn():
+                subject, count = event.person_ids[0], len(event.person_ids)
+                detail, other = event.origin.value, event.origin_commune_code or ""
+            case MovedOut():
+                subject, count = event.person_ids[0], len(event.person_ids)
+                detail, other = event.destination.value, event.destination_commune_code or ""
+        person = persons.get(subject or "")
+        sex = "" if person is None else person.sex
+        age = None if person is None else age_on(person.birth_date, day)
+        key = pseudonym(self.secret, subject) if subject else 0
+        fact = (sex, age, mother_age, count, detail, other, 1)
+        return "vital_events", (*_envelope_fact(event, key), *fact)
+
+
+def _envelope_fact(event: Event, key: int) -> tuple[Any, ...]:
+    """Type, place, dates, channel and registration delay (days, in Vietnam's calendar)."""
+    env = event.envelope
+    delay = (env.recorded_at.astimezone(VIETNAM).date() - env.occurred_on).days
+    return (
+        event.type,
+        env.commune_code,
+        env.occurred_on,
+        env.recorded_at,
+        env.channel.value,
+        delay,
+        key,
+    )
+
+
+def effective_in_knowledge_order(events: Iterable[Event]) -> list[Event]:
+    """The events that count once corrections apply, with the corrections themselves,
+    in the order the registry learnt them; an amended event keeps its place."""
+    unique = {e.envelope.event_id: e for e in sorted(events, key=knowledge_key, reverse=True)}
+    effective = {e.envelope.event_id: e for e in history.effective_events(unique.values())}
+    kept = [
+        effective.get(e.envelope.event_id, e)
+        for e in unique.values()
+        if history.is_correction(e) or e.envelope.event_id in effective
+    ]
+    return sorted(kept, key=knowledge_key)
+
+
+def fold_all(records: Iterable[Record], units: AdminUnits, secret: bytes) -> IndicatorState:
+    """Every record from scratch, in knowledge order: the rows the indicators should hold."""
+    state = IndicatorState(IndicatorFold(units, secret))
+    state.load(records)
+    return state
+
+
+@dataclass
+class Taken:
+    """What one batch changed: the rows to write and what happened to its records."""
+
+    rows: list[Row]
+    new: int = 0
+    duplicates: int = 0
+    undecodable: int = 0
+    refolded: bool = False
+
+
+@dataclass
+class IndicatorState:
+    """The fold, every distinct event taken so far, and the rows each contributes."""
+
+    fold: IndicatorFold
+    events: dict[UUID, Event] = field(default_factory=dict)
+    rows: dict[UUID, list[Row]] = field(default_factory=dict)
+    undecodable: list[Row] = field(default_factory=list)
+    targets: set[UUID] = field(default_factory=set)  # of every correction taken
+
+    def take(self, records: list[Record]) -> Taken:
+        """A batch of records; the rows that bring the indicators up to date with it.
+
+        New state events are judged against the registry as it stands. A correction,
+        or an event some earlier correction names, changes what counts before it, so
+        the whole history is folded again and only the difference is written."""
+        taken = Taken([])
+        new = self._remember(records, taken)
+        if any(history.is_correction(e) or e.envelope.event_id in self.targets for e in new):
+            taken.rows += self._refold()
+            taken.refolded = True
+        else:
+            for event in sorted(new, key=knowledge_key):
+                self.rows[event.envelope.event_id] = rows = self.fold.apply(event)
+                taken.rows += rows
+        return taken
+
+    def load(self, records: Iterable[Record]) -> None:
+        """Many records at once (a restart, a rebuild): one fold at the end."""
+        self._remember(records, Taken([]))
+        self._refold()
+
+    def all_rows(self) -> Iterator[Row]:
+        yield from self.undecodable
+        for rows in self.rows.values():
+            yield from rows
+
+    def _remember(self, records: Iterable[Record], taken: Taken) -> list[Event]:
+        """The records' events not taken before; undecodable ones become rejections."""
+        new: list[Event] = []
+        for record in records:
+            if record.event is None:
+                assert record.error is not None
+                row = rejection_row(None, record.error.reason)
+                self.undecodable.append(row)
+                taken.rows.append(row)
+                taken.undecodable += 1
+            elif record.event.envelope.event_id in self.events:
+                taken.duplicates += 1
+            else:
+                self.events[record.event.envelope.event_id] = record.event
+                new.append(record.event)
+                if isinstance(record.event, EventVoided | EventAmended):
+                    self.targets.add(record.event.target_event_id)
+        taken.new = len(new)
+        return new
+
+    def _refold(self) -> list[Row]:
+        old = [row for rows in self.rows.values() for row in rows]
+        self.fold = IndicatorFold(self.fold.units, self.fold.secret)
+        self.rows = {}
+        for event in effective_in_knowledge_order(self.events.values()):
+            if isinstance(event, EventVoided | EventAmended):
+                target = self.events.get(event.target_event_id)
+                self.rows[event.envelope.event_id] = self.fold.correction(event, target)
+            else:
+                self.rows[event.envelope.event_id] = self.fold.apply(event)
+        return difference(old, [row for rows in self.rows.values() for row in rows])

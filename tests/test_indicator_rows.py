@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections import Counter
 from datetime import UTC, datetime
@@ -64,15 +65,17 @@ def total(rows: list[Row], table: str, **where: object) -> int:
     )
 
 
-def family() -> list[Event]:
-    """A household of a married couple, their baby, and the grandmother who dies."""
+def family(h: str = "H1", tag: str = "") -> list[Event]:
+    """A household of a married couple, their baby, and the grandmother who dies;
+    person ids carry `tag`, so that tests sharing a database keep apart."""
+    p1, p2, p3, c1 = (f"{tag}{n}" for n in ("P1", "P2", "P3", "C1"))
     return [
-        enumerated_household("H1", "P1", 3),
-        enumerated("P1", "H1", "HEAD", "MALE", "1988-02-01", "MARRIED", spouse="P2"),
-        enumerated("P2", "H1", "SPOUSE", "FEMALE", "1990-05-17", "MARRIED", spouse="P1"),
-        enumerated("P3", "H1", "PARENT", "FEMALE", "1950-01-01", "WIDOWED"),
-        birth("C1", "P2", day="2024-03-01"),
-        death("P3", day="2024-04-01"),
+        enumerated_household(h, p1, 3),
+        enumerated(p1, h, "HEAD", "MALE", "1988-02-01", "MARRIED", spouse=p2),
+        enumerated(p2, h, "SPOUSE", "FEMALE", "1990-05-17", "MARRIED", spouse=p1),
+        enumerated(p3, h, "PARENT", "FEMALE", "1950-01-01", "WIDOWED"),
+        birth(c1, p2, hid=h, day="2024-03-01"),
+        death(p3, hid=h, day="2024-04-01"),
     ]
 
 
@@ -206,7 +209,7 @@ def test_taking_the_log_in_any_batches_gives_the_rows_of_one_fold(cuts: list[int
     every = records(SYNTH)
     bounds = [0, *sorted(set(cuts)), len(every)]
     written: list[Row] = []
-    for start, end in zip(bounds, bounds[1:], strict=False):
+    for start, end in itertools.pairwise(bounds):
         written += state.take(every[start:end]).rows
     whole = list(fold_all(every, UNITS, SECRET).all_rows())
     assert difference(written, whole) == []

@@ -1,0 +1,675 @@
+"""The indicator views (`projections/sql/clickhouse/00[1-3]_*.sql`) on real ClickHouse.
+
+chDB runs the ClickHouse engine in this process (one data directory per process, so
+one module-scoped warehouse whose tables each test refills). A small hand-built
+registry pins the formulas to values worked out by hand; a generated province checks
+every indicator, pyramid and rejection count of the views against the pure-Python
+reference (`projections/indicator_reference.py`) for communes, the province and the
+nation, years, quarters and months, as the units were and mapped onto today's.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from datetime import UTC, date, datetime
+from typing import Any
+from uuid import UUID
+
+import clickhouse_connect
+import pytest
+from clickhouse_connect.driver.client import Client
+
+from producers.synth import Synth, SynthConfig
+from projections.admin_units import load
+from projections.clickhouse_schema import SQL_DIR, migrate, statements
+from projections.indicator_catalog import (
+    COUNTS,
+    INDICATORS,
+    IndicatorValue,
+    Level,
+    Period,
+    Units,
+)
+from projections.indicator_reference import Reference
+from projections.indicator_rows import COLUMNS, IndicatorState, Row, fold_all
+from projections.indicator_units import commune_rows, load_units, successor, successor_rows
+from projections.indicators import indicator_values, population_pyramid, rejections_by_reason
+from projections.log import Record
+from schemas.models import Event
+from schemas.validation import parse_event
+from tests.samples import envelope, person
+
+UNITS = load()
+SECRET = b"test-indicators"
+TABLES = ("vital_events", "population_deltas", "household_deltas", "rejections")
+COMMUNE, OCCURRED = (COLUMNS["vital_events"].index(c) for c in ("commune_code", "occurred_on"))
+
+# --- the warehouse ---------------------------------------------------------------------
+
+
+def json_value(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+    if isinstance(value, date | UUID):
+        return str(value)
+    return value
+
+
+class Warehouse:
+    def __init__(self, client: Client) -> None:
+        self.client = client
+        self._held: list[Row] | None = None  # what the tables hold, if a list given to hold()
+
+    def hold(self, rows: list[Row]) -> None:
+        """Make the indicator tables hold exactly `rows`."""
+        if rows is self._held:
+            return
+        for table in TABLES:
+            self.client.command(f"TRUNCATE TABLE popreg.{table}")
+        self.add(rows)
+        self._held = rows
+
+    def add(self, rows: Iterable[Row]) -> None:
+        self._held = None
+        by_table: dict[str, list[str]] = {}
+        for table, values in rows:
+            line = dict(zip(COLUMNS[table], map(json_value, values), strict=True))
+            by_table.setdefault(table, []).append(json.dumps(line))
+        for table, lines in by_table.items():
+            columns = ", ".join(COLUMNS[table])
+            self.client.command(
+                f"INSERT INTO popreg.{table} ({columns}) FORMAT JSONEachRow\n" + "\n".join(lines)
+            )
+
+
+@pytest.fixture(scope="module")
+def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
+    client = clickhouse_connect.get_client(dsn=f"chdb://{tmp_path_factory.mktemp('chdb')}")
+    try:
+        assert {"002_units", "003_indicator_views"} <= set(migrate(client))
+        load_units(client, UNITS)
+        yield Warehouse(client)
+    finally:
+        client.close()
+
+
+def folded(events: list[Event]) -> IndicatorState:
+    return fold_all([Record(0, i, e, None, None) for i, e in enumerate(events)], UNITS, SECRET)
+
+
+def values(found: list[IndicatorValue]) -> dict[str, float]:
+    assert [v.indicator for v in found] == [name for name, _ in INDICATORS]
+    return {v.indicator: v.value for v in found}
+
+
+# --- a registry small enough to work out by hand ---------------------------------------
+
+A = "32014"  # two Cà Mau communes before the reform
+B = "32002"
+ELSEWHERE = "00004"  # a Hà Nội commune
+BASELINE = "2024-01-01"
+_numbers = itertools.count(50_000)
+
+
+def event(
+    kind: str,
+    household: str,
+    day: str,
+    *,
+    commune: str = A,
+    recorded: str | None = None,
+    channel: str = "MOBILE",
+    **fields: Any,
+) -> Event:
+    """An event on `day`, recorded at 10:00 in Vietnam on `recorded` (default: that day)."""
+    env = envelope(next(_numbers), day, household_id=household, commune_code=commune)
+    env["channel"] = channel
+    if recorded is not None:
+        env["recorded_at"] = f"{recorded}T03:00:00.000Z"
+    return parse_event({"type": kind, "envelope": env, **fields})
+
+
+def household(hid: str, head: str, commune: str = A) -> Event:
+    return event(
+        "HouseholdEnumerated",
+        hid,
+        BASELINE,
+        commune=commune,
+        address="Ấp 1",
+        head_person_id=head,
+        member_count=1,
+    )
+
+
+def member(
+    pid: str,
+    hid: str,
+    sex: str,
+    born: str,
+    marital: str,
+    *,
+    relation: str = "OTHER_RELATIVE",
+    spouse: str | None = None,
+    commune: str = A,
+) -> Event:
+    return event(
+        "PersonEnumerated",
+        hid,
+        BASELINE,
+        commune=commune,
+        person=person(pid, sex=sex, birth_date=born, marital_status=marital, national_id=None),
+        relation_to_head=relation,
+        spouse_id=spouse,
+    )
+
+
+def birth(child: str, sex: str, mother: str, hid: str, day: str, **how: Any) -> Event:
+    newborn = person(
+        child, sex=sex, birth_date=day, marital_status="NEVER_MARRIED", national_id=None
+    )
+    return event("BirthRegistered", hid, day, child=newborn, mother_id=mother, birth_order=1, **how)
+
+
+def death(pid: str, hid: str, day: str, age: int, **how: Any) -> Event:
+    return event(
+        "DeathRegistered",
+        hid,
+        day,
+        person_id=pid,
+        date_of_death=day,
+        age_at_death=age,
+        place="HOME",
+        **how,
+    )
+
+
+def hand_events() -> list[Event]:
+    """14 people on 2024-01-01 (A: households H1, H2; B: H3), then a year of events.
+
+    Residents on 2024-07-01 (P = 17) and their ages then:
+      H1  A1 M 34 married, A2 F 27 married, A3 F 17 single, A4 M 74 widowed, A5 F 4,
+          K3 M 0 (born 2024-05-01; K1, born 2024-03-01, died 2024-06-01)
+      H2  B1 F 22 single, B2 F 32, B3 F 36, B4 F 42, B5 F 47 divorced, B6 F 52 (married),
+          D1 M 44, D2 F 43 (moved in from Hà Nội on 2024-04-01)
+      H3  C1 M 64, C2 F 62 (married), C3 M 25 single
+    After it: A1/A2 divorce, B1 marries C3 (who moves to H2), K2 is born to B2 (33),
+    A4 dies, C1 moves to commune A, A3 and K3 move abroad; an unknown person's death
+    is rejected.
+    """
+    return [
+        household("H1", "A1"),
+        member("A1", "H1", "MALE", "1990-03-01", "MARRIED", relation="HEAD", spouse="A2"),
+        member("A2", "H1", "FEMALE", "1996-08-10", "MARRIED", relation="SPOUSE", spouse="A1"),
+        member("A3", "H1", "FEMALE", "2007-01-15", "NEVER_MARRIED", relation="CHILD"),
+        member("A4", "H1", "MALE", "1950-02-01", "WIDOWED", relation="PARENT"),
+        member("A5", "H1", "FEMALE", "2020-05-05", "NEVER_MARRIED", relation="CHILD"),
+        household("H2", "B1"),
+        member("B1", "H2", "FEMALE", "2002-03-03", "NEVER_MARRIED", relation="HEAD"),
+        member("B2", "H2", "FEMALE", "1991-07-02", "MARRIED"),
+        member("B3", "H2", "FEMALE", "1988-01-01", "MARRIED"),
+        member("B4", "H2", "FEMALE", "1982-01-01", "MARRIED"),
+        member("B5", "H2", "FEMALE", "1977-01-01", "DIVORCED"),
+        member("B6", "H2", "FEMALE", "1972-01-01", "MARRIED"),
+        household("H3", "C1", commune=B),
+        member(
+            "C1", "H3", "MALE", "1960-01-01", "MARRIED", relation="HEAD", spouse="C2", commune=B
+        ),
+        member(
+            "C2", "H3", "FEMALE", "1962-01-01", "MARRIED", relation="SPOUSE", spouse="C1", commune=B
+        ),
+        member("C3", "H3", "MALE", "1999-01-01", "NEVER_MARRIED", relation="CHILD", commune=B),
+        birth("K1", "MALE", "A2", "H1", "2024-03-01", recorded="2024-03-05"),
+        event(
+            "MovedIn",
+            "H2",
+            "2024-04-01",
+            recorded="2024-04-10",
+            person_ids=["D1", "D2"],
+            persons=[
+                person("D1", sex="MALE", birth_date="1980-01-01", national_id=None),
+                person("D2", sex="FEMALE", birth_date="1981-01-01", national_id=None),
+            ],
+            origin="ANOTHER_COMMUNE",
+            origin_commune_code=ELSEWHERE,
+        ),
+        birth("K3", "MALE", "A3", "H1", "2024-05-01", recorded="2024-05-02"),
+        death("K1", "H1", "2024-06-01", 0, recorded="2024-06-20"),
+        death("NOBODY", "H1", "2024-05-10", 40, recorded="2024-05-11"),
+        event(
+            "DivorceRegistered",
+            "H1",
+            "2024-07-15",
+            recorded="2024-07-20",
+            spouse_a_id="A1",
+            spouse_b_id="A2",
+            divorce_date="2024-07-15",
+        ),
+        event(
+            "MarriageRegistered",
+            "H2",
+            "2024-08-01",
+            recorded="2024-08-03",
+            channel="WEB",
+            spouse_a_id="B1",
+            spouse_b_id="C3",
+            marriage_date="2024-08-01",
+            household_after="H2",
+        ),
+        birth("K2", "FEMALE", "B2", "H2", "2024-09-01", recorded="2025-01-10", channel="WEB"),
+        death("A4", "H1", "2024-10-01", 74, recorded="2024-11-15", channel="BATCH_IMPORT"),
+        event(
+            "MovedOut",
+            "H3",
+            "2024-11-01",
+            commune=B,
+            recorded="2024-11-05",
+            person_ids=["C1"],
+            destination="ANOTHER_COMMUNE",
+            destination_commune_code=A,
+        ),
+        event(
+            "MovedOut",
+            "H1",
+            "2024-12-01",
+            recorded="2024-12-20",
+            person_ids=["A3", "K3"],
+            destination="ABROAD",
+        ),
+    ]
+
+
+@pytest.fixture(scope="module")
+def hand_rows() -> list[Row]:
+    return list(folded(hand_events()).all_rows())
+
+
+@pytest.fixture
+def hand(warehouse: Warehouse, hand_rows: list[Row]) -> Client:
+    warehouse.hold(hand_rows)
+    return warehouse.client
+
+
+def test_province_year_by_hand(hand: Client) -> None:
+    v = values(indicator_values(hand, "province", "96", Period.parse("2024")))
+    assert v["population_end"] == 14
+    assert (v["population_end_male"], v["population_end_female"]) == (3, 11)
+    assert v["population_mid"] == 17  # on 1 July
+    assert (v["births"], v["deaths"], v["marriages"], v["divorces"]) == (3, 2, 1, 1)
+    assert v["crude_birth_rate"] == pytest.approx(3 / 17 * 1000)
+    assert v["crude_death_rate"] == pytest.approx(2 / 17 * 1000)
+    assert v["natural_increase_rate"] == pytest.approx(1 / 17 * 1000)
+    assert v["crude_marriage_rate"] == pytest.approx(1000 / 17)
+    assert v["crude_divorce_rate"] == pytest.approx(1000 / 17)
+    # women 15-49 on 1 July: A3 17, B1 22, A2 27, B2 32, B3 36, B4 42, D2 43, B5 47
+    assert v["general_fertility_rate"] == pytest.approx(3 / 8 * 1000)
+    # mothers: A3 17 (15-19, 1 woman), A2 27 (25-29, 1), B2 33 (30-34, 1)
+    assert v["asfr_15_19"] == pytest.approx(1000)
+    assert v["asfr_20_24"] == 0
+    assert v["asfr_25_29"] == pytest.approx(1000)
+    assert v["asfr_30_34"] == pytest.approx(1000)
+    assert v["asfr_40_44"] == 0  # B4 and D2
+    assert v["total_fertility_rate"] == pytest.approx(5 * 3000 / 1000)
+    assert v["sex_ratio_at_birth"] == pytest.approx(200)  # K1, K3 boys; K2 a girl
+    assert v["infant_mortality_rate"] == pytest.approx(1 / 3 * 1000)  # K1
+    assert v["under5_mortality_rate"] == pytest.approx(1 / 3 * 1000)
+    # in: D1, D2 from Hà Nội; out: A3, K3 abroad (C1 moved within the province)
+    assert (v["in_migrants"], v["out_migrants"]) == (2, 2)
+    assert v["in_migration_rate"] == pytest.approx(2 / 17 * 1000)
+    assert v["net_migration_rate"] == 0
+    # 0-14: A5, K3; 65+: A4; 15-64: the other 14
+    assert v["dependency_ratio"] == pytest.approx(3 / 14 * 100)
+    assert v["young_dependency_ratio"] == pytest.approx(2 / 14 * 100)
+    assert v["old_dependency_ratio"] == pytest.approx(1 / 14 * 100)
+    assert v["ageing_index"] == pytest.approx(50)
+    assert v["average_household_size"] == pytest.approx(17 / 3)
+    # never married on 1 July: A3 (15-19) and B1 (20-24) of one woman each; every woman
+    # of 25-29 … 50-54 has married: SMAM = 15 + 5 x (1 + 1) - 50 x 0 = 25
+    assert v["smam_female"] == pytest.approx(25)
+    assert math.isnan(v["smam_male"])  # no man aged 15-24: no share for those groups
+    # recorded in 2024 (K2's birth was recorded in 2025): delays 1 2 4 4 5 9 19 19 45
+    assert v["median_registration_delay"] == 5
+    assert v["registered_within_30_days_share"] == pytest.approx(8 / 9 * 100)
+    assert v["mobile_share"] == pytest.approx(7 / 9 * 100)  # not the marriage, A4's death
+    communes = len(UNITS.communes_of_province("96", date(2024, 12, 31)))
+    assert v["communes_online_share"] == pytest.approx(100 / communes)  # A, on 20 December
+
+
+def test_communes_and_nation_by_hand(hand: Client) -> None:
+    a = values(indicator_values(hand, "commune", A, Period.parse("2024")))
+    assert (a["population_mid"], a["births"]) == (14, 3)
+    assert a["crude_birth_rate"] == pytest.approx(3 / 14 * 1000)
+    assert (a["in_migrants"], a["out_migrants"]) == (2, 2)
+    assert a["average_household_size"] == pytest.approx(14 / 2)
+    # 8 events recorded in 2024: delays 1 2 4 5 9 19 19 45: the lower median is the 4th
+    assert a["median_registration_delay"] == 5
+    assert a["registered_within_30_days_share"] == pytest.approx(7 / 8 * 100)
+    assert a["communes_online_share"] == 100
+
+    b = values(indicator_values(hand, "commune", B, Period.parse("2024")))
+    assert (b["population_mid"], b["population_end"], b["births"]) == (3, 1, 0)
+    assert (b["in_migrants"], b["out_migrants"]) == (0, 1)  # C1, to commune A
+    assert math.isnan(b["sex_ratio_at_birth"]) and math.isnan(b["infant_mortality_rate"])
+    assert b["communes_online_share"] == 0
+
+    nation = values(indicator_values(hand, "nation", "", Period.parse("2024")))
+    assert (nation["in_migrants"], nation["out_migrants"]) == (0, 2)  # only abroad counts
+
+
+def test_quarters_and_months_are_annualised_around_a_mean_population(hand: Client) -> None:
+    q2 = values(indicator_values(hand, "province", "96", Period.parse("2024-Q2")))
+    # 15 on 31 March (K1 born), 17 on 30 June (+D1 +D2 +K3 -K1)
+    assert q2["population_mid"] == 16
+    assert q2["births"] == 1
+    assert q2["crude_birth_rate"] == pytest.approx(1 / 16 * 1000 * 4)
+    june = values(indicator_values(hand, "province", "96", Period.parse("2024-06")))
+    assert june["population_mid"] == (18 + 17) / 2
+    assert june["crude_death_rate"] == pytest.approx(1 / 17.5 * 1000 * 12)
+
+
+def test_pyramid_by_hand(hand: Client) -> None:
+    rows = population_pyramid(hand, "province", "96", date(2024, 7, 1))
+    assert [r.age_group for r in rows][:3] == ["0-4", "5-9", "10-14"]
+    assert rows[-1].age_group == "100+"
+    found = {r.age_group: (r.male, r.female, r.unknown) for r in rows if r.male or r.female}
+    assert found == {
+        "0-4": (1, 1, 0),  # K3, A5
+        "15-19": (0, 1, 0),
+        "20-24": (0, 1, 0),
+        "25-29": (1, 1, 0),  # C3, A2
+        "30-34": (1, 1, 0),  # A1, B2 (32: her birthday is on 2 July)
+        "35-39": (0, 1, 0),
+        "40-44": (1, 2, 0),  # D1; B4, D2
+        "45-49": (0, 1, 0),
+        "50-54": (0, 1, 0),
+        "60-64": (1, 1, 0),
+        "70-74": (1, 0, 0),
+    }
+
+
+def test_rejections_by_hand(hand: Client) -> None:
+    (found,) = rejections_by_reason(hand, "commune", A, Period.parse("2024"))
+    # accepted in A and recorded in 2024: 13 enumerations and 8 vital events
+    assert (found.commune_code, found.reason, found.rejected, found.submitted) == (
+        A,
+        "unknown_person",
+        1,
+        22,
+    )
+    assert found.rate == pytest.approx(100 / 22)
+    assert rejections_by_reason(hand, "commune", B, Period.parse("2024")) == []
+
+
+# --- units across the 2025-07-01 reform ------------------------------------------------
+
+SPLIT = "00688"  # Hà Giang's Phường Quang Trung, split between two new Tuyên Quang communes
+CHOSEN, OTHER = "00691", "00694"  # the first by code takes all of its rows
+
+
+def test_split_commune_maps_onto_one_successor(warehouse: Warehouse) -> None:
+    link = successor(UNITS, SPLIT)
+    assert link is not None and link.new_code == CHOSEN
+    assert {s.new_code for s in UNITS.successors(SPLIT)} == {CHOSEN, OTHER}
+    events = [
+        household("M1", "Ma", commune=SPLIT),
+        member("Ma", "M1", "FEMALE", "1980-01-01", "MARRIED", relation="HEAD", commune=SPLIT),
+        member("Mb", "M1", "MALE", "1978-01-01", "MARRIED", relation="SPOUSE", commune=SPLIT),
+        # reported in the other successor; the household keeps its old code in the stock
+        death("Mb", "M1", "2025-09-01", 47, commune=OTHER),
+    ]
+    warehouse.hold(list(folded(events).all_rows()))
+    client = warehouse.client
+
+    def population(level: Level, code: str, on: str, units: Units) -> int:
+        rows = population_pyramid(client, level, code, date.fromisoformat(on), units)
+        return sum(r.male + r.female + r.unknown for r in rows)
+
+    assert population("commune", SPLIT, "2024-12-31", "as_was") == 2
+    assert population("province", "02", "2024-12-31", "as_was") == 2
+    assert population("commune", CHOSEN, "2024-12-31", "as_was") == 0  # old 00691: nobody
+    assert population("commune", CHOSEN, "2024-12-31", "current") == 2
+    assert population("province", "08", "2024-12-31", "current") == 2
+    assert population("commune", CHOSEN, "2025-12-31", "as_was") == 1
+    assert population("commune", OTHER, "2025-12-31", "as_was") == 0
+    assert population("province", "08", "2025-12-31", "as_was") == 1
+    assert population("nation", "", "2025-12-31", "as_was") == 1
+    deaths = {
+        code: values(indicator_values(client, "commune", code, Period.parse("2025")))["deaths"]
+        for code in (CHOSEN, OTHER)
+    }
+    assert deaths == {CHOSEN: 0, OTHER: 1}  # an event counts where it was reported
+
+
+def test_units_load_idempotently(warehouse: Warehouse) -> None:
+    load_units(warehouse.client, UNITS)
+    counts = dict(
+        warehouse.client.query(
+            "SELECT regime, count() FROM popreg.communes GROUP BY regime"
+        ).result_rows
+    )
+    assert counts == {"before": len(UNITS.before), "after": len(UNITS.after)}
+    assert len(commune_rows(UNITS)) == len(UNITS.before) + len(UNITS.after)
+    (successors,) = warehouse.client.query(
+        "SELECT count() FROM popreg.commune_successor"
+    ).result_rows[0]
+    without = [code for code in UNITS.before if not UNITS.successors(code)]
+    assert successors == len(successor_rows(UNITS)) == len(UNITS.before) - len(without)
+
+
+# --- a generated province against the reference -----------------------------------------
+
+SYNTH = SynthConfig("96", 600, 2016, 2025, 7, datetime(2026, 3, 1, tzinfo=UTC), error_rate=0.02)
+PERIODS = ("2016", "2020", "2020-Q1", "2024-02", "2024-Q3", "2025", "2025-Q2", "2025-Q3", "2025-08")
+
+
+@pytest.fixture(scope="module")
+def synthetic_events() -> list[Event]:
+    return list(Synth(SYNTH, UNITS).events())
+
+
+@pytest.fixture(scope="module")
+def province(synthetic_events: list[Event]) -> tuple[list[Row], Reference]:
+    rows = list(folded(synthetic_events).all_rows())
+    return rows, Reference(rows, UNITS)
+
+
+def busiest_communes(rows: list[Row]) -> dict[str, str]:
+    """Communes with the most events: an old one, its successor, and a split one's."""
+    old = Counter(
+        fields[COMMUNE]
+        for table, fields in rows
+        if table == "vital_events" and fields[OCCURRED] < date(2025, 7, 1)
+    )
+    busiest = old.most_common(1)[0][0]
+    split = next(c for c, _ in old.most_common() if len(UNITS.successors(c)) > 1)
+    chosen = {code: successor(UNITS, code) for code in (busiest, split)}
+    assert all(link is not None for link in chosen.values())
+    return {
+        "old": busiest,
+        "new": chosen[busiest].new_code,
+        "split_successor": chosen[split].new_code,
+    }
+
+
+def differences(sql: list[IndicatorValue], ref: list[IndicatorValue]) -> list[str]:
+    """Indicators whose values differ: counts exactly, ratios beyond 1e-9."""
+    assert [(v.indicator, v.unit) for v in sql] == list(INDICATORS)
+    assert [(v.indicator, v.unit) for v in ref] == list(INDICATORS)
+    found = []
+    for s, r in zip(sql, ref, strict=True):
+        if math.isnan(s.value) and math.isnan(r.value):
+            continue
+        exact = s.indicator in COUNTS
+        if (s.value != r.value) if exact else not math.isclose(s.value, r.value, rel_tol=1e-9):
+            found.append(f"{s.indicator}: sql {s.value!r}, reference {r.value!r}")
+    return found
+
+
+@pytest.mark.parametrize("units", ["as_was", "current"])
+@pytest.mark.parametrize("which", ["province", "nation", "old", "new", "split_successor"])
+def test_generated_province_equals_reference(
+    warehouse: Warehouse, province: tuple[list[Row], Reference], which: str, units: Units
+) -> None:
+    rows, reference = province
+    warehouse.hold(rows)
+    level: Level = "commune"
+    code = busiest_communes(rows).get(which, "")
+    if which == "province":
+        level, code = "province", "96"
+    elif which == "nation":
+        level = "nation"
+    wrong = {}
+    for text in PERIODS:
+        period = Period.parse(text)
+        found = indicator_values(warehouse.client, level, code, period, units)
+        expected = reference.indicator_values(level, code, period, units)
+        if problems := differences(found, expected):
+            wrong[text] = problems
+    assert not wrong, f"{level} {code} {units}: {wrong}"
+
+
+def test_generated_province_is_not_trivial(province: tuple[list[Row], Reference]) -> None:
+    """The comparisons above see real figures, and the two readings of units differ."""
+    rows, reference = province
+    year = values(reference.indicator_values("province", "96", Period.parse("2024")))
+    for name in ("births", "deaths", "marriages", "in_migrants", "out_migrants"):
+        assert year[name] > 0, name
+    for name, _ in INDICATORS:
+        assert not math.isnan(year[name]), name
+    new = busiest_communes(rows)["new"]
+    as_was, current = (
+        values(reference.indicator_values("commune", new, Period.parse("2024"), units))
+        for units in ("as_was", "current")
+    )
+    assert as_was["population_mid"] != current["population_mid"]
+    after = values(reference.indicator_values("province", "96", Period.parse("2025-Q4")))
+    assert after["population_end"] > 0 and after["births"] > 0
+
+
+@pytest.mark.parametrize("units", ["as_was", "current"])
+def test_generated_pyramids_equal_reference(
+    warehouse: Warehouse, province: tuple[list[Row], Reference], units: Units
+) -> None:
+    rows, reference = province
+    warehouse.hold(rows)
+    communes = busiest_communes(rows)
+    places: list[tuple[Level, str]] = [
+        ("province", "96"),
+        ("nation", ""),
+        ("commune", communes["old"]),
+        ("commune", communes["new"]),
+    ]
+    for level, code in places:
+        for on in (date(2016, 1, 1), date(2021, 7, 1), date(2025, 6, 30), date(2025, 12, 31)):
+            found = population_pyramid(warehouse.client, level, code, on, units)
+            assert found == reference.population_pyramid(level, code, on, units), (level, code, on)
+            assert len(found) == 21
+            if level == "province":
+                assert sum(r.male + r.female for r in found) > 0
+
+
+@pytest.mark.parametrize("units", ["as_was", "current"])
+def test_generated_rejections_equal_reference(
+    warehouse: Warehouse, province: tuple[list[Row], Reference], units: Units
+) -> None:
+    rows, reference = province
+    warehouse.hold(rows)
+    old = busiest_communes(rows)["old"]
+    for level, code in (("nation", ""), ("province", "96"), ("commune", old)):
+        for text in ("2016", "2020", "2025", "2025-Q3"):
+            period = Period.parse(text)
+            found = rejections_by_reason(warehouse.client, level, code, period, units)
+            expected = reference.rejections_by_reason(level, code, period, units)
+            assert [(r.commune_code, r.reason, r.rejected, r.submitted) for r in found] == [
+                (r.commune_code, r.reason, r.rejected, r.submitted) for r in expected
+            ], (level, code, text)
+            for f, e in zip(found, expected, strict=True):
+                assert math.isclose(f.rate, e.rate, rel_tol=1e-9), (level, code, text, f, e)
+    everything = Period(date(2016, 1, 1), date(2025, 12, 31))
+    assert rejections_by_reason(warehouse.client, "nation", "", everything, units)
+
+
+def test_a_voided_birth_leaves_its_month(
+    warehouse: Warehouse, synthetic_events: list[Event]
+) -> None:
+    state = folded(synthetic_events)
+    warehouse.hold(list(state.all_rows()))
+    birth_id = next(
+        fields[0]
+        for table, fields in state.all_rows()
+        if table == "vital_events"
+        and fields[1] == "BirthRegistered"
+        and fields[OCCURRED].year == 2023
+    )
+    target = next(e for e in synthetic_events if e.envelope.event_id == birth_id)
+    month = Period.parse(f"{target.envelope.occurred_on:%Y-%m}")
+
+    def births() -> float:
+        return values(indicator_values(warehouse.client, "province", "96", month))["births"]
+
+    before = births()
+    void = parse_event(
+        {
+            "type": "EventVoided",
+            "envelope": envelope(
+                next(_numbers),
+                "2024-01-15",
+                household_id=target.envelope.household_id,
+                commune_code=target.envelope.commune_code,
+            ),
+            "target_event_id": str(target.envelope.event_id),
+            "reason": "registered twice",
+        }
+    )
+    taken = state.take([Record(0, len(synthetic_events), void, None, None)])
+    assert taken.refolded and any(fields[-1] < 0 for _, fields in taken.rows)
+    warehouse.add(taken.rows)
+    assert births() == before - 1
+    reference = Reference(list(state.all_rows()), UNITS)
+    found = indicator_values(warehouse.client, "province", "96", month)
+    assert not differences(found, reference.indicator_values("province", "96", month))
+
+
+# --- the pieces --------------------------------------------------------------------------
+
+
+def test_periods() -> None:
+    year, quarter, month = (Period.parse(t) for t in ("2025", "2025-Q3", "2024-02"))
+    assert (year.start, year.end, year.annualisation, year.mid_dates) == (
+        date(2025, 1, 1),
+        date(2025, 12, 31),
+        1,
+        (date(2025, 7, 1),),
+    )
+    assert (quarter.start, quarter.end, quarter.annualisation) == (
+        date(2025, 7, 1),
+        date(2025, 9, 30),
+        4,
+    )
+    assert quarter.mid_dates == (date(2025, 6, 30), date(2025, 9, 30))
+    assert (month.end, month.annualisation) == (date(2024, 2, 29), 12)
+    assert Period.parse("2025-Q4").end == date(2025, 12, 31)
+    for bad in ("2025-13", "2025-Q5", "25", "2025-7"):
+        with pytest.raises(ValueError):
+            Period.parse(bad)
+
+
+def test_views_refuse_bad_arguments(warehouse: Warehouse) -> None:
+    with pytest.raises(ValueError):
+        indicator_values(warehouse.client, "district", "964", Period.parse("2024"))
+    with pytest.raises(Exception, match="a period runs from the first day"):
+        indicator_values(
+            warehouse.client, "nation", "", Period(date(2024, 1, 2), date(2024, 1, 31))
+        )
+
+
+def test_migration_files_split_into_statements() -> None:
+    for path in sorted(SQL_DIR.glob("*.sql")):
+        for statement in statements(path.read_text(encoding="utf-8")):
+            code = "\n".join(
+                line for line in statement.splitlines() if not line.lstrip().startswith("--")
+            )
+            assert code.strip().startswith("CREATE"), (path.name, statement[:200])

@@ -1,75 +1,292 @@
-"""The one process that owns the embedded ClickHouse (chDB) data directory.
+"""The one process that owns the embedded ClickHouse (chDB) data directory and serves
+ClickHouse's HTTP interface for it on 127.0.0.1.
 
-chDB runs inside a process and only one process may open a data directory, so the
-stack starts this host for it; everything else reaches it over HTTP on 127.0.0.1.
-For now it answers ClickHouse's `/ping` and a `/health` round trip (`SELECT 1` on the
-engine); the indicator processor and the analysts' read-only query endpoint move in
-here when they are built.
+chDB runs inside a process and only one process may open a data directory, so the stack
+starts this host for it; everything else reaches the engine over HTTP, with
+clickhouse-connect or curl, exactly as it would reach a ClickHouse server:
 
-Run: python -m infra.chdb_host --path DIR --port PORT
+- `/ping` and `/health` (a `SELECT 1` round trip), without credentials;
+- `/` for queries (protocol in `infra.clickhouse_http`) as one of two users: the writer
+  (`popreg`, full access, used by popreg's processors) or the analyst (read-only: the
+  parser check of `infra.readonly_sql`, then `readonly=1` applied after the request's
+  settings).
+
+Each request runs on a chDB connection of its own (about 0.35 ms to open; chDB releases
+the GIL, so concurrent requests run in parallel), so one request's settings never reach
+another; for the same reason nothing is kept between requests of a `session_id`.
+
+Run: python -m infra.chdb_host --path DIR --port PORT --writer-password-file FILE
+         --analyst-user NAME --analyst-password-file FILE
 """
 
 from __future__ import annotations
 
 import argparse
+import hmac
 import json
+import re
 import signal
+import sys
 import threading
+import traceback
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import Any, Literal, cast
+from urllib.parse import parse_qsl, urlsplit
 
-import clickhouse_connect
+from chdb._exceptions import ChdbError  # what connections raise (not chdb.ChdbError)
+from chdb.state.sqlitelike import Connection, connect
 
-from popreg.settings import LOOPBACK
+from infra import readonly_sql
+from infra.clickhouse_http import (
+    Answer,
+    ClickHouseError,
+    Credentials,
+    QueryRequest,
+    answer_headers,
+    credentials,
+    error_headers,
+    parse_request,
+    read_body,
+    result_format,
+)
+from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK
 
-DATABASE = "popreg"
+# An INSERT's data (maybe binary) is for the engine, not the parser: the writer's INSERT
+# runs as sent, the analyst's is refused unread.
+_INSERT = re.compile(rb"^(\s|--[^\n]*\n|/\*.*?\*/)*INSERT\b", re.IGNORECASE | re.DOTALL)
+_SETTING_NAME = re.compile(r"^[A-Za-z_]\w*$")
+
+
+@dataclass(frozen=True)
+class User:
+    name: str
+    password: str
+    role: Literal["writer", "analyst"]
 
 
 class ChdbHost:
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, users: list[User]) -> None:
         path.mkdir(parents=True, exist_ok=True)
-        self.client: Any = clickhouse_connect.get_client(dsn=f"chdb://{path}")
-        self.client.command(f"CREATE DATABASE IF NOT EXISTS {DATABASE}")
-        self.lock = threading.Lock()
+        self.path = str(path)
+        self.users = {user.name: user for user in users}
+        # Held for the host's life: chDB shuts the engine down with its last connection.
+        self.anchor = connect(self.path)
+        self.anchor.query(f"CREATE DATABASE IF NOT EXISTS {CLICKHOUSE_DATABASE}")
+        self.version, self.timezone = _rows(self.anchor, "SELECT version(), timezone()")[0]
+        table_functions = _rows(self.anchor, "SELECT name FROM system.table_functions")
+        self.denied = readonly_sql.denied_functions(name for (name,) in table_functions)
+
+    @contextmanager
+    def connection(self) -> Iterator[Connection]:
+        conn = connect(self.path)
+        try:
+            yield conn
+        finally:
+            conn.close()
 
     def health(self) -> dict[str, Any]:
-        with self.lock:
-            one = self.client.query("SELECT 1").result_rows[0][0]
-            version = self.client.server_version
-        return {"select_1": one, "version": version, "database": DATABASE}
+        with self.connection() as conn:
+            one = int(conn.query("SELECT 1", "TabSeparated").bytes())
+        return {"select_1": one, "version": self.version, "database": CLICKHOUSE_DATABASE}
+
+    def authenticate(self, given: Credentials | None) -> User:
+        if given is None:
+            raise ClickHouseError(
+                516, "AUTHENTICATION_FAILED", "Credentials are required", status=401
+            )
+        user = self.users.get(given.user)
+        if user is None or not hmac.compare_digest(user.password.encode(), given.password.encode()):
+            raise ClickHouseError(
+                516,
+                "AUTHENTICATION_FAILED",
+                f"{given.user}: Authentication failed: password is incorrect, "
+                "or there is no user with such name",
+            )
+        return user
+
+    def run(self, user: User, request: QueryRequest) -> Answer:
+        with self.connection() as conn:
+            try:
+                if user.role == "writer":
+                    return self._write(conn, request)
+                return self._read(conn, request)
+            except ChdbError as exc:
+                raise ClickHouseError.from_engine(str(exc)) from None
+            except readonly_sql.ReadOnlyViolation as exc:
+                raise ClickHouseError(exc.code, exc.name, str(exc)) from None
+
+    def _write(self, conn: Connection, request: QueryRequest) -> Answer:
+        statement = None if _INSERT.match(request.sql) else _format(conn, _text(request.sql))
+        _apply_settings(conn, request.settings)
+        if request.via_get:
+            conn.query("SET readonly = 2")  # as ClickHouse: a GET only reads
+        if request.database:
+            conn.query(f"USE {_quote_identifier(request.database)}")
+        # chDB takes bytes as well, which keeps binary (Native) INSERT data intact.
+        result = conn.query(cast(str, request.sql), request.default_format, params=request.binds)
+        return _answer(result, statement, request.default_format)
+
+    def _read(self, conn: Connection, request: QueryRequest) -> Answer:
+        if _INSERT.match(request.sql):  # refused before its (maybe binary) data is decoded
+            raise ClickHouseError(164, "READONLY", "Cannot execute query in readonly mode: INSERT")
+        statement = _format(conn, _text(request.sql))
+        if readonly_sql.HANDSHAKE.match(statement):
+            # clickhouse-connect sends no settings at all once it sees readonly=1 here.
+            result = conn.query(statement, request.default_format)
+            return _answer(result, statement, request.default_format)
+        if request.database not in (None, CLICKHOUSE_DATABASE):
+            raise ClickHouseError(
+                497, "ACCESS_DENIED", f"The analyst reads the {CLICKHOUSE_DATABASE} database only"
+            )
+        readonly_sql.check_settings(request.settings)
+        other_databases = _rows(
+            conn,
+            "SELECT name FROM system.databases WHERE name != {db:String}",
+            {"db": CLICKHOUSE_DATABASE},
+        )
+        readonly_sql.check(
+            statement, (name for (name,) in other_databases), self.denied, request.binds
+        )
+        # readonly is the host's to set, and last: nothing after it can lift it.
+        _apply_settings(conn, {k: v for k, v in request.settings.items() if k != "readonly"})
+        conn.query("SET readonly = 1")
+        conn.query(f"USE {CLICKHOUSE_DATABASE}")
+        result = conn.query(statement, request.default_format, params=request.binds)
+        return _answer(result, statement, request.default_format)
 
     def close(self) -> None:
-        with self.lock:
-            self.client.close()
+        self.anchor.close()
+
+
+def _rows(conn: Connection, sql: str, params: dict[str, str] | None = None) -> list[list[Any]]:
+    answer = conn.query(sql, "JSONCompact", params=params).bytes()
+    rows: list[list[Any]] = json.loads(answer)["data"]
+    return rows
+
+
+def _text(sql: bytes) -> str:
+    try:
+        return sql.decode()
+    except UnicodeDecodeError as exc:
+        raise ClickHouseError(36, "BAD_ARGUMENTS", f"The query is not UTF-8: {exc}") from None
+
+
+def _format(conn: Connection, sql: str) -> str:
+    """The statement as ClickHouse's parser normalises it; refuses several statements."""
+    result = conn.query(
+        "SELECT formatQuerySingleLine({q:String})",
+        "RawBLOB",
+        params={"q": readonly_sql.escape_param(sql)},
+    )
+    statement: str = result.bytes().decode()
+    return statement
+
+
+def _apply_settings(conn: Connection, settings: dict[str, str]) -> None:
+    for name in settings:
+        if not _SETTING_NAME.match(name):
+            raise ClickHouseError(115, "UNKNOWN_SETTING", f"Unknown setting '{name}'")
+    if settings:
+        conn.query("SET " + ", ".join(f"{k} = {_quote(v)}" for k, v in settings.items()))
+
+
+def _quote(value: str) -> str:
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def _quote_identifier(name: str) -> str:
+    return "`" + name.replace("\\", "\\\\").replace("`", "\\`") + "`"
+
+
+def _answer(result: Any, statement: str | None, default_format: str) -> Answer:
+    body: bytes = result.bytes() or b""
+    summary = {
+        "read_rows": result.storage_rows_read(),
+        "read_bytes": result.storage_bytes_read(),
+        "written_rows": result.rows_written(),
+        "written_bytes": result.bytes_written(),
+        "total_rows_to_read": result.storage_rows_read(),
+        "result_rows": result.rows_read(),
+        "result_bytes": len(body),
+        "elapsed_ns": int(result.elapsed() * 1e9),
+    }
+    return Answer(body, result_format(statement, body, default_format), summary)
 
 
 def make_handler(host: ChdbHost) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "popreg-chdb-host"
+        protocol_version = "HTTP/1.1"  # keep-alive: clickhouse-connect pools connections
+        disable_nagle_algorithm = True  # headers and body go out in two writes: no 40 ms stall
 
         def do_GET(self) -> None:
-            if self.path == "/ping":
-                self._reply(200, b"Ok.\n", "text/plain")
-            elif self.path == "/health":
-                try:
-                    body = json.dumps(host.health()).encode()
-                    self._reply(200, body, "application/json")
-                except Exception as exc:
-                    self._reply(500, f"{type(exc).__name__}: {exc}\n".encode(), "text/plain")
-            else:
-                self._reply(404, b"not found: only /ping and /health are served\n", "text/plain")
+            self._serve("GET")
 
-        def _reply(self, status: int, body: bytes, content_type: str) -> None:
+        def do_POST(self) -> None:
+            self._serve("POST")
+
+        def _serve(self, method: str) -> None:
+            url = urlsplit(self.path)
+            params = dict(parse_qsl(url.query, keep_blank_values=True))  # the last value wins
+            query_id = params.get("query_id") or str(uuid.uuid4())
+            try:
+                body = read_body(self.rfile, self.headers)
+            except ClickHouseError as error:
+                self.close_connection = True  # the rest of the body is still unread
+                self._error(error, query_id)
+                return
+            if url.path == "/ping" or (
+                (url.path, method) == ("/", "GET") and "query" not in params
+            ):
+                self._reply(200, b"Ok.\n", {"Content-Type": "text/plain; charset=UTF-8"})
+            elif url.path == "/health":
+                self._health()
+            elif url.path == "/":
+                self._query(method, params, body, query_id)
+            else:
+                text = f"There is no handle {url.path}\n\nUse / for queries, /ping or /health.\n"
+                self._reply(404, text.encode(), {"Content-Type": "text/plain; charset=UTF-8"})
+
+        def _query(self, method: str, params: dict[str, str], body: bytes, query_id: str) -> None:
+            try:
+                user = host.authenticate(credentials(self.headers, params))
+                answer = host.run(user, parse_request(method, params, self.headers, body))
+            except ClickHouseError as error:
+                self._error(error, query_id)
+                return
+            except Exception as exc:  # a bug or an undecodable body: say so, keep serving
+                traceback.print_exc(file=sys.stderr)
+                self._error(ClickHouseError(1001, "STD_EXCEPTION", repr(exc)), query_id)
+                return
+            self._reply(200, answer.body, answer_headers(answer, query_id, host.timezone))
+
+        def _health(self) -> None:
+            try:
+                body = json.dumps(host.health()).encode()
+                self._reply(200, body, {"Content-Type": "application/json"})
+            except Exception as exc:
+                text = f"{type(exc).__name__}: {exc}\n".encode()
+                self._reply(500, text, {"Content-Type": "text/plain; charset=UTF-8"})
+
+        def _error(self, error: ClickHouseError, query_id: str) -> None:
+            self._reply(error.status, error.body(host.version), error_headers(error, query_id))
+
+        def _reply(self, status: int, body: bytes, headers: dict[str, str]) -> None:
             self.send_response(status)
-            self.send_header("Content-Type", content_type)
+            for name, value in headers.items():
+                self.send_header(name, value)
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
 
         def log_message(self, format: str, *args: Any) -> None:
-            """Health probes are frequent; keep the log for what matters."""
+            """Health probes and queries are frequent; keep the log for what matters."""
 
     return Handler
 
@@ -78,9 +295,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--path", type=Path, required=True)
     parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--writer-password-file", type=Path, required=True)
+    parser.add_argument("--analyst-user", required=True)
+    parser.add_argument("--analyst-password-file", type=Path, required=True)
     args = parser.parse_args()
 
-    host = ChdbHost(args.path)
+    users = [
+        User(CLICKHOUSE_WRITER_USER, args.writer_password_file.read_text().strip(), "writer"),
+        User(args.analyst_user, args.analyst_password_file.read_text().strip(), "analyst"),
+    ]
+    host = ChdbHost(args.path, users)
     server = ThreadingHTTPServer((LOOPBACK, args.port), make_handler(host))
 
     def shutdown(signum: int, frame: FrameType | None) -> None:

@@ -23,6 +23,9 @@ from pydantic_settings import (
 )
 
 LOOPBACK = "127.0.0.1"
+# The embedded ClickHouse's database and the user popreg's processors write it as.
+CLICKHOUSE_DATABASE = "popreg"
+CLICKHOUSE_WRITER_USER = "popreg"
 
 
 class KafkaSettings(BaseModel):
@@ -92,6 +95,9 @@ class Settings(BaseSettings):
     schema_registry_url: str | None = None
     postgres_dsn: str | None = None
     clickhouse_dsn: str | None = None
+    clickhouse_analyst_user: str = Field(
+        default="analyst", description="read-only user of the embedded ClickHouse HTTP port"
+    )
     topics: TopicSettings = TopicSettings()
     ports: PortSettings = PortSettings()
     embedded: EmbeddedSettings = EmbeddedSettings()
@@ -102,6 +108,15 @@ class Settings(BaseSettings):
     def _clickhouse_scheme(cls, value: str | None) -> str | None:
         if value is not None and urlsplit(value).scheme not in {"chdb", "http", "https"}:
             raise ValueError("clickhouse_dsn must start with chdb://, http:// or https://")
+        return value
+
+    @field_validator("clickhouse_analyst_user")
+    @classmethod
+    def _analyst_is_not_the_writer(cls, value: str) -> str:
+        if value == CLICKHOUSE_WRITER_USER:
+            raise ValueError(
+                f"{CLICKHOUSE_WRITER_USER!r} is the writer; name the analyst otherwise"
+            )
         return value
 
     @field_validator("postgres_dsn")
@@ -185,6 +200,14 @@ class Settings(BaseSettings):
     @property
     def postgres_password_file(self) -> Path:
         return self.resolved_data_dir / "secrets" / "postgres.password"
+
+    @property
+    def clickhouse_writer_password_file(self) -> Path:
+        return self.resolved_data_dir / "secrets" / "clickhouse-writer.password"
+
+    @property
+    def clickhouse_analyst_password_file(self) -> Path:
+        return self.resolved_data_dir / "secrets" / "clickhouse-analyst.password"
 
     @property
     def postgres_url(self) -> str:

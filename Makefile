@@ -15,10 +15,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-# Brings the embedded stack up (servers and the state projector), generates a small
-# synthetic province and publishes it through the SDK, waits for the projector to
-# apply it, shows a household with its history and the rejections by reason, then
-# stops everything it started (KEEP=1 leaves it running).
+# Brings the embedded stack up (servers and both processors), generates a small
+# synthetic province and publishes it through the SDK, waits for the processors to
+# apply it, shows a household with its history and the rejections by reason, the
+# province's indicators for 2025 and its population pyramid (read from ClickHouse
+# while the processors run), then stops everything it started (KEEP=1 leaves it running).
 demo: $(STAMP)
 	@set -e; \
 	if [ "$(KEEP)" != 1 ]; then trap '$(BIN)/popreg down' EXIT; fi; \
@@ -29,6 +30,8 @@ demo: $(STAMP)
 	$(BIN)/popreg wait; \
 	$(BIN)/popreg household H96-000001; \
 	$(BIN)/popreg rejections; \
+	$(BIN)/popreg indicators --level province --code 96 --period 2025; \
+	$(BIN)/popreg pyramid --level province --code 96 --on 2025-12-31; \
 	$(BIN)/popreg status; \
 	if [ "$(KEEP)" = 1 ]; then \
 	  echo "The stack is still running (KEEP=1). Stop it with: $(BIN)/popreg down"; \

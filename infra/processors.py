@@ -3,20 +3,30 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
 
 from infra import procs, supervisor
+from infra.clickhouse import writer_client
 from infra.part import Part
 from popreg.settings import Settings
 from projections import registry_queries
+from projections.clickhouse_sink import IndicatorSink
 
-PROCESSORS = ["state"]
+PROCESSORS = ["state", "indicators"]
 
 
 class Processors(Part):
+    """All of popreg's workers, or `only` some of them (a benchmark measures one alone)."""
+
     name = "processors"
+
+    def __init__(self, settings: Settings, only: list[str] | None = None) -> None:
+        super().__init__(settings)
+        self.workers = only or PROCESSORS
 
     @property
     def embedded(self) -> bool:
@@ -24,7 +34,7 @@ class Processors(Part):
 
     @property
     def address(self) -> str:
-        return ", ".join(PROCESSORS)
+        return ", ".join(self.workers)
 
     def data_path(self) -> Path | None:
         return None
@@ -39,15 +49,15 @@ class Processors(Part):
         path.touch(mode=0o600)
         path.write_text(self.settings.model_dump_json())
         argv = [sys.executable, "-m", "infra.supervisor", "--data-dir", str(self.data_dir)]
-        return procs.spawn(self.data_dir, self.name, [*argv, *PROCESSORS], self.address)
+        return procs.spawn(self.data_dir, self.name, [*argv, *self.workers], self.address)
 
     def ready(self) -> bool:
         workers = supervisor.read_status(self.data_dir)
-        return set(workers) == set(PROCESSORS) and all(w.get("pid") for w in workers.values())
+        return set(workers) == set(self.workers) and all(w.get("pid") for w in workers.values())
 
     def check(self) -> str:
         workers = supervisor.read_status(self.data_dir)
-        down = [name for name in PROCESSORS if not workers.get(name, {}).get("pid")]
+        down = [name for name in self.workers if not workers.get(name, {}).get("pid")]
         if down:
             raise procs.StackError(f"worker(s) {', '.join(down)} not running (restarting?)")
         return "; ".join(
@@ -62,6 +72,8 @@ def settings_path(data_dir: Path) -> Path:
 
 def progress(settings: Settings, processor: str) -> str:
     """What a processor has done, from the counts and positions it stores with its data."""
+    if processor == "indicators":
+        return indicator_progress(settings)
     try:
         found = counts(settings, processor)
     except psycopg.Error as error:
@@ -87,3 +99,31 @@ def counts(settings: Settings, processor: str) -> tuple[int, int, int, int, int,
     positions = registry_queries.positions(settings.postgres_url, processor)
     shown = " ".join(f"p{p}:{o}" for p, o in sorted(positions.items())) or "none"
     return (*row, shown)
+
+
+def indicator_progress(settings: Settings) -> str:
+    try:
+        with indicator_sink(settings) as sink:
+            counted, rejected = sink.counts()
+            positions = sink.positions()
+    except Exception as error:  # clickhouse-connect raises several kinds; status must not
+        return f"counts unavailable ({error.__class__.__name__})"
+    shown = " ".join(f"p{p}:{o}" for p, o in sorted(positions.items())) or "none"
+    return f"counted {counted:,}, rejected {rejected:,}; positions {shown}"
+
+
+@contextmanager
+def indicator_sink(settings: Settings) -> Iterator[IndicatorSink]:
+    client = writer_client(settings)
+    try:
+        yield IndicatorSink(client, "indicators", settings.topics.events)
+    finally:
+        client.close()
+
+
+def positions(settings: Settings, processor: str) -> dict[int, int]:
+    """The next offset per partition a processor stored with its data."""
+    if processor == "indicators":
+        with indicator_sink(settings) as sink:
+            return sink.positions()
+    return registry_queries.positions(settings.postgres_url, processor)

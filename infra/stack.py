@@ -13,16 +13,18 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 import psycopg
+from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from infra import kafka, procs
 from infra.broker import Broker
-from infra.clickhouse import ClickHouse
+from infra.clickhouse import ClickHouse, writer_client
 from infra.part import Part, PartStatus
 from infra.postgres import Postgres
 from infra.processors import Processors
 from infra.seaweed import Seaweed
 from popreg.settings import LOOPBACK, Settings
-from projections import migrations
+from projections import admin_units, clickhouse_schema, migrations
+from projections.indicator_units import load_units
 
 Report = Callable[[str], None]
 
@@ -107,6 +109,7 @@ def up(
                 if applied
                 else "postgres: schema up to date"
             )
+            report(f"clickhouse: {migrate_clickhouse(settings)}")
             for part in all_parts:
                 if _is_processors(part):
                     if part.start():
@@ -138,6 +141,20 @@ def migrate(settings: Settings) -> list[migrations.Migration]:
         return migrations.migrate(settings.postgres_url)
     except (migrations.MigrationError, psycopg.Error) as exc:
         raise procs.StackError(f"postgres migrations failed: {exc}") from exc
+
+
+def migrate_clickhouse(settings: Settings) -> str:
+    """The indicator tables, views and unit tables: idempotent, applied on every `up`."""
+    try:
+        client = writer_client(settings)
+        try:
+            applied = clickhouse_schema.migrate(client)
+            load_units(client, admin_units.load())
+        finally:
+            client.close()
+    except ClickHouseError as exc:
+        raise procs.StackError(f"clickhouse schema failed: {exc}") from exc
+    return f"schema {', '.join(applied)} applied; admin units loaded"
 
 
 def down(settings: Settings, report: Report = lambda _: None) -> None:

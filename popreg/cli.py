@@ -15,7 +15,7 @@ from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
 from popreg import bench as popreg_bench
-from popreg import ingest, registry_cli
+from popreg import indicators_cli, ingest, registry_cli
 from popreg.gateway_cli import gateway
 from popreg.output import DataDir, console, fail, settings_for
 from popreg.rebuild_cli import rebuild
@@ -143,19 +143,22 @@ def bench(
 
 @app.command(hidden=True)
 def worker(
-    name: Annotated[str, typer.Argument(help="which processor: state")],
+    name: Annotated[str, typer.Argument(help="which processor: state or indicators")],
     settings_file: Annotated[Path, typer.Option("--settings", help="settings as JSON")],
 ) -> None:
     """Run one stream processor in the foreground (the supervisor runs these)."""
     from popreg.settings import Settings
-    from stream_processors import state_worker
+    from stream_processors import indicator_worker, state_worker
 
-    workers = {"state": state_worker.run}
+    workers = {"state": state_worker.run, "indicators": indicator_worker.run}
     if name not in workers:
         raise fail(f"no processor {name!r}; one of: {', '.join(workers)}")
     workers[name](Settings.model_validate_json(settings_file.read_text()))
 
 
+app.command()(indicators_cli.sql)
+app.command()(indicators_cli.indicators)
+app.command()(indicators_cli.pyramid)
 app.command()(registry_cli.household)
 app.command()(registry_cli.rejections)
 app.command()(registry_cli.wait)

@@ -10,10 +10,12 @@ from typing import Annotated
 
 import psycopg
 import typer
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from confluent_kafka import KafkaException
 from rich import box
 from rich.table import Table
 
+from infra.processors import PROCESSORS, positions
 from popreg.output import DataDir, console, fail, progress, settings_for
 from projections import registry_queries
 from projections.log import partition_count, place_markers
@@ -100,32 +102,34 @@ def wait(
     data_dir: DataDir = None,
     timeout: Annotated[float, typer.Option(help="give up after this many seconds")] = 600.0,
 ) -> None:
-    """Wait until the state projector has applied everything published so far (it marks
-    the end of every partition and waits for the projector to pass the marks)."""
+    """Wait until every processor has applied everything published so far (it marks
+    the end of every partition and waits for the processors to pass the marks)."""
     settings = settings_for(data_dir)
     topic = settings.topics.events
     try:
         ends = place_markers(settings, topic, partition_count(settings, topic))
         total = sum(ends.values())
         with progress() as bar:
-            task = bar.add_task("state projector", total=total)
+            tasks = {name: bar.add_task(name, total=total) for name in PROCESSORS}
             deadline = time.monotonic() + timeout
-            while True:
-                done = registry_queries.positions(settings.postgres_url, "state")
-                bar.update(task, completed=sum(min(done.get(p, 0), e) for p, e in ends.items()))
-                if all(done.get(p, 0) >= end for p, end in ends.items()):
-                    break
-                if time.monotonic() > deadline:
+            while tasks:
+                for name, task in list(tasks.items()):
+                    done = positions(settings, name)
+                    reached = sum(min(done.get(p, 0), e) for p, e in ends.items())
+                    bar.update(task, completed=reached)
+                    if reached == total:
+                        del tasks[name]
+                if tasks and time.monotonic() > deadline:
                     raise fail(
-                        f"the state projector has not caught up after {timeout:.0f} s;"
-                        " see `popreg status` and .popreg/logs/worker-state.log"
+                        f"{', '.join(tasks)} not caught up after {timeout:.0f} s; see"
+                        f" `popreg status` and {settings.resolved_data_dir}/logs/worker-*.log"
                     )
                 time.sleep(0.2)
-    except (psycopg.Error, KafkaException, RuntimeError) as error:
+    except (psycopg.Error, ClickHouseError, KafkaException, RuntimeError) as error:
         raise fail(
-            f"cannot wait for the projector: {error}; is the stack up? (popreg status)"
+            f"cannot wait for the processors: {error}; is the stack up? (popreg status)"
         ) from None
-    console.print(f"the state projector has applied all {total:,} records published so far")
+    console.print(f"every processor has applied all {total:,} records published so far")
 
 
 def rejections(data_dir: DataDir = None, as_json: AsJson = False) -> None:

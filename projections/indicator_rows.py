@@ -136,10 +136,17 @@ class IndicatorFold:
     units: AdminUnits
     secret: bytes
     registry: Registry = field(default_factory=Registry)
+    last: dict[fold.Entity, KnowledgeKey] = field(default_factory=dict)
+    out_of_order: bool = False  # an event came after a later one touching the same entity
 
     def apply(self, event: Event) -> list[Row]:
         """Rows of one state event (not a correction), judged against the registry."""
         touched = fold.touched(event, self.registry)
+        key = knowledge_key(event)
+        for entity in touched:
+            if self.last.setdefault(entity, key) > key:
+                self.out_of_order = True
+            self.last[entity] = max(key, self.last[entity])
         before = self._stock(touched)
         rejection = fold.apply(self.registry, event, self.units)
         if rejection is not None:
@@ -273,21 +280,27 @@ class IndicatorState:
     undecodable: list[Row] = field(default_factory=list)
     targets: set[UUID] = field(default_factory=set)  # of every correction taken
 
-    def take(self, records: list[Record]) -> Taken:
+    def take(self, records: list[Record], caught_up: bool = True) -> Taken:
         """A batch of records; the rows that bring the indicators up to date with it.
 
         New state events are judged against the registry as it stands. A correction,
         or an event some earlier correction names, changes what counts before it, so
-        the whole history is folded again and only the difference is written."""
+        the whole history is folded again and only the difference is written. So is
+        an event that arrived after a later-recorded one touching the same household
+        or person (partitions are read side by side), but only once the reader has
+        `caught_up`: a backlog is folded once at its end, not once per batch."""
         taken = Taken([])
         new = self._remember(records, taken)
         if any(history.is_correction(e) or e.envelope.event_id in self.targets for e in new):
             taken.rows += self._refold()
             taken.refolded = True
-        else:
-            for event in sorted(new, key=knowledge_key):
-                self.rows[event.envelope.event_id] = rows = self.fold.apply(event)
-                taken.rows += rows
+            return taken
+        for event in sorted(new, key=knowledge_key):
+            self.rows[event.envelope.event_id] = rows = self.fold.apply(event)
+            taken.rows += rows
+        if self.fold.out_of_order and caught_up:
+            taken.rows = difference([], [*taken.rows, *self._refold()])
+            taken.refolded = True
         return taken
 
     def load(self, records: Iterable[Record]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import zlib
 from collections import Counter
 from datetime import UTC, datetime
 
@@ -212,4 +213,23 @@ def test_taking_the_log_in_any_batches_gives_the_rows_of_one_fold(cuts: list[int
     for start, end in itertools.pairwise(bounds):
         written += state.take(every[start:end]).rows
     whole = list(fold_all(every, UNITS, SECRET).all_rows())
+    assert difference(written, whole) == []
+
+
+def test_partitions_read_side_by_side_converge_to_the_one_fold_once_caught_up() -> None:
+    """Households' events in three partitions, one read far ahead of the others (a
+    backlog): judged as they come, then re-folded once the reader has caught up."""
+    partitions: list[list[Record]] = [[], [], []]
+    for n, e in enumerate(SYNTH):
+        partitions[zlib.crc32(e.envelope.household_id.encode()) % 3].append(
+            Record(0, n, e, None, None)
+        )
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    written: list[Row] = []
+    batches = [p[i : i + 400] for p in partitions for i in range(0, len(p), 400)]
+    for n, batch in enumerate(batches):
+        taken = state.take(batch, caught_up=n == len(batches) - 1)
+        assert taken.refolded == (n == len(batches) - 1)
+        written += taken.rows
+    whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
     assert difference(written, whole) == []

@@ -1,0 +1,117 @@
+"""The indicator processor: a faust worker from `popreg.vital-events` to ClickHouse.
+
+It keeps the fold's registry in memory (the indicators need each event's verdict and
+the persons it names), so on start it first folds the log up to the positions stored
+in ClickHouse and reconciles the tables with that fold (`projections/clickhouse_sink`).
+Then faust resumes exactly at those positions (`PositionedApp`); each batch's rows
+and next offsets are written in that order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import faust
+
+from infra import secrets
+from infra.clickhouse import writer_client
+from popreg.settings import Settings
+from projections.admin_units import load
+from projections.clickhouse_sink import IndicatorSink, canonical_rows
+from projections.indicator_rows import IndicatorFold, IndicatorState, Taken, difference
+from projections.log import Record, decode, is_marker, read_until
+from schemas.codec import Codec
+from stream_processors.positioned import PositionedApp
+from stream_processors.state_worker import BATCH, WITHIN_S, faust_settings
+
+CONSUMER = "indicators"
+log = logging.getLogger("popreg.worker.indicators")
+
+
+class IndicatorProcessor:
+    """The in-memory fold and the ClickHouse sink, kept at the same positions."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.topic = settings.topics.events
+        self.sink = IndicatorSink(writer_client(settings), CONSUMER, self.topic)
+        secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
+        self.state = IndicatorState(IndicatorFold(load(), secret))
+        self.next: dict[int, int] = {}
+
+    def restore(self) -> int:
+        """Fold the log up to the stored positions and make the tables agree with it;
+        returns the number of rows written to reconcile them."""
+        stored = self.sink.positions()
+        for batch in read_until(self.settings, self.topic, stored):
+            self.state.take(batch)
+        held = self.sink.net_rows()
+        fix = difference(held, canonical_rows(self.state.all_rows()))
+        self.sink.write(fix, {})
+        self.next = dict(stored)
+        return len(fix)
+
+    def positions(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
+        return {(t, p): self.next[p] for t, p in keys if t == self.topic and p in self.next}
+
+    def take(self, records: list[Record], ends: dict[int, int], caught_up: bool) -> Taken:
+        """One batch: records below the positions were taken before and are skipped."""
+        fresh = [r for r in records if r.offset >= self.next.get(r.partition, 0)]
+        taken = self.state.take(fresh, caught_up)
+        taken.duplicates += len(records) - len(fresh)
+        reached = {p: max(o, self.next.get(p, 0)) for p, o in ends.items()}
+        self.sink.write(taken.rows, reached)
+        self.next.update(reached)
+        return taken
+
+
+def create_app(settings: Settings, processor: IndicatorProcessor) -> PositionedApp:
+    codec = Codec(settings.schema_registry_url)
+    app = PositionedApp(
+        f"popreg-{CONSUMER}", positions=processor.positions, **faust_settings(settings, CONSUMER)
+    )
+    topic = app.topic(
+        settings.topics.events, value_serializer="raw", key_serializer="raw", internal=False
+    )
+
+    @app.agent(topic)
+    async def project(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(BATCH, within=WITHIN_S):
+            records = [
+                decode(codec, e.message.partition, e.message.offset, e.message.value)
+                for e in events
+                if not is_marker(e.message.headers)
+            ]
+            ends = {e.message.partition: e.message.offset + 1 for e in events}
+            caught_up = len(events) < BATCH  # a full batch: more is waiting
+            taken = await loop.run_in_executor(None, processor.take, records, ends, caught_up)
+            log.info(
+                "batch of %d: %d new, %d duplicates, %d undecodable, %d rows%s",
+                len(events),
+                taken.new,
+                taken.duplicates,
+                taken.undecodable,
+                len(taken.rows),
+                " (re-folded)" if taken.refolded else "",
+            )
+
+    return app
+
+
+def run(settings: Settings) -> None:
+    (settings.resolved_data_dir / "faust").mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.INFO)
+    processor = IndicatorProcessor(settings)
+    fixed = processor.restore()
+    log.info(
+        "restored %d events up to %s; %d rows written to reconcile ClickHouse",
+        len(processor.state.events),
+        processor.next,
+        fixed,
+    )
+    app = create_app(settings, processor)
+    worker = faust.Worker(app, loglevel="INFO", redirect_stdouts=False)
+    worker.execute_from_commandline()

@@ -1,0 +1,191 @@
+"""The indicator processor against the real stack: ClickHouse holds exactly the rows of
+the fold, whatever is killed, redelivered or corrected, and nothing personal.
+
+The ClickHouse tables are shared by every test of a session, so each test compares
+only the rows of its own events (by event_id) with the fold of its own events.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra import secrets
+from infra.clickhouse import writer_client
+from infra.supervisor import read_status
+from popreg.settings import Settings
+from projections.admin_units import load
+from projections.clickhouse_schema import DATABASE
+from projections.clickhouse_sink import IndicatorSink, canonical_rows
+from projections.indicator_rows import COLUMNS, Row, fold_all
+from projections.log import Record, partition_count, place_markers
+from schemas.models import Event
+from tests.projector_helpers import (
+    Ids,
+    Offsets,
+    merge,
+    publish,
+    synthetic,
+    wait_until,
+)
+from tests.test_fold import event as make_event
+from tests.test_indicator_rows import family, net
+
+pytestmark = pytest.mark.stack
+CONSUMER = "indicators"
+
+
+@pytest.fixture(scope="module")
+def settings(test_stack: Any) -> Settings:
+    found: Settings = test_stack.settings
+    return found
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Any]:
+    found = writer_client(settings)
+    yield found
+    found.close()
+
+
+def sink(client: Any, settings: Settings) -> IndicatorSink:
+    return IndicatorSink(client, CONSUMER, settings.topics.events)
+
+
+def wait_counted(client: Any, settings: Settings, offsets: Offsets, timeout_s: float = 120) -> None:
+    """Until the processor has stored positions past `offsets` (inclusive)."""
+    wait_until(
+        lambda: all(sink(client, settings).positions().get(p, 0) > o for p, o in offsets.items()),
+        timeout_s,
+        lambda: f"indicator positions {sink(client, settings).positions()}, want > {offsets}",
+    )
+
+
+def quiesce(client: Any, settings: Settings) -> None:
+    topic = settings.topics.events
+    ends = place_markers(settings, topic, partition_count(settings, topic))
+    wait_counted(client, settings, ends)
+
+
+def expected(settings: Settings, events: list[Event]) -> Any:
+    secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
+    records = [Record(0, n, e, None, None) for n, e in enumerate(events)]
+    return net(canonical_rows(fold_all(records, load(), secret).all_rows()))
+
+
+def held(client: Any, settings: Settings, events: list[Event]) -> Any:
+    """The net rows ClickHouse holds for these events."""
+    ids = {str(e.envelope.event_id) for e in events}
+    return net([r for r in sink(client, settings).net_rows() if r[1][0] in ids])
+
+
+def worker_pid(settings: Settings) -> int | None:
+    pid = read_status(settings.resolved_data_dir).get(CONSUMER, {}).get("pid")
+    return pid if isinstance(pid, int) else None
+
+
+def kill_and_wait_restart(settings: Settings) -> None:
+    pid = worker_pid(settings)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    wait_until(
+        lambda: worker_pid(settings) not in (None, pid),
+        60,
+        lambda: f"no restart: {read_status(settings.resolved_data_dir)}",
+    )
+
+
+def test_a_synthetic_history_counts_exactly_its_fold(settings: Settings, client: Any) -> None:
+    events = synthetic(Ids.new(), households=150, years=(2021, 2024), seed=5, error_rate=0.03)
+    wait_counted(client, settings, publish(settings, events))
+    assert held(client, settings, events) == expected(settings, events)
+
+
+@pytest.mark.durability
+def test_kill_9_mid_stream_and_half_written_batches_leave_every_count_exact(
+    settings: Settings, client: Any
+) -> None:
+    events = synthetic(Ids.new(), households=400, years=(2022, 2024), seed=9, error_rate=0.02)
+    chunks = [events[i : i + 500] for i in range(0, len(events), 500)]
+    assert len(chunks) >= 5
+    written: Offsets = {}
+    for n, chunk in enumerate(chunks):
+        written = merge(written, publish(settings, chunk))
+        if n in (1, 3):
+            kill_and_wait_restart(settings)
+    # A batch whose rows landed but whose positions did not, as a crash between the
+    # two writes leaves it: the next start must cancel the rows.
+    wait_counted(client, settings, written)
+    half: list[Row] = [
+        (t, v) for t, v in canonical_rows(fold_all_of(settings, chunks[0])) if t != "rejections"
+    ]
+    sink(client, settings).write(half, {})
+    assert held(client, settings, events) != expected(settings, events)
+    kill_and_wait_restart(settings)
+    quiesce(client, settings)
+    assert held(client, settings, events) == expected(settings, events)
+
+
+def fold_all_of(settings: Settings, events: list[Event]) -> list[Row]:
+    secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
+    records = [Record(0, n, e, None, None) for n, e in enumerate(events)]
+    return list(fold_all(records, load(), secret).all_rows())
+
+
+def births_in(client: Any, commune: str, month: str) -> int:
+    result = client.query(
+        f"SELECT sum(sign) FROM {DATABASE}.vital_events WHERE event_type = 'BirthRegistered'"
+        " AND commune_code = {c:String} AND toStartOfMonth(occurred_on) = {m:Date32}",
+        parameters={"c": commune, "m": month},
+    )
+    return int(result.result_rows[0][0] or 0)
+
+
+def test_a_void_of_a_birth_lowers_that_months_births_by_one(
+    settings: Settings, client: Any
+) -> None:
+    ids = Ids.new()
+    story = family(ids.household(1), ids.tag)
+    birth = story[4]
+    commune = birth.envelope.commune_code
+    wait_counted(client, settings, publish(settings, story))
+    before = births_in(client, commune, "2024-03-01")
+    void = make_event(
+        "EventVoided",
+        birth.envelope.household_id,
+        "2024-03-20",
+        target_event_id=str(birth.envelope.event_id),
+        reason="registered twice",
+    )
+    wait_counted(client, settings, publish(settings, [void]))
+    assert births_in(client, commune, "2024-03-01") == before - 1
+    assert held(client, settings, [*story, void]) == expected(settings, [*story, void])
+
+
+def test_clickhouse_holds_no_name_national_id_or_address(settings: Settings, client: Any) -> None:
+    ids = Ids.new()
+    events = synthetic(ids, households=60, years=(2023, 2024), seed=13, error_rate=0.0)
+    wait_counted(client, settings, publish(settings, events))
+    personal: set[str] = set()
+    for e in events:
+        data = e.model_dump(mode="json")
+        personal |= {data["envelope"]["household_id"], data.get("address") or ""}
+        for person in [data.get("person"), data.get("child"), *data.get("persons", [])]:
+            if person:
+                personal |= {person["person_id"], person["full_name"]}
+                personal.add(person.get("national_id") or "")
+    personal.discard("")
+    tables = client.query(
+        "SELECT name FROM system.tables WHERE database = {d:String} AND engine != 'View'",
+        parameters={"d": DATABASE},
+    ).result_rows
+    assert {t for (t,) in tables} >= set(COLUMNS)
+    found = []
+    for (table,) in tables:
+        raw = client.raw_query(f"SELECT * FROM {DATABASE}.{table} FORMAT TSV").decode()
+        found += [value for value in personal if value in raw]
+    assert found == []

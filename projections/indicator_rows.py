@@ -27,6 +27,7 @@ from projections import fold, history
 from projections.admin_units import AdminUnits
 from projections.log import Record
 from projections.state import ALIVE, Registry
+from schemas.codec import decode_single_object, encode_single_object
 from schemas.models import (
     VIETNAM,
     BirthRegistered,
@@ -239,19 +240,6 @@ def _envelope_fact(event: Event, key: int) -> tuple[Any, ...]:
     )
 
 
-def effective_in_knowledge_order(events: Iterable[Event]) -> list[Event]:
-    """The events that count once corrections apply, with the corrections themselves,
-    in the order the registry learnt them; an amended event keeps its place."""
-    unique = {e.envelope.event_id: e for e in sorted(events, key=knowledge_key, reverse=True)}
-    effective = {e.envelope.event_id: e for e in history.effective_events(unique.values())}
-    kept = [
-        effective.get(e.envelope.event_id, e)
-        for e in unique.values()
-        if history.is_correction(e) or e.envelope.event_id in effective
-    ]
-    return sorted(kept, key=knowledge_key)
-
-
 def fold_all(records: Iterable[Record], units: AdminUnits, secret: bytes) -> IndicatorState:
     """Every record from scratch, in knowledge order: the rows the indicators should hold."""
     state = IndicatorState(IndicatorFold(units, secret))
@@ -272,13 +260,16 @@ class Taken:
 
 @dataclass
 class IndicatorState:
-    """The fold, every distinct event taken so far, and the rows each contributes."""
+    """The fold, every distinct event taken so far, and the rows each contributes.
+
+    State events are kept as Avro bytes (a province's ten years are millions of
+    events; decoded models would take gigabytes), corrections decoded: they are few."""
 
     fold: IndicatorFold
-    events: dict[UUID, Event] = field(default_factory=dict)
+    events: dict[UUID, tuple[KnowledgeKey, bytes]] = field(default_factory=dict)
+    corrections: dict[UUID, EventVoided | EventAmended] = field(default_factory=dict)
     rows: dict[UUID, list[Row]] = field(default_factory=dict)
     undecodable: list[Row] = field(default_factory=list)
-    targets: set[UUID] = field(default_factory=set)  # of every correction taken
 
     def take(self, records: list[Record], caught_up: bool = True) -> Taken:
         """A batch of records; the rows that bring the indicators up to date with it.
@@ -291,7 +282,8 @@ class IndicatorState:
         `caught_up`: a backlog is folded once at its end, not once per batch."""
         taken = Taken([])
         new = self._remember(records, taken)
-        if any(history.is_correction(e) or e.envelope.event_id in self.targets for e in new):
+        targets = {c.target_event_id for c in self.corrections.values()}
+        if any(history.is_correction(e) or e.envelope.event_id in targets for e in new):
             taken.rows += self._refold()
             taken.refolded = True
             return taken
@@ -323,24 +315,47 @@ class IndicatorState:
                 self.undecodable.append(row)
                 taken.rows.append(row)
                 taken.undecodable += 1
-            elif record.event.envelope.event_id in self.events:
+            elif self._knows(record.event.envelope.event_id):
                 taken.duplicates += 1
             else:
-                self.events[record.event.envelope.event_id] = record.event
-                new.append(record.event)
-                if isinstance(record.event, EventVoided | EventAmended):
-                    self.targets.add(record.event.target_event_id)
+                event = record.event
+                if isinstance(event, EventVoided | EventAmended):
+                    self.corrections[event.envelope.event_id] = event
+                else:
+                    self.events[event.envelope.event_id] = (
+                        knowledge_key(event),
+                        encode_single_object(event),
+                    )
+                new.append(event)
         taken.new = len(new)
         return new
 
+    def _knows(self, event_id: UUID) -> bool:
+        return event_id in self.events or event_id in self.corrections
+
     def _refold(self) -> list[Row]:
+        """Everything again, in knowledge order: a voided event counts nothing, an
+        amended one counts as amended, in its own place."""
         old = [row for rows in self.rows.values() for row in rows]
         self.fold = IndicatorFold(self.fold.units, self.fold.secret)
         self.rows = {}
-        for event in effective_in_knowledge_order(self.events.values()):
-            if isinstance(event, EventVoided | EventAmended):
-                target = self.events.get(event.target_event_id)
-                self.rows[event.envelope.event_id] = self.fold.correction(event, target)
-            else:
-                self.rows[event.envelope.event_id] = self.fold.apply(event)
+        by_target: dict[UUID, list[Event]] = {}
+        for fix in self.corrections.values():
+            by_target.setdefault(fix.target_event_id, []).append(fix)
+        order = [(key, event_id) for event_id, (key, _) in self.events.items()]
+        order += [(knowledge_key(c), event_id) for event_id, c in self.corrections.items()]
+        for _, event_id in sorted(order):
+            correction = self.corrections.get(event_id)
+            if correction is not None:
+                target = self.events.get(correction.target_event_id)
+                found = None if target is None else decode_single_object(target[1])
+                self.rows[event_id] = self.fold.correction(correction, found)
+                continue
+            event = decode_single_object(self.events[event_id][1])
+            if event_id in by_target:
+                effective = history.effective_events([event, *by_target[event_id]])
+                if not effective:
+                    continue
+                event = effective[0]
+            self.rows[event_id] = self.fold.apply(event)
         return difference(old, [row for rows in self.rows.values() for row in rows])

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -19,22 +17,22 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from infra import procs, stack
 from infra.ports import free_ports
-from infra.processors import Processors
-from popreg import __version__
+from infra.processors import Processors, positions
+from popreg import bench_indicators
+from popreg.bench_results import Figure, Results, new_results, write
 from popreg.settings import Settings
 from producers.publisher import PRODUCER_DEFAULTS, Publisher
 from producers.synth import Synth, SynthConfig
-from projections import log, rebuild, registry_queries
+from projections import log, rebuild
 from projections.admin_units import load
 from schemas.codec import Codec
 from schemas.models import Event
@@ -47,64 +45,13 @@ class Scale:
     households: int
     publish: int  # events in the SDK vs raw produce comparison
     live: int  # events the live projector and bare faust each consume
+    freshness_s: float  # how long events are published at 1,000/s for freshness
 
 
 SCALES = {
-    "small": Scale(households=3_000, publish=30_000, live=30_000),
-    "province": Scale(households=290_000, publish=300_000, live=200_000),
+    "small": Scale(households=3_000, publish=30_000, live=30_000, freshness_s=15),
+    "province": Scale(households=290_000, publish=300_000, live=200_000, freshness_s=60),
 }
-
-
-@dataclass(frozen=True)
-class Figure:
-    name: str
-    value: float
-    unit: str
-    baseline: str | None = None
-    baseline_value: float | None = None
-
-    @property
-    def ratio(self) -> float | None:
-        if self.baseline_value is None:
-            return None
-        return self.value / self.baseline_value
-
-
-@dataclass
-class Results:
-    scale: str
-    started_at: str
-    machine: dict[str, Any]
-    figures: list[Figure] = field(default_factory=list)
-
-    def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["figures"] = [{**asdict(f), "ratio": f.ratio} for f in self.figures]
-        return doc
-
-    def markdown(self) -> str:
-        lines = [
-            f"popreg {__version__} bench, scale {self.scale}, {self.started_at}, "
-            f"{self.machine['cpus']} CPUs, {self.machine['python']}",
-            "",
-            "| figure | value | baseline | baseline value | ratio |",
-            "|---|---:|---|---:|---:|",
-        ]
-        for f in self.figures:
-            ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
-            base = "" if f.baseline_value is None else f"{f.baseline_value:,.0f} {f.unit}"
-            lines.append(
-                f"| {f.name} | {f.value:,.0f} {f.unit} | {f.baseline or ''} | {base} | {ratio} |"
-            )
-        return "\n".join(lines) + "\n"
-
-
-def machine() -> dict[str, Any]:
-    return {
-        "cpus": os.cpu_count(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-    }
 
 
 def scratch_topic(settings: Settings) -> str:
@@ -171,18 +118,6 @@ def publish_figures(settings: Settings, events: list[Event], rounds: int = 3) ->
     )
 
 
-def write(results: Results, out_dir: Path) -> tuple[Path, Path]:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path, md_path = out_dir / "results.json", out_dir / "results.md"
-    json_path.write_text(json.dumps(results.to_json(), indent=2) + "\n", "utf-8")
-    md_path.write_text(results.markdown(), "utf-8")
-    return json_path, md_path
-
-
-def new_results(scale: str) -> Results:
-    return Results(scale, datetime.now(UTC).isoformat(timespec="seconds"), machine())
-
-
 @contextmanager
 def scratch_stack(report: Callable[[str], None]) -> Iterator[Settings]:
     """A throwaway embedded stack on free ports, so a bench never touches real data."""
@@ -232,40 +167,41 @@ def bare_faust_rate(settings: Settings, count: int, timeout_s: float) -> float:
     return float(doc["count"]) / max(float(doc["done_at"] - doc["first_batch_at"]), 1e-9)
 
 
-def projector_rate(settings: Settings, ends: dict[int, int], timeout_s: float) -> float:
-    """Events/s of the state projector, from its first committed batch until it has
-    passed `ends` on every partition (positions are read from PostgreSQL)."""
-    processors = Processors(settings)
+def processor_rate(settings: Settings, name: str, ends: dict[int, int], timeout_s: float) -> float:
+    """Events/s of one processor running alone, from its first stored batch until it
+    has passed `ends` on every partition (positions as it stores them with its data)."""
+    processors = Processors(settings, only=[name])
     processors.start()
-    deadline = time.monotonic() + timeout_s
-    first: tuple[float, int] | None = None
-    while time.monotonic() < deadline:
-        done = registry_queries.positions(settings.postgres_url, "state")
-        now = time.perf_counter()
-        if done and first is None:
-            first = (now, sum(done.values()))
-        if first is not None and all(done.get(p, 0) >= end for p, end in ends.items()):
-            return (sum(done.values()) - first[1]) / max(now - first[0], 1e-9)
-        time.sleep(0.05)
-    raise RuntimeError(f"the state projector did not catch up within {timeout_s:.0f} s")
+    try:
+        deadline = time.monotonic() + timeout_s
+        first: tuple[float, int] | None = None
+        while time.monotonic() < deadline:
+            done = positions(settings, name)
+            now = time.perf_counter()
+            if done and first is None:
+                first = (now, sum(done.values()))
+            if first is not None and all(done.get(p, 0) >= end for p, end in ends.items()):
+                return (sum(done.values()) - first[1]) / max(now - first[0], 1e-9)
+            time.sleep(0.05)
+    finally:
+        processors.stop()
+    raise RuntimeError(f"the {name} processor did not catch up within {timeout_s:.0f} s")
 
 
 def live_figures(settings: Settings, live: int, report: Callable[[str], None]) -> Iterator[Figure]:
-    """The state projector vs bare faust, each consuming the same `live` events."""
+    """Each processor alone vs bare faust, each consuming the same `live` events."""
     topic = settings.topics.events
     ends = log.place_markers(settings, topic, log.partition_count(settings, topic))
     report(f"bare faust consuming {live:,} events")
     faust_rate = bare_faust_rate(settings, live, timeout_s=600)
-    report(f"the state projector consuming {live:,} events into PostgreSQL")
-    live_rate = projector_rate(settings, ends, timeout_s=3600)
     yield Figure("bare faust consume (baseline)", faust_rate, "events/s")
-    yield Figure(
-        "state projector (faust → PostgreSQL)",
-        live_rate,
-        "events/s",
-        "bare faust consume",
-        faust_rate,
-    )
+    for name, what in (
+        ("state", "state projector (faust → PostgreSQL)"),
+        ("indicators", "indicator processor (faust → ClickHouse)"),
+    ):
+        report(f"the {name} processor consuming {live:,} events")
+        rate_of = processor_rate(settings, name, ends, timeout_s=3600)
+        yield Figure(what, rate_of, "events/s", "bare faust consume", faust_rate)
 
 
 def rebuild_figures(settings: Settings, report: Callable[[str], None]) -> Iterator[Figure]:
@@ -306,6 +242,13 @@ def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:
         report("publishing the rest of the synthetic province")
         rest = publish_log(settings, itertools.chain(first[size.live :], events))
         report(f"{live + rest:,} events in the log")
-        results.figures.extend(rebuild_figures(settings, report))
+        rebuilt = list(rebuild_figures(settings, report))
+        results.figures.extend(rebuilt)
+        decode_rate = rebuilt[0].value
+        results.figures.extend(bench_indicators.rebuild_figures(settings, decode_rate, report))
+        results.figures.extend(bench_indicators.query_figures(settings, 2025, report))
+        results.figures.extend(
+            bench_indicators.freshness_figures(settings, size.freshness_s, report)
+        )
     write(results, out_dir)
     return results

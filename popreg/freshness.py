@@ -1,6 +1,7 @@
 """How long an event takes from publication to an analyst's query, under steady load.
 
-Events are published at a steady rate in small slices; every `sample_every`-th one
+Events are published at a steady rate, without waiting for acknowledgements; every
+`sample_every`-th one
 is timed from just before it is produced until a query through the analysts'
 endpoint first finds it in `vital_events` (or, if the fold rejected it, in
 `rejections`). A poller asks for all pending samples at once, every few ms.
@@ -20,7 +21,6 @@ from producers.publisher import Publisher
 from projections.clickhouse_schema import DATABASE
 from schemas.models import Event
 
-SLICE_S = 0.01
 POLL_S = 0.005
 FOUND = (
     f"SELECT toString(event_id) FROM {DATABASE}.vital_events WHERE event_id IN {{ids:Array(UUID)}}"
@@ -64,22 +64,24 @@ def measure(
 
     poller = threading.Thread(target=poll, daemon=True)
     poller.start()
-    per_slice = max(1, round(rate * SLICE_S))
-    count = 0
     started = time.perf_counter()
+
+    def paced() -> Iterator[Event]:
+        """Events at `rate` per second; each sample's clock starts as it is handed over."""
+        for n, event in enumerate(events):
+            due = started + n / rate
+            if due - started >= seconds:
+                return
+            if (wait := due - time.perf_counter()) > 0:
+                time.sleep(wait)
+            if n % sample_every == 0:
+                with lock:
+                    published[str(event.envelope.event_id)] = time.perf_counter()
+            yield event
+
     with Publisher(settings, check_world=False) as publisher:
-        while (elapsed := time.perf_counter() - started) < seconds:
-            batch = [next(events) for _ in range(per_slice)]
-            now = time.perf_counter()
-            with lock:
-                for n, event in enumerate(batch, count):
-                    if n % sample_every == 0:
-                        published[str(event.envelope.event_id)] = now
-            publisher.publish_many(batch)
-            count += len(batch)
-            behind = count / rate - (time.perf_counter() - started)
-            if behind > 0:
-                time.sleep(behind)
+        count = sum(1 for _ in publisher.stream(paced()))
+    elapsed = time.perf_counter() - started
     sent_rate = count / elapsed
     done.set()
     poller.join(timeout_s)

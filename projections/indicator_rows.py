@@ -284,21 +284,27 @@ class IndicatorState:
         new = self._remember(records, taken)
         targets = {c.target_event_id for c in self.corrections.values()}
         if any(history.is_correction(e) or e.envelope.event_id in targets for e in new):
-            taken.rows += self._refold()
+            taken.rows += self.refold()
             taken.refolded = True
             return taken
         for event in sorted(new, key=knowledge_key):
             self.rows[event.envelope.event_id] = rows = self.fold.apply(event)
             taken.rows += rows
         if self.fold.out_of_order and caught_up:
-            taken.rows = difference([], [*taken.rows, *self._refold()])
+            taken.rows = difference([], [*taken.rows, *self.refold()])
             taken.refolded = True
         return taken
 
     def load(self, records: Iterable[Record]) -> None:
         """Many records at once (a restart, a rebuild): one fold at the end."""
-        self._remember(records, Taken([]))
-        self._refold()
+        self.remember(records)
+        self.refold()
+
+    def remember(self, records: Iterable[Record]) -> Taken:
+        """Keep the records' events without judging them (`refold` does)."""
+        taken = Taken([])
+        self._remember(records, taken)
+        return taken
 
     def all_rows(self) -> Iterator[Row]:
         yield from self.undecodable
@@ -333,7 +339,7 @@ class IndicatorState:
     def _knows(self, event_id: UUID) -> bool:
         return event_id in self.events or event_id in self.corrections
 
-    def _refold(self) -> list[Row]:
+    def refold(self) -> list[Row]:
         """Everything again, in knowledge order: a voided event counts nothing, an
         amended one counts as amended, in its own place."""
         old = [row for rows in self.rows.values() for row in rows]

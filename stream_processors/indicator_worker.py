@@ -45,8 +45,8 @@ class IndicatorProcessor:
         """Fold the log up to the stored positions and make the tables agree with it;
         returns the number of rows written to reconcile them."""
         stored = self.sink.positions()
-        for batch in read_until(self.settings, self.topic, stored):
-            self.state.take(batch)
+        batches = read_until(self.settings, self.topic, stored)
+        self.state.load(record for batch in batches for record in batch)
         held = self.sink.net_rows()
         fix = difference(held, canonical_rows(self.state.all_rows()))
         self.sink.write(fix, {})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from popreg.bench import Figure, new_results, write
+from popreg.bench_results import Figure, new_results, write
 
 
 def test_a_figure_is_reported_as_a_ratio_to_its_baseline(tmp_path: Path) -> None:

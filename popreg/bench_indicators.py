@@ -1,0 +1,122 @@
+"""The indicator side of `popreg bench`: bulk rebuild, query latency and freshness.
+
+Each figure has a baseline from the same run: the rebuild against a plain consume +
+decode of the log, a query against `SELECT 1` through the same analysts' endpoint.
+Freshness has no fair baseline (nothing else travels the whole path); it is reported
+next to its aim, p99 under 2 s at 1,000 events/s.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, date, datetime
+
+from infra import secrets
+from infra.clickhouse import analyst_client, writer_client
+from infra.processors import PROCESSORS, Processors, positions
+from popreg import freshness
+from popreg.bench_results import Figure
+from popreg.settings import Settings
+from producers.synth import Synth, SynthConfig
+from projections import indicators
+from projections.admin_units import load
+from projections.indicator_catalog import Period
+from projections.indicator_rebuild import rebuild_indicators
+from projections.log import partition_count, place_markers
+from stream_processors.indicator_worker import CONSUMER
+
+Report = Callable[[str], None]
+FRESHNESS_RATE = 1000
+
+
+def rebuild_figures(settings: Settings, decode_rate: float, report: Report) -> Iterator[Figure]:
+    report("popreg rebuild indicators over the whole log")
+    secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
+    client = writer_client(settings)
+    try:
+        result = rebuild_indicators(settings, client, CONSUMER, load(), secret, lambda s, n: None)
+    finally:
+        client.close()
+    yield Figure(
+        "rebuild indicators (read, fold, insert)",
+        result.events / result.seconds,
+        "events/s",
+        "consume + decode",
+        decode_rate,
+    )
+    yield Figure("rebuild indicators: rows written", result.rows, "rows")
+
+
+def latencies_ms(run: Callable[[], object], times: int) -> list[float]:
+    run()  # warm: the first call plans and loads marks
+    found = []
+    for _ in range(times):
+        started = time.perf_counter()
+        run()
+        found.append((time.perf_counter() - started) * 1000)
+    return found
+
+
+def p99(values: list[float]) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[98]
+
+
+def query_figures(
+    settings: Settings, year: int, report: Report, times: int = 30
+) -> Iterator[Figure]:
+    """The analysts' queries over the whole province, through the read-only endpoint."""
+    report(f"indicator queries for province 96, {year}, {times} times each")
+    client = analyst_client(settings)
+    try:
+        one = latencies_ms(lambda: client.query("SELECT 1"), times)
+        period = Period.parse(str(year))
+        values = latencies_ms(
+            lambda: indicators.indicator_values(client, "province", "96", period), times
+        )
+        pyramid = latencies_ms(
+            lambda: indicators.population_pyramid(client, "province", "96", date(year, 12, 31)),
+            times,
+        )
+    finally:
+        client.close()
+    base = statistics.median(one)
+    yield Figure("analysts' endpoint: SELECT 1 p50 (baseline)", base, "ms")
+    for name, found in (("all indicators, province-year", values), ("pyramid", pyramid)):
+        yield Figure(f"query {name} p50", statistics.median(found), "ms", "SELECT 1", base)
+        yield Figure(f"query {name} p99", p99(found), "ms", "SELECT 1", base)
+
+
+def caught_up(settings: Settings, ends: dict[int, int], timeout_s: float = 3600) -> None:
+    """Until every processor has passed `ends` (the indicator one folds the log first)."""
+    deadline = time.monotonic() + timeout_s
+    for name in PROCESSORS:
+        while any(positions(settings, name).get(p, 0) < e for p, e in ends.items()):
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the {name} processor did not catch up in {timeout_s:.0f} s")
+            time.sleep(0.2)
+
+
+def freshness_figures(settings: Settings, seconds: float, report: Report) -> Iterator[Figure]:
+    """Both processors running, events published at 1,000/s: publication to query."""
+    processors = Processors(settings)
+    report("starting both processors (the indicator processor folds the log first)")
+    processors.start()
+    try:
+        topic = settings.topics.events
+        caught_up(settings, place_markers(settings, topic, partition_count(settings, topic)))
+        report(f"publishing {FRESHNESS_RATE:,} events/s for {seconds:.0f} s, timing samples")
+        config = SynthConfig("95", 20_000, 2015, 2025, 11, datetime(2026, 1, 1, tzinfo=UTC))
+        client = analyst_client(settings)
+        try:
+            found = freshness.measure(
+                settings, client, Synth(config, load()).events(), FRESHNESS_RATE, seconds
+            )
+        finally:
+            client.close()
+    finally:
+        processors.stop()
+    yield Figure("freshness: events/s published", found.rate, "events/s")
+    yield Figure("freshness p50 (publish → indicator query)", found.p50_s * 1000, "ms")
+    yield Figure("freshness p99 (aim < 2,000 ms)", found.p99_s * 1000, "ms")

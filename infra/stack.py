@@ -22,6 +22,7 @@ from infra.part import Part, PartStatus
 from infra.postgres import Postgres
 from infra.processors import Processors
 from infra.seaweed import Seaweed
+from infra.supervisor import MAX_DELAY_S
 from popreg.settings import LOOPBACK, Settings
 from projections import admin_units, clickhouse_schema, migrations
 from projections.indicator_units import load_units
@@ -114,6 +115,11 @@ def up(
                 if _is_processors(part):
                     if part.start():
                         started.append(part)
+                    elif (record := part.running()) is not None:
+                        # A worker may be between restarts (e.g. a server it needs was
+                        # down until now): the supervisor brings it back within its backoff.
+                        what = "the processors (a worker is restarting)"
+                        procs.wait_until(record, part.ready, RESTART_WAIT_S, what)
                     report(f"{part.name}: {part.check()}")
             statuses = [
                 part.status()
@@ -130,6 +136,9 @@ def up(
                 report(f"{part.name}: stopping (up failed) — {part.stop()}")
             raise
         return UpResult([p.name for p in started], created, statuses)
+
+
+RESTART_WAIT_S = MAX_DELAY_S + 30
 
 
 def _is_processors(part: Part) -> bool:

@@ -16,7 +16,7 @@ from typing import Any
 import faust
 
 from popreg.settings import Settings
-from stream_processors.state_worker import BATCH, WITHIN_S, faust_settings
+from stream_processors.batches import BATCH, WITHIN_S, faust_settings
 
 
 def main() -> None:

@@ -9,9 +9,7 @@ and next offsets are written in that order.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any
 
 import faust
 
@@ -21,10 +19,8 @@ from popreg.settings import Settings
 from projections.admin_units import load
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
 from projections.indicator_rows import IndicatorFold, IndicatorState, Taken, difference
-from projections.log import Record, decode, is_marker, read_until
-from schemas.codec import Codec
-from stream_processors.positioned import PositionedApp
-from stream_processors.state_worker import BATCH, WITHIN_S, faust_settings
+from projections.log import Record, read_until
+from stream_processors.batches import batch_app
 
 CONSUMER = "indicators"
 log = logging.getLogger("popreg.worker.indicators")
@@ -66,39 +62,12 @@ class IndicatorProcessor:
         self.next.update(reached)
         return taken
 
-
-def create_app(settings: Settings, processor: IndicatorProcessor) -> PositionedApp:
-    codec = Codec(settings.schema_registry_url)
-    app = PositionedApp(
-        f"popreg-{CONSUMER}", positions=processor.positions, **faust_settings(settings, CONSUMER)
-    )
-    topic = app.topic(
-        settings.topics.events, value_serializer="raw", key_serializer="raw", internal=False
-    )
-
-    @app.agent(topic)
-    async def project(stream: Any) -> None:
-        loop = asyncio.get_running_loop()
-        async for events in stream.take_events(BATCH, within=WITHIN_S):
-            records = [
-                decode(codec, e.message.partition, e.message.offset, e.message.value)
-                for e in events
-                if not is_marker(e.message.headers)
-            ]
-            ends = {e.message.partition: e.message.offset + 1 for e in events}
-            caught_up = len(events) < BATCH  # a full batch: more is waiting
-            taken = await loop.run_in_executor(None, processor.take, records, ends, caught_up)
-            log.info(
-                "batch of %d: %d new, %d duplicates, %d undecodable, %d rows%s",
-                len(events),
-                taken.new,
-                taken.duplicates,
-                taken.undecodable,
-                len(taken.rows),
-                " (re-folded)" if taken.refolded else "",
-            )
-
-    return app
+    def handle(self, records: list[Record], ends: dict[int, int], caught_up: bool) -> str:
+        taken = self.take(records, ends, caught_up)
+        return (
+            f"{taken.new} new, {taken.duplicates} duplicates, {taken.undecodable} undecodable,"
+            f" {len(taken.rows)} rows{' (re-folded)' if taken.refolded else ''}"
+        )
 
 
 def run(settings: Settings) -> None:
@@ -112,6 +81,5 @@ def run(settings: Settings) -> None:
         processor.next,
         fixed,
     )
-    app = create_app(settings, processor)
-    worker = faust.Worker(app, loglevel="INFO", redirect_stdouts=False)
-    worker.execute_from_commandline()
+    app = batch_app(settings, CONSUMER, processor.positions, processor.handle)
+    faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()

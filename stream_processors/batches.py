@@ -1,0 +1,69 @@
+"""What every popreg worker shares: a faust app that hands decoded batches to a sink.
+
+Events come in batches (`take_events`), markers are skipped, undecodable messages
+become records with the reason, and the batch goes to the sink in a thread (sinks
+block on their database). On every assignment faust resumes from the positions the
+sink stored (`PositionedApp`), so faust's own commits are only a hint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from popreg.settings import Settings
+from projections.log import Record, decode, is_marker
+from schemas.codec import Codec
+from stream_processors.positioned import PositionedApp, Positions
+
+BATCH = 1000
+WITHIN_S = 0.2
+
+# A batch's records, the next offset per partition it reaches, and whether it was the
+# last of a backlog (fewer than BATCH came); returns a line for the log.
+Handler = Callable[[list[Record], dict[int, int], bool], str]
+
+
+def faust_settings(settings: Settings, name: str) -> dict[str, Any]:
+    """What every popreg worker tells faust: brokers, loopback only, data under data_dir."""
+    servers = settings.bootstrap_servers.split(",")
+    return {
+        "broker": [f"kafka://{server.strip()}" for server in servers],
+        "datadir": str(settings.resolved_data_dir / "faust" / name),
+        "web_enabled": False,
+        "topic_partitions": settings.topics.partitions,
+        "topic_replication_factor": settings.topics.replication_factor,
+        "consumer_auto_offset_reset": "earliest",
+        "broker_session_timeout": 6.0,
+        "broker_heartbeat_interval": 1.0,
+        "producer_acks": -1,
+    }
+
+
+def batch_app(
+    settings: Settings, name: str, positions: Positions, handle: Handler
+) -> PositionedApp:
+    codec = Codec(settings.schema_registry_url)
+    app = PositionedApp(f"popreg-{name}", positions=positions, **faust_settings(settings, name))
+    topic = app.topic(
+        settings.topics.events, value_serializer="raw", key_serializer="raw", internal=False
+    )
+    log = logging.getLogger(f"popreg.worker.{name}")
+
+    @app.agent(topic)
+    async def project(stream: Any) -> None:
+        loop = asyncio.get_running_loop()
+        async for events in stream.take_events(BATCH, within=WITHIN_S):
+            records = [
+                decode(codec, e.message.partition, e.message.offset, e.message.value)
+                for e in events
+                if not is_marker(e.message.headers)
+            ]
+            ends = {e.message.partition: e.message.offset + 1 for e in events}
+            caught_up = len(events) < BATCH
+            line = await loop.run_in_executor(None, handle, records, ends, caught_up)
+            log.info("batch of %d: %s", len(events), line)
+
+    return app

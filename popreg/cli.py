@@ -15,7 +15,7 @@ from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
 from popreg import bench as popreg_bench
-from popreg import indicators_cli, ingest, registry_cli
+from popreg import indicators_cli, ingest, registry_cli, replay_cli
 from popreg.gateway_cli import gateway
 from popreg.output import DataDir, console, fail, settings_for
 from popreg.rebuild_cli import rebuild
@@ -156,6 +156,7 @@ def worker(
     workers[name](Settings.model_validate_json(settings_file.read_text()))
 
 
+app.command()(replay_cli.replay)
 app.command()(indicators_cli.sql)
 app.command()(indicators_cli.indicators)
 app.command()(indicators_cli.pyramid)

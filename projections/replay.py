@@ -1,0 +1,123 @@
+"""The registry as of a date, as known at a time: the auditors' snapshot.
+
+Two time axes (DESIGN.md): an event counts iff it occurred on or before `as_of` and
+was recorded by `known_at`; a correction counts iff it was recorded by `known_at`
+(a void recorded later has not happened yet, as far as that moment knew). The
+counted events go through the same fold as the live registry (`history.fold_log`).
+
+A snapshot is plain sorted rows, so its content hash (SHA-256 over a canonical JSON
+line per row) is the same for the same log and cutoffs, whatever the reading order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from projections.admin_units import AdminUnits
+from projections.history import effective_events, fold_log, is_correction
+from projections.state import ALIVE, Registry
+from projections.state_tables import current_rows
+from schemas.models import Event, age_on
+
+AGE_GROUPS = 17  # 0-4 … 75-79, then 80+
+
+
+@dataclass(frozen=True)
+class Cutoffs:
+    as_of: date
+    known_at: datetime
+
+    def counts(self, event: Event) -> bool:
+        env = event.envelope
+        if env.recorded_at > self.known_at:
+            return False
+        return is_correction(event) or env.occurred_on <= self.as_of
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The whole registry, a province (2-digit code) or a commune (5-digit code)."""
+
+    code: str | None = None
+
+    def holds(self, commune: str, units: AdminUnits, day: date) -> bool:
+        if self.code is None:
+            return True
+        if len(self.code) == 5:
+            return commune == self.code
+        found = units.commune_on(commune, day) or units.before.get(commune)
+        found = found or units.after.get(commune)
+        return found is not None and found.province_code == self.code
+
+
+@dataclass
+class Snapshot:
+    tables: dict[str, list[tuple[Any, ...]]]
+    summary: dict[str, Any]
+    counted: int  # events that passed the cutoffs (before corrections resolve)
+    by_type: dict[str, int] = field(default_factory=dict)  # effective events by type
+
+    @property
+    def content_hash(self) -> str:
+        digest = hashlib.sha256()
+        for name in sorted(self.tables):
+            for row in self.tables[name]:
+                digest.update(json.dumps([name, *row], default=str).encode() + b"\n")
+        digest.update(json.dumps(self.summary, sort_keys=True).encode())
+        return digest.hexdigest()
+
+
+def take(events: Iterable[Event], units: AdminUnits, cutoffs: Cutoffs, scope: Scope) -> Snapshot:
+    counted = [e for e in events if cutoffs.counts(e)]
+    registry, _ = fold_log(counted, units)
+    households = sorted(
+        h.household_id
+        for h in registry.households.values()
+        if scope.holds(h.commune_code, units, cutoffs.as_of)
+    )
+    inside = set(households)
+    persons = sorted(
+        {m.person_id for h in households for m in registry.households[h].members}
+        | {p.person_id for p in registry.persons.values() if p.household_id in inside}
+    )
+    tables = {
+        name: sorted(rows, key=lambda row: json.dumps(row, default=str))
+        for name, rows in current_rows(registry, households, persons).items()
+    }
+    by_type = Counter(e.type for e in effective_events(counted))
+    return Snapshot(
+        tables,
+        summary(registry, inside, cutoffs.as_of),
+        len(counted),
+        dict(sorted(by_type.items())),
+    )
+
+
+def summary(registry: Registry, households: set[str], as_of: date) -> dict[str, Any]:
+    """Residents by commune, sex and five-year age group on `as_of`; households in being."""
+    population: Counter[tuple[str, str, str]] = Counter()
+    for person in registry.persons.values():
+        if person.vital_status != ALIVE or person.household_id not in households:
+            continue
+        commune = registry.households[person.household_id].commune_code
+        group = min(age_on(person.birth_date, as_of) // 5, AGE_GROUPS - 1)
+        label = f"{5 * group}+" if group == AGE_GROUPS - 1 else f"{5 * group}-{5 * group + 4}"
+        population[(commune, person.sex, label)] += 1
+    in_being = Counter(
+        registry.households[h].commune_code
+        for h in households
+        if registry.households[h].dissolved_on is None
+    )
+    return {
+        "population": [
+            {"commune_code": c, "sex": s, "age_group": a, "persons": n}
+            for (c, s, a), n in sorted(population.items())
+        ],
+        "households": [{"commune_code": c, "households": n} for c, n in sorted(in_being.items())],
+    }

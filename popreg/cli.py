@@ -16,6 +16,7 @@ from infra.part import PartStatus
 from infra.procs import StackError
 from popreg import bench as popreg_bench
 from popreg import indicators_cli, ingest, registry_cli, replay_cli
+from popreg.audit_cli import audit
 from popreg.gateway_cli import gateway
 from popreg.output import DataDir, console, fail, settings_for
 from popreg.rebuild_cli import rebuild
@@ -124,6 +125,7 @@ app.command()(ingest.publish)
 app.command()(ingest.synth)
 app.add_typer(gateway, name="gateway")
 app.add_typer(rebuild, name="rebuild")
+app.add_typer(audit, name="audit")
 
 
 @app.command()

@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
+import psycopg
 import typer
 from confluent_kafka import KafkaException
 
@@ -13,25 +14,34 @@ from popreg.output import DataDir, console, fail, progress, settings_for
 from projections.admin_units import load
 from projections.log import read_log
 from projections.replay import Cutoffs, Scope, take
-from projections.snapshot_files import write
+from projections.snapshot_files import manifest_of, write
+from projections.snapshot_files import to_postgres as to_postgres_schema
 from schemas.models import Event
 
 
 def replay(
     as_of: Annotated[str, typer.Option("--as-of", help="valid date, YYYY-MM-DD")],
-    out: Annotated[Path, typer.Option("--out", help="directory for the Parquet files")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="directory for the Parquet files")
+    ] = None,
     known_at: Annotated[
         str | None,
         typer.Option("--known-at", help="knowledge time, e.g. 2025-01-15T00:00:00Z (default now)"),
     ] = None,
     province: Annotated[str | None, typer.Option(help="2-digit province code")] = None,
     commune: Annotated[str | None, typer.Option(help="5-digit commune code")] = None,
+    to_postgres: Annotated[
+        str | None,
+        typer.Option("--to-postgres", help="write into this PostgreSQL schema instead"),
+    ] = None,
     data_dir: DataDir = None,
 ) -> None:
     """Fold the log into the households, persons and memberships of `--as-of`, as known
     at `--known-at`; writes Parquet, a summary and a manifest with a content hash."""
     if province and commune:
         raise fail("give --province or --commune, not both")
+    if (out is None) == (to_postgres is None):
+        raise fail("say where the snapshot goes: --out DIR or --to-postgres SCHEMA")
     cutoffs = Cutoffs(_day(as_of), _instant(known_at))
     settings = settings_for(data_dir)
     topic = settings.topics.events
@@ -52,12 +62,21 @@ def replay(
         "offsets": {p: {"first": 0, "last": end - 1} for p, end in sorted(ends.items())},
         "events_read": len(events),
     }
-    manifest = write(snapshot, out, read, cutoffs)
+    manifest = manifest_of(snapshot, read, cutoffs)
+    if out is not None:
+        where = f"manifest {write(snapshot, out, manifest)}"
+    else:
+        assert to_postgres is not None
+        try:
+            to_postgres_schema(snapshot, settings.postgres_url, to_postgres, manifest)
+        except (ValueError, psycopg.Error) as error:
+            raise fail(f"cannot write schema {to_postgres}: {error}") from None
+        where = f"schema {to_postgres} (manifest in {to_postgres}.manifest)"
     people = sum(row["persons"] for row in snapshot.summary["population"])
     console.print(
         f"{people:,} residents in {len(snapshot.tables['households']):,} households as of"
         f" {cutoffs.as_of}, known at {cutoffs.known_at:%Y-%m-%d %H:%M:%S}Z;"
-        f" content hash {snapshot.content_hash[:16]}…; manifest {manifest}"
+        f" content hash {snapshot.content_hash[:16]}…; {where}"
     )
 
 

@@ -11,26 +11,19 @@ import json
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from popreg import __version__
 from projections.replay import Cutoffs, Snapshot
-from projections.state_tables import COLUMNS
+from projections.state_tables import COLUMNS, copy_rows
 
 FILES = {"households": "households", "household_members": "members", "persons": "persons"}
 
 
-def write(snapshot: Snapshot, out: Path, read: dict[str, Any], cutoffs: Cutoffs) -> Path:
-    out.mkdir(parents=True, exist_ok=True)
-    for table, name in FILES.items():
-        columns = COLUMNS[table]
-        rows = [dict(zip(columns, row, strict=True)) for row in snapshot.tables[table]]
-        empty = {c: pa.array([], pa.string()) for c in columns}
-        arrow = pa.Table.from_pylist(rows) if rows else pa.table(empty)
-        pq.write_table(arrow, out / f"{name}.parquet")
-    (out / "summary.json").write_text(json.dumps(snapshot.summary, indent=1) + "\n")
-    manifest = {
+def manifest_of(snapshot: Snapshot, read: dict[str, Any], cutoffs: Cutoffs) -> dict[str, Any]:
+    return {
         **read,
         "as_of": cutoffs.as_of.isoformat(),
         "known_at": cutoffs.known_at.isoformat(),
@@ -40,6 +33,34 @@ def write(snapshot: Snapshot, out: Path, read: dict[str, Any], cutoffs: Cutoffs)
         "popreg_version": __version__,
         "content_hash": snapshot.content_hash,
     }
+
+
+def write(snapshot: Snapshot, out: Path, manifest: dict[str, Any]) -> Path:
+    out.mkdir(parents=True, exist_ok=True)
+    for table, name in FILES.items():
+        columns = COLUMNS[table]
+        rows = [dict(zip(columns, row, strict=True)) for row in snapshot.tables[table]]
+        empty = {c: pa.array([], pa.string()) for c in columns}
+        arrow = pa.Table.from_pylist(rows) if rows else pa.table(empty)
+        pq.write_table(arrow, out / f"{name}.parquet")
+    (out / "summary.json").write_text(json.dumps(snapshot.summary, indent=1) + "\n")
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     return path
+
+
+def to_postgres(snapshot: Snapshot, url: str, schema: str, manifest: dict[str, Any]) -> None:
+    """The snapshot as tables of their own schema (shaped like the live ones), for SQL
+    work; replaced whole in one transaction, with the manifest as a one-row table."""
+    if not schema.isidentifier() or schema.lower() in {"public", "analyst", "pg_catalog"}:
+        raise ValueError(f"--to-postgres wants a new schema name, got {schema!r}")
+    with psycopg.connect(url) as conn, conn.cursor() as cur:
+        cur.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        cur.execute(f'CREATE SCHEMA "{schema}"')
+        for table, columns in COLUMNS.items():
+            cur.execute(f'CREATE TABLE "{schema}".{table} (LIKE public.{table} INCLUDING DEFAULTS)')
+            copy_rows(cur, f'"{schema}".{table}', columns, snapshot.tables[table])
+        cur.execute(f'CREATE TABLE "{schema}".manifest (doc jsonb NOT NULL)')
+        cur.execute(
+            f'INSERT INTO "{schema}".manifest VALUES (%s)', (json.dumps(manifest, default=str),)
+        )

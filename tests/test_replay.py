@@ -10,7 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from projections.replay import Cutoffs, Scope, take
-from projections.snapshot_files import write
+from projections.snapshot_files import manifest_of, write
 from schemas.models import Event
 from tests.test_fold import UNITS, death, enumerated, enumerated_household, event
 from tests.test_indicator_rows import SYNTH
@@ -98,7 +98,9 @@ def test_a_snapshot_on_disk_is_parquet_with_a_manifest_naming_its_hash(tmp_path:
     cutoffs = Cutoffs(date(2024, 12, 31), NOW)
     snapshot = take(SYNTH, UNITS, cutoffs, EVERYWHERE)
     read = {"topic": "t", "partitions": 1, "offsets": {0: {"first": 0, "last": 9}}}
-    manifest = json.loads(write(snapshot, tmp_path, read, cutoffs).read_text())
+    manifest = json.loads(
+        write(snapshot, tmp_path, manifest_of(snapshot, read, cutoffs)).read_text()
+    )
     assert manifest["content_hash"] == snapshot.content_hash
     assert manifest["as_of"] == "2024-12-31" and manifest["rows"]["persons"] > 0
     persons = pq.read_table(tmp_path / "persons.parquet")

@@ -61,13 +61,20 @@ def successor_rows(units: AdminUnits) -> list[dict[str, Any]]:
 
 
 def load_units(client: Client, units: AdminUnits) -> None:
-    """Replace the unit tables' content with `units` (idempotent: TRUNCATE, then INSERT)."""
+    """Replace the unit tables' content with `units` (idempotent: TRUNCATE, then INSERT),
+    then `unit_places` from the `commune_places` view over them."""
     for table, rows in (
         ("communes", commune_rows(units)),
         ("commune_successor", successor_rows(units)),
     ):
         client.command(f"TRUNCATE TABLE popreg.{table}")
         client.command(_insert_statement(f"popreg.{table}", rows))
+    client.command("TRUNCATE TABLE popreg.unit_places")
+    client.command(
+        "INSERT INTO popreg.unit_places (level, unit, reading, code)"
+        " SELECT 'province', province, reading, code FROM popreg.commune_places"
+        " UNION ALL SELECT 'commune', commune, reading, code FROM popreg.commune_places"
+    )
 
 
 def _insert_statement(table: str, rows: Iterable[dict[str, Any]]) -> str:

@@ -64,3 +64,16 @@ UNION ALL
 SELECT old_code AS code, 'after' AS reading, new_code AS commune, new_province_code AS province
 FROM popreg.commune_successor
 WHERE old_code NOT IN (SELECT commune_code FROM popreg.communes WHERE regime = 'after');
+
+-- Which codes land in each unit, by reading: commune_places for both levels, as a
+-- table the indicator views read a unit's codes from (one primary-key range instead of
+-- the view's four scans). `load_units` refills it after the two tables above.
+CREATE TABLE IF NOT EXISTS popreg.unit_places
+(
+    level   LowCardinality(String), -- 'province' | 'commune'
+    unit    LowCardinality(String), -- the province's or the commune's code
+    reading LowCardinality(String),
+    code    LowCardinality(String)
+)
+ENGINE = MergeTree
+ORDER BY (level, unit, reading, code);

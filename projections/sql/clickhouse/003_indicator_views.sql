@@ -29,6 +29,15 @@
 --     date in Vietnam); mobile share and timeliness = the six vital event types
 --     recorded in the period. The median delay is the lower median: the smallest delay
 --     d such that at least half of the (net) events have a delay <= d.
+--
+-- How it stays fast (a province of ~1.3 M people: a few million rows per table): each
+-- row table is read once, only the unit's rows (every primary key holds the commune
+-- code), and a row is placed by testing its code against small sets of the unit's codes
+-- (popreg.unit_places, 002_units.sql) built once per query, never by a join. Both stock
+-- dates are summed side by side in one pass over the deltas, grouped by birth date only,
+-- and ages are worked out on the grouped rows. The query is kept small as well: its
+-- analysis, which ClickHouse does twice per call of a parameterized view, costs about as
+-- much as reading the rows.
 CREATE OR REPLACE VIEW popreg.indicator_values AS
 WITH
     {level:String} AS p_level,
@@ -37,18 +46,19 @@ WITH
     {start:Date32} AS p_start,
     {end:Date32} AS p_end,
     toDate32('2025-07-01') AS reform,
-    ['BirthRegistered', 'DeathRegistered', 'MarriageRegistered',
-     'DivorceRegistered', 'MovedIn', 'MovedOut'] AS vital_types,
     [15, 20, 25, 30, 35, 40, 45] AS fertile_groups,
-    [15, 20, 25, 30, 35, 40, 45, 50] AS smam_groups,
     -- whole months in the period, and what turns a count over it into a count a year
-    (toYear(p_end + 1) * 12 + toMonth(p_end + 1)) - (toYear(p_start) * 12 + toMonth(p_start))
-        AS months,
+    dateDiff('month', p_start, p_end + 1) AS months,
     12 / months AS annualise,
+    -- stocks are taken on two dates: 1 July of a calendar year, otherwise the day before
+    -- the period; and the last day. The mid-period stock is the first, or the mean of both.
     months = 12 AND toMonth(p_start) = 1 AS calendar_year,
-    if(calendar_year, [makeDate32(toYear(p_start), 7, 1)], [p_start - 1, p_end]) AS mid_dates,
-    length(mid_dates) AS mids,
-    arrayDistinct(arrayConcat(mid_dates, [p_end])) AS stock_dates,
+    if(calendar_year, makeDate32(toYear(p_start), 7, 1), p_start - 1) AS first_day,
+    2 - calendar_year AS mids,
+    -- a recorded date is the date in Vietnam: recorded in the period = in [from, to)
+    toDateTime64(p_start, 3, 'Asia/Ho_Chi_Minh') AS recorded_from,
+    toDateTime64(p_end + 1, 3, 'Asia/Ho_Chi_Minh') AS recorded_to,
+    p_level = 'nation' AS everywhere,
 
     checks AS (
         SELECT
@@ -60,212 +70,248 @@ WITH
             AS failed
     ),
 
-    -- the (code, reading) pairs that land in the unit (002_units.sql)
-    unit_keys AS (
-        SELECT code, reading
-        FROM popreg.commune_places
-        WHERE (p_level = 'province' AND province = p_code)
-           OR (p_level = 'commune' AND commune = p_code)
+    -- Where rows land (002_units.sql): the codes whose rows land in the unit (none for
+    -- the nation, which takes every row, of unknown communes too), in any reading (to
+    -- read only the unit's rows) and by reading: 'after' for a row dated from the reform
+    -- on; for an earlier row, 'before_mapped' (carried onto its successor) in today's
+    -- units or for a figure about a date from the reform on, otherwise 'before'.
+    unit_codes AS (SELECT code FROM popreg.unit_places WHERE level = p_level AND unit = p_code),
+    after_codes AS (
+        SELECT code FROM popreg.unit_places
+        WHERE level = p_level AND unit = p_code AND reading = 'after'
+    ),
+    first_day_codes AS (
+        SELECT code FROM popreg.unit_places
+        WHERE level = p_level AND unit = p_code
+          AND reading = if(p_units = 'current' OR first_day >= reform, 'before_mapped', 'before')
+    ),
+    last_day_codes AS (
+        SELECT code FROM popreg.unit_places
+        WHERE level = p_level AND unit = p_code
+          AND reading = if(p_units = 'current' OR p_end >= reform, 'before_mapped', 'before')
+    ),
+    event_codes AS (
+        SELECT code FROM popreg.unit_places
+        WHERE level = p_level AND unit = p_code
+          AND reading = if(p_units = 'current', 'before_mapped', 'before')
     ),
 
-    -- residents of the unit on each stock date, by sex, age and marital status
+    -- Residents of the unit on the two stock dates by birth date and sex, in one pass
+    -- over the unit's deltas: a delta counts on a date if it is dated by then and lands
+    -- in the unit as read for that date. Never married, and of known marital status, are
+    -- counted apart.
+    residents AS (
+        SELECT
+            birth_date,
+            multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
+            sumIf(delta, on_first) AS first_all,
+            sumIf(delta, on_first AND single) AS first_single,
+            sumIf(delta, on_first AND known) AS first_known,
+            sumIf(delta, on_last) AS last_all,
+            sumIf(delta, on_last AND single) AS last_single,
+            sumIf(delta, on_last AND known) AS last_known
+        FROM
+        (
+            SELECT
+                birth_date,
+                sex,
+                delta,
+                marital_status = 'NEVER_MARRIED' AS single,
+                marital_status != 'UNKNOWN' AS known,
+                on_date <= first_day AND (everywhere OR if(on_date >= reform,
+                    commune_code IN after_codes, commune_code IN first_day_codes)) AS on_first,
+                everywhere OR if(on_date >= reform,
+                    commune_code IN after_codes, commune_code IN last_day_codes) AS on_last
+            FROM popreg.population_deltas
+            WHERE on_date <= p_end AND (everywhere OR commune_code IN unit_codes)
+        )
+        GROUP BY birth_date, sex_code
+    ),
+
+    -- the same by five-year age group (completed years) on each stock date, 0 = 0-4 (or
+    -- younger) … 20 = 100 and over: summed over the mid-period dates (`mid_*`), and on
+    -- the last day (`end_*`)
     people AS (
         SELECT
-            ref,
-            has(mid_dates, ref) AS is_mid,
-            sex,
-            age,
-            marital_status,
-            sum(delta) AS persons
+            toUInt8(least(greatest(intDiv(age, 5), 0), 20)) AS age_group,
+            sum(mid * everyone) AS mid_persons,
+            sum(mid * everyone * (sex_code = 2)) AS mid_women,
+            sum(mid * single * (sex_code = 2)) AS mid_single_women,
+            sum(mid * known * (sex_code = 2)) AS mid_known_women,
+            sum(mid * single * (sex_code = 1)) AS mid_single_men,
+            sum(mid * known * (sex_code = 1)) AS mid_known_men,
+            sum(last * everyone) AS end_persons,
+            sum(last * everyone * (sex_code = 1)) AS end_men,
+            sum(last * everyone * (sex_code = 2)) AS end_women
         FROM
         (
             SELECT
-                ref,
-                sex,
-                marital_status,
-                delta,
-                commune_code,
-                toYear(ref) - toYear(birth_date)
-                    - (toMonth(ref) * 100 + toDayOfMonth(ref)
+                toYear(day) - toYear(birth_date)
+                    - (toMonth(day) * 100 + toDayOfMonth(day)
                        < toMonth(birth_date) * 100 + toDayOfMonth(birth_date)) AS age,
-                multiIf(on_date >= reform, 'after',
-                        p_units = 'current' OR ref >= reform, 'before_mapped',
-                        'before') AS reading
-            FROM popreg.population_deltas
-            ARRAY JOIN stock_dates AS ref
-            WHERE on_date <= ref
+                sex_code, mid, last, everyone, single, known
+            FROM residents
+            ARRAY JOIN
+                [first_day, p_end] AS day,
+                [1, mids - 1] AS mid,
+                [0, 1] AS last,
+                [first_all, last_all] AS everyone,
+                [first_single, last_single] AS single,
+                [first_known, last_known] AS known
         )
-        WHERE p_level = 'nation' OR (commune_code, reading) IN unit_keys
-        GROUP BY ref, sex, age, marital_status
+        GROUP BY age_group
     ),
 
+    -- the stocks; mid-period ones from arrays by five-year group ([1] = 0-4, [4] = 15-19,
+    -- [14] = 65-69)
     stocks AS (
         SELECT
-            sumIf(persons, ref = p_end) AS population_end,
-            sumIf(persons, ref = p_end AND sex = 'MALE') AS population_end_male,
-            sumIf(persons, ref = p_end AND sex = 'FEMALE') AS population_end_female,
-            sumIf(persons, is_mid) / mids AS population_mid,
-            sumIf(persons, is_mid AND sex = 'FEMALE' AND age BETWEEN 15 AND 49) / mids AS women_15_49,
-            arrayMap(w -> w / mids, arrayResize(sumForEachIf(
-                arrayMap(g -> persons * (age >= g AND age < g + 5), fertile_groups),
-                is_mid AND sex = 'FEMALE'), length(fertile_groups))) AS women_by_group,
-            sumIf(persons, is_mid AND age < 15) / mids AS aged_0_14,
-            sumIf(persons, is_mid AND age BETWEEN 15 AND 64) / mids AS aged_15_64,
-            sumIf(persons, is_mid AND age >= 65) / mids AS aged_65_up,
-            -- never married, and of known marital status, by SMAM group (summed over the
+            *,
+            arraySum(persons) / mids AS population_mid,
+            arraySum(arraySlice(women, 4, 7)) / mids AS women_15_49,
+            arrayMap(w -> w / mids, arraySlice(women, 4, 7)) AS women_by_group,
+            arraySum(arraySlice(persons, 1, 3)) / mids AS aged_0_14,
+            arraySum(arraySlice(persons, 4, 10)) / mids AS aged_15_64,
+            arraySum(arraySlice(persons, 14)) / mids AS aged_65_up,
+            -- never married, and of known marital status, 15-19 … 50-54 (summed over the
             -- mid dates: their ratio is the mid-period share)
-            arrayResize(sumForEachIf(
-                arrayMap(g -> persons * (age >= g AND age < g + 5), smam_groups),
-                is_mid AND sex = 'FEMALE' AND marital_status = 'NEVER_MARRIED'),
-                length(smam_groups)) AS single_women,
-            arrayResize(sumForEachIf(
-                arrayMap(g -> persons * (age >= g AND age < g + 5), smam_groups),
-                is_mid AND sex = 'FEMALE' AND marital_status != 'UNKNOWN'),
-                length(smam_groups)) AS known_women,
-            arrayResize(sumForEachIf(
-                arrayMap(g -> persons * (age >= g AND age < g + 5), smam_groups),
-                is_mid AND sex = 'MALE' AND marital_status = 'NEVER_MARRIED'),
-                length(smam_groups)) AS single_men,
-            arrayResize(sumForEachIf(
-                arrayMap(g -> persons * (age >= g AND age < g + 5), smam_groups),
-                is_mid AND sex = 'MALE' AND marital_status != 'UNKNOWN'),
-                length(smam_groups)) AS known_men
-        FROM people
+            arraySlice(single_women_by_group, 4, 8) AS single_women,
+            arraySlice(known_women_by_group, 4, 8) AS known_women,
+            arraySlice(single_men_by_group, 4, 8) AS single_men,
+            arraySlice(known_men_by_group, 4, 8) AS known_men
+        FROM
+        (
+            SELECT
+                sum(end_persons) AS population_end,
+                sum(end_men) AS population_end_male,
+                sum(end_women) AS population_end_female,
+                groupArrayInsertAt(0, 21)(mid_persons, age_group) AS persons,
+                groupArrayInsertAt(0, 21)(mid_women, age_group) AS women,
+                groupArrayInsertAt(0, 21)(mid_single_women, age_group) AS single_women_by_group,
+                groupArrayInsertAt(0, 21)(mid_known_women, age_group) AS known_women_by_group,
+                groupArrayInsertAt(0, 21)(mid_single_men, age_group) AS single_men_by_group,
+                groupArrayInsertAt(0, 21)(mid_known_men, age_group) AS known_men_by_group
+            FROM people
+        )
     ),
 
+    -- households of the unit on the mid-period dates, counted like the residents
     households AS (
-        SELECT sumIf(delta, has(mid_dates, ref)) / mids AS households_mid
-        FROM
-        (
-            SELECT
-                ref,
-                delta,
-                commune_code,
-                multiIf(on_date >= reform, 'after',
-                        p_units = 'current' OR ref >= reform, 'before_mapped',
-                        'before') AS reading
-            FROM popreg.household_deltas
-            ARRAY JOIN mid_dates AS ref
-            WHERE on_date <= ref
-        )
-        WHERE p_level = 'nation' OR (commune_code, reading) IN unit_keys
+        SELECT (sumIf(delta, on_date <= first_day AND (everywhere OR if(on_date >= reform,
+                    commune_code IN after_codes, commune_code IN first_day_codes)))
+                + (mids - 1) * sumIf(delta, everywhere OR if(on_date >= reform,
+                    commune_code IN after_codes, commune_code IN last_day_codes))) / mids
+            AS households_mid
+        FROM popreg.household_deltas
+        WHERE on_date <= p_end AND (everywhere OR commune_code IN unit_codes)
     ),
 
-    -- the unit's events that occurred or were recorded in the period, each placed by
-    -- the commune its code named on the day it occurred
-    events AS (
-        SELECT
-            event_type,
-            sex,
-            age,
-            ifNull(mother_age, -1) AS mothers_age,
-            persons,
-            channel,
-            delay_days,
-            sign,
-            occurred_on BETWEEN p_start AND p_end AS occurred,
-            recorded_on BETWEEN p_start AND p_end AS recorded,
-            event_type IN vital_types AS vital,
-            other_commune = ''
-                OR (p_level != 'nation' AND (other_commune, reading) NOT IN unit_keys) AS crosses
-        FROM
-        (
-            SELECT
-                *,
-                toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')) AS recorded_on,
-                multiIf(occurred_on >= reform, 'after',
-                        p_units = 'current', 'before_mapped',
-                        'before') AS reading
-            FROM popreg.vital_events
-        )
-        WHERE (occurred_on BETWEEN p_start AND p_end OR recorded_on BETWEEN p_start AND p_end)
-          AND (p_level = 'nation' OR (commune_code, reading) IN unit_keys)
-    ),
-
+    -- The unit's vital events that occurred or were recorded in the period, each placed
+    -- by the commune its code named on the day it occurred (other event types enter no
+    -- figure but communes online), and the registration delays of those recorded in the
+    -- period with a positive net count, in order: (delay, net count).
     flows AS (
         SELECT
-            sumIf(sign, occurred AND event_type = 'BirthRegistered') AS births,
-            sumIf(sign, occurred AND event_type = 'BirthRegistered' AND sex = 'MALE') AS births_male,
-            sumIf(sign, occurred AND event_type = 'BirthRegistered' AND sex = 'FEMALE')
-                AS births_female,
-            arrayResize(sumForEachIf(
-                arrayMap(g -> sign * (mothers_age >= g AND mothers_age < g + 5), fertile_groups),
-                occurred AND event_type = 'BirthRegistered'),
-                length(fertile_groups)) AS births_by_group,
-            sumIf(sign, occurred AND event_type = 'DeathRegistered') AS deaths,
-            sumIf(sign, occurred AND event_type = 'DeathRegistered' AND age < 1) AS infant_deaths,
-            sumIf(sign, occurred AND event_type = 'DeathRegistered' AND age < 5) AS under5_deaths,
-            sumIf(sign, occurred AND event_type = 'MarriageRegistered') AS marriages,
-            sumIf(sign, occurred AND event_type = 'DivorceRegistered') AS divorces,
-            sumIf(persons * sign, occurred AND event_type = 'MovedIn' AND crosses) AS in_migrants,
-            sumIf(persons * sign, occurred AND event_type = 'MovedOut' AND crosses) AS out_migrants,
-            sumIf(sign, recorded AND vital) AS recorded_vital,
-            sumIf(sign, recorded AND vital AND channel = 'MOBILE') AS recorded_mobile
-        FROM events
-    ),
-
-    -- registration delays of the vital events recorded in the period: (delay, net count)
-    timeliness AS (
-        SELECT
-            arraySort(groupArray((delay_days, registered))) AS delays,
+            *,
+            arrayFilter(d -> d.2 > 0, arrayZip(by_delay.1, by_delay.2)) AS delays,
             arraySum(arrayMap(d -> d.2, delays)) AS registered_total,
-            arrayCumSum(arrayMap(d -> d.2, delays)) AS running,
-            if(registered_total = 0, nan, toFloat64(
-                delays[arrayFirstIndex(c -> c >= intDiv(registered_total + 1, 2), running)].1))
+            if(registered_total = 0, nan, toFloat64(delays[arrayFirstIndex(
+                c -> c >= intDiv(registered_total + 1, 2), arrayCumSum(arrayMap(d -> d.2, delays)))].1))
                 AS median_delay,
             if(registered_total = 0, nan,
                arraySum(arrayMap(d -> if(d.1 <= 30, d.2, 0), delays)) / registered_total * 100)
                 AS within_30_days
         FROM
         (
-            SELECT delay_days, sum(sign) AS registered
-            FROM events
-            WHERE recorded AND vital
-            GROUP BY delay_days
-            HAVING registered > 0
+            SELECT
+                sumIf(sign, occurred AND birth) AS births,
+                sumIf(sign, occurred AND birth AND male) AS births_male,
+                sumIf(sign, occurred AND birth AND female) AS births_female,
+                arrayResize(sumForEachIf(arrayMap(
+                    g -> sign * (intDiv(ifNull(mother_age, -1), 5) * 5 = g), fertile_groups),
+                    occurred AND birth), 7) AS births_by_group,
+                sumIf(sign, occurred AND death) AS deaths,
+                sumIf(sign, occurred AND death AND infant) AS infant_deaths,
+                sumIf(sign, occurred AND death AND under5) AS under5_deaths,
+                sumIf(sign, occurred AND marriage) AS marriages,
+                sumIf(sign, occurred AND divorce) AS divorces,
+                sumIf(persons * sign, occurred AND moved_in AND crosses) AS in_migrants,
+                sumIf(persons * sign, occurred AND moved_out AND crosses) AS out_migrants,
+                sumIf(sign, recorded) AS recorded_vital,
+                sumIf(sign, recorded AND mobile) AS recorded_mobile,
+                -- net events recorded in the period by registration delay (sorted)
+                sumMapIf([delay_days], [toInt64(sign)], recorded) AS by_delay
+            FROM
+            (
+                SELECT
+                    sign,
+                    persons,
+                    delay_days,
+                    mother_age,
+                    event_type = 'BirthRegistered' AS birth,
+                    event_type = 'DeathRegistered' AS death,
+                    event_type = 'MarriageRegistered' AS marriage,
+                    event_type = 'DivorceRegistered' AS divorce,
+                    event_type = 'MovedIn' AS moved_in,
+                    event_type = 'MovedOut' AS moved_out,
+                    sex = 'MALE' AS male,
+                    sex = 'FEMALE' AS female,
+                    age < 1 AS infant,
+                    age < 5 AS under5,
+                    channel = 'MOBILE' AS mobile,
+                    occurred_on BETWEEN p_start AND p_end AS occurred,
+                    recorded_at >= recorded_from AND recorded_at < recorded_to AS recorded,
+                    -- a move from or to a place outside the unit
+                    other_commune = '' OR NOT (everywhere OR if(occurred_on >= reform,
+                        other_commune IN after_codes, other_commune IN event_codes)) AS crosses
+                FROM popreg.vital_events
+                WHERE event_type IN ('BirthRegistered', 'DeathRegistered', 'MarriageRegistered',
+                                     'DivorceRegistered', 'MovedIn', 'MovedOut')
+                  AND (everywhere OR commune_code IN unit_codes)
+                  AND (occurred OR recorded)
+                  AND (everywhere OR if(occurred_on >= reform,
+                           commune_code IN after_codes, commune_code IN event_codes))
+            )
         )
     ),
 
-    -- the unit's communes in force on the period's last day (today's, for current units)
+    -- Communes online: the unit's communes in force on the last day (today's, for
+    -- current units), and those among them where the net events recorded online in the
+    -- 30 days to it are positive, each event placed in the units in force on that day.
+    -- Only the unit's codes are read: an event is never recorded before it occurred
+    -- (schemas/models.py), so one read 'after' is recorded after the reform and lands in
+    -- a commune in force only if it lands in the unit.
     communes_in_force AS (
         SELECT commune_code
         FROM popreg.communes
         WHERE regime = if(p_units = 'current' OR p_end >= reform, 'after', 'before')
-          AND (p_level = 'nation'
-               OR (p_level = 'province' AND province_code = p_code)
-               OR (p_level = 'commune' AND commune_code = p_code))
+          AND (everywhere OR p_code = if(p_level = 'province', province_code, commune_code))
     ),
-
-    -- those with an event recorded online in the 30 days to the last day, each event
-    -- placed in the units in force on that day
     online AS (
-        SELECT
-            (SELECT count() FROM communes_in_force) AS communes,
+        SELECT (SELECT count() FROM communes_in_force) AS communes,
+               countIf(recorded > 0) AS communes_online
+        FROM
+        (
+            SELECT sum(e.recorded) AS recorded
+            FROM
             (
-                SELECT count()
-                FROM
-                (
-                    SELECT p.commune
-                    FROM
-                    (
-                        SELECT
-                            commune_code,
-                            sign,
-                            multiIf(occurred_on >= reform, 'after',
-                                    p_units = 'current' OR p_end >= reform, 'before_mapped',
-                                    'before') AS reading
-                        FROM popreg.vital_events
-                        WHERE channel IN ('MOBILE', 'WEB')
-                          AND toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh'))
-                              BETWEEN p_end - 29 AND p_end
-                    ) AS e
-                    INNER JOIN popreg.commune_places AS p
-                        ON p.code = e.commune_code AND p.reading = e.reading
-                    WHERE p.commune IN communes_in_force
-                    GROUP BY p.commune
-                    HAVING sum(e.sign) > 0
-                )
-            ) AS communes_online
+                SELECT
+                    commune_code,
+                    if(occurred_on >= reform, 'after',
+                       if(p_units = 'current' OR p_end >= reform, 'before_mapped', 'before'))
+                        AS reading,
+                    sum(sign) AS recorded
+                FROM popreg.vital_events
+                WHERE channel IN ('MOBILE', 'WEB')
+                  AND recorded_at >= toDateTime64(p_end - 29, 3, 'Asia/Ho_Chi_Minh')
+                  AND recorded_at < recorded_to
+                  AND (everywhere OR commune_code IN unit_codes)
+                GROUP BY commune_code, reading
+            ) AS e
+            INNER JOIN popreg.unit_places AS p ON p.code = e.commune_code AND p.reading = e.reading
+            WHERE p.level = 'commune' AND p.unit IN communes_in_force
+            GROUP BY p.unit
+        )
     ),
 
     figures AS (
@@ -287,79 +333,98 @@ WITH
             if(s50_m = 1, nan,
                (15 + 5 * arraySum(arraySlice(single_m, 1, 7)) - 50 * s50_m) / (1 - s50_m))
                 AS smam_male
-        FROM checks, stocks, households, flows, timeliness, online
+        FROM checks, stocks, households, flows, online
     )
 
-SELECT indicator, value, unit
-FROM
-(
-    SELECT
-        [
-            ('population_end', toFloat64(population_end), 'persons'),
-            ('population_end_male', toFloat64(population_end_male), 'persons'),
-            ('population_end_female', toFloat64(population_end_female), 'persons'),
-            ('population_mid', toFloat64(population_mid), 'persons'),
-            ('births', toFloat64(births), 'events'),
-            ('deaths', toFloat64(deaths), 'events'),
-            ('marriages', toFloat64(marriages), 'events'),
-            ('divorces', toFloat64(divorces), 'events'),
-            ('in_migrants', toFloat64(in_migrants), 'persons'),
-            ('out_migrants', toFloat64(out_migrants), 'persons'),
-            ('crude_birth_rate', births * per_mille, 'per 1000 population a year'),
-            ('crude_death_rate', deaths * per_mille, 'per 1000 population a year'),
-            ('natural_increase_rate', (births - deaths) * per_mille, 'per 1000 population a year'),
-            ('general_fertility_rate',
-                if(women_15_49 = 0, nan, births / women_15_49 * 1000 * annualise),
-                'per 1000 women 15-49 a year'),
-            ('asfr_15_19', asfr[1], 'per 1000 women 15-19 a year'),
-            ('asfr_20_24', asfr[2], 'per 1000 women 20-24 a year'),
-            ('asfr_25_29', asfr[3], 'per 1000 women 25-29 a year'),
-            ('asfr_30_34', asfr[4], 'per 1000 women 30-34 a year'),
-            ('asfr_35_39', asfr[5], 'per 1000 women 35-39 a year'),
-            ('asfr_40_44', asfr[6], 'per 1000 women 40-44 a year'),
-            ('asfr_45_49', asfr[7], 'per 1000 women 45-49 a year'),
-            ('total_fertility_rate', 5 * arraySum(asfr) / 1000, 'children per woman'),
-            ('sex_ratio_at_birth',
-                if(births_female = 0, nan, births_male / births_female * 100),
-                'male per 100 female births'),
-            ('infant_mortality_rate',
-                if(births = 0, nan, infant_deaths / births * 1000), 'per 1000 live births'),
-            ('under5_mortality_rate',
-                if(births = 0, nan, under5_deaths / births * 1000), 'per 1000 live births'),
-            ('crude_marriage_rate', marriages * per_mille, 'per 1000 population a year'),
-            ('crude_divorce_rate', divorces * per_mille, 'per 1000 population a year'),
-            ('in_migration_rate', in_migrants * per_mille, 'per 1000 population a year'),
-            ('out_migration_rate', out_migrants * per_mille, 'per 1000 population a year'),
-            ('net_migration_rate', (in_migrants - out_migrants) * per_mille,
-                'per 1000 population a year'),
-            ('dependency_ratio',
-                if(aged_15_64 = 0, nan, (aged_0_14 + aged_65_up) / aged_15_64 * 100),
-                'per 100 aged 15-64'),
-            ('young_dependency_ratio',
-                if(aged_15_64 = 0, nan, aged_0_14 / aged_15_64 * 100), 'per 100 aged 15-64'),
-            ('old_dependency_ratio',
-                if(aged_15_64 = 0, nan, aged_65_up / aged_15_64 * 100), 'per 100 aged 15-64'),
-            ('ageing_index',
-                if(aged_0_14 = 0, nan, aged_65_up / aged_0_14 * 100), 'aged 65+ per 100 aged 0-14'),
-            ('average_household_size',
-                if(households_mid = 0, nan, population_mid / households_mid),
-                'persons per household'),
-            ('smam_female', smam_female, 'years'),
-            ('smam_male', smam_male, 'years'),
-            ('communes_online_share',
-                if(communes = 0, nan, communes_online / communes * 100), 'percent'),
-            ('mobile_share',
-                if(recorded_vital = 0, nan, recorded_mobile / recorded_vital * 100), 'percent'),
-            ('median_registration_delay', median_delay, 'days'),
-            ('registered_within_30_days_share', within_30_days, 'percent')
-        ] AS answer
-    FROM figures
-)
-ARRAY JOIN answer.1 AS indicator, answer.2 AS value, answer.3 AS unit;
+-- (indicator, unit) and the value, side by side in the catalogue's order (a constant
+-- array of names costs the analysis nothing; 41 tuples of expressions would)
+SELECT entry.1 AS indicator, value, entry.2 AS unit
+FROM figures
+ARRAY JOIN
+    [
+        ('population_end', 'persons'),
+        ('population_end_male', 'persons'),
+        ('population_end_female', 'persons'),
+        ('population_mid', 'persons'),
+        ('births', 'events'),
+        ('deaths', 'events'),
+        ('marriages', 'events'),
+        ('divorces', 'events'),
+        ('in_migrants', 'persons'),
+        ('out_migrants', 'persons'),
+        ('crude_birth_rate', 'per 1000 population a year'),
+        ('crude_death_rate', 'per 1000 population a year'),
+        ('natural_increase_rate', 'per 1000 population a year'),
+        ('general_fertility_rate', 'per 1000 women 15-49 a year'),
+        ('asfr_15_19', 'per 1000 women 15-19 a year'),
+        ('asfr_20_24', 'per 1000 women 20-24 a year'),
+        ('asfr_25_29', 'per 1000 women 25-29 a year'),
+        ('asfr_30_34', 'per 1000 women 30-34 a year'),
+        ('asfr_35_39', 'per 1000 women 35-39 a year'),
+        ('asfr_40_44', 'per 1000 women 40-44 a year'),
+        ('asfr_45_49', 'per 1000 women 45-49 a year'),
+        ('total_fertility_rate', 'children per woman'),
+        ('sex_ratio_at_birth', 'male per 100 female births'),
+        ('infant_mortality_rate', 'per 1000 live births'),
+        ('under5_mortality_rate', 'per 1000 live births'),
+        ('crude_marriage_rate', 'per 1000 population a year'),
+        ('crude_divorce_rate', 'per 1000 population a year'),
+        ('in_migration_rate', 'per 1000 population a year'),
+        ('out_migration_rate', 'per 1000 population a year'),
+        ('net_migration_rate', 'per 1000 population a year'),
+        ('dependency_ratio', 'per 100 aged 15-64'),
+        ('young_dependency_ratio', 'per 100 aged 15-64'),
+        ('old_dependency_ratio', 'per 100 aged 15-64'),
+        ('ageing_index', 'aged 65+ per 100 aged 0-14'),
+        ('average_household_size', 'persons per household'),
+        ('smam_female', 'years'),
+        ('smam_male', 'years'),
+        ('communes_online_share', 'percent'),
+        ('mobile_share', 'percent'),
+        ('median_registration_delay', 'days'),
+        ('registered_within_30_days_share', 'percent')
+    ] AS entry,
+    [
+        -- population_end, _male, _female, population_mid
+        toFloat64(population_end), toFloat64(population_end_male),
+        toFloat64(population_end_female), population_mid,
+        -- births, deaths, marriages, divorces, in_migrants, out_migrants
+        toFloat64(births), toFloat64(deaths), toFloat64(marriages), toFloat64(divorces),
+        toFloat64(in_migrants), toFloat64(out_migrants),
+        -- crude_birth_rate, crude_death_rate, natural_increase_rate
+        births * per_mille, deaths * per_mille, (births - deaths) * per_mille,
+        -- general_fertility_rate, asfr_15_19 … asfr_45_49, total_fertility_rate
+        if(women_15_49 = 0, nan, births / women_15_49 * 1000 * annualise),
+        asfr[1], asfr[2], asfr[3], asfr[4], asfr[5], asfr[6], asfr[7],
+        5 * arraySum(asfr) / 1000,
+        -- sex_ratio_at_birth, infant_mortality_rate, under5_mortality_rate
+        if(births_female = 0, nan, births_male / births_female * 100),
+        if(births = 0, nan, infant_deaths / births * 1000),
+        if(births = 0, nan, under5_deaths / births * 1000),
+        -- crude_marriage_rate, crude_divorce_rate
+        marriages * per_mille, divorces * per_mille,
+        -- in_migration_rate, out_migration_rate, net_migration_rate
+        in_migrants * per_mille, out_migrants * per_mille,
+        (in_migrants - out_migrants) * per_mille,
+        -- dependency_ratio, young_dependency_ratio, old_dependency_ratio, ageing_index
+        if(aged_15_64 = 0, nan, (aged_0_14 + aged_65_up) / aged_15_64 * 100),
+        if(aged_15_64 = 0, nan, aged_0_14 / aged_15_64 * 100),
+        if(aged_15_64 = 0, nan, aged_65_up / aged_15_64 * 100),
+        if(aged_0_14 = 0, nan, aged_65_up / aged_0_14 * 100),
+        -- average_household_size, smam_female, smam_male
+        if(households_mid = 0, nan, population_mid / households_mid),
+        smam_female, smam_male,
+        -- communes_online_share, mobile_share
+        if(communes = 0, nan, communes_online / communes * 100),
+        if(recorded_vital = 0, nan, recorded_mobile / recorded_vital * 100),
+        -- median_registration_delay, registered_within_30_days_share
+        median_delay, within_30_days
+    ] AS value;
 
 -- The unit's residents on one date by five-year age group (0-4 … 95-99, 100+) and sex,
 -- every group present: (age_group, age_from, male, female, unknown). Ages are
 -- completed years on on_date; as_was places them in the units in force on on_date.
+-- Rows are placed and grouped by birth date in one pass as in indicator_values.
 CREATE OR REPLACE VIEW popreg.population_pyramid AS
 WITH
     {level:String} AS p_level,
@@ -367,6 +432,7 @@ WITH
     {units:String} AS p_units,
     {on_date:Date32} AS p_on,
     toDate32('2025-07-01') AS reform,
+    p_level = 'nation' AS everywhere,
 
     checks AS (
         SELECT
@@ -376,35 +442,42 @@ WITH
             AS failed
     ),
 
-    unit_keys AS (
-        SELECT code, reading
-        FROM popreg.commune_places
-        WHERE (p_level = 'province' AND province = p_code)
-           OR (p_level = 'commune' AND commune = p_code)
+    -- the codes whose rows land in the unit: any, 'after', and as an earlier row is read
+    -- on the date (002_units.sql)
+    unit_codes AS (SELECT code FROM popreg.unit_places WHERE level = p_level AND unit = p_code),
+    after_codes AS (
+        SELECT code FROM popreg.unit_places
+        WHERE level = p_level AND unit = p_code AND reading = 'after'
+    ),
+    earlier_codes AS (
+        SELECT code FROM popreg.unit_places
+        WHERE level = p_level AND unit = p_code
+          AND reading = if(p_units = 'current' OR p_on >= reform, 'before_mapped', 'before')
     ),
 
     residents AS (
         SELECT
-            least(intDiv(age, 5) * 5, 100) AS age_from,
+            birth_date,
             sumIf(delta, sex = 'MALE') AS male,
             sumIf(delta, sex = 'FEMALE') AS female,
             sumIf(delta, sex NOT IN ('MALE', 'FEMALE')) AS unknown
-        FROM
-        (
-            SELECT
-                sex,
-                delta,
-                commune_code,
-                toYear(p_on) - toYear(birth_date)
-                    - (toMonth(p_on) * 100 + toDayOfMonth(p_on)
-                       < toMonth(birth_date) * 100 + toDayOfMonth(birth_date)) AS age,
-                multiIf(on_date >= reform, 'after',
-                        p_units = 'current' OR p_on >= reform, 'before_mapped',
-                        'before') AS reading
-            FROM popreg.population_deltas
-            WHERE on_date <= p_on
-        )
-        WHERE p_level = 'nation' OR (commune_code, reading) IN unit_keys
+        FROM popreg.population_deltas
+        WHERE on_date <= p_on
+          AND (everywhere OR (commune_code IN unit_codes AND if(on_date >= reform,
+                   commune_code IN after_codes, commune_code IN earlier_codes)))
+        GROUP BY birth_date
+    ),
+
+    by_group AS (
+        SELECT
+            least(intDiv(toYear(p_on) - toYear(birth_date)
+                         - (toMonth(p_on) * 100 + toDayOfMonth(p_on)
+                            < toMonth(birth_date) * 100 + toDayOfMonth(birth_date)), 5) * 5,
+                  100) AS age_from,
+            sum(male) AS male,
+            sum(female) AS female,
+            sum(unknown) AS unknown
+        FROM residents
         GROUP BY age_from
     )
 
@@ -417,7 +490,7 @@ SELECT
     r.unknown AS unknown
 FROM (SELECT arrayJoin(range(0, 105, 5)) AS age_from) AS g
 CROSS JOIN checks
-LEFT JOIN residents AS r ON r.age_from = g.age_from
+LEFT JOIN by_group AS r ON r.age_from = g.age_from
 ORDER BY g.age_from;
 
 -- Rejected events by the commune they name and reason, recorded in the period (recorded
@@ -443,11 +516,9 @@ WITH
             AS failed
     ),
 
+    -- the (code, reading) pairs that land in the unit (002_units.sql)
     unit_keys AS (
-        SELECT code, reading
-        FROM popreg.commune_places
-        WHERE (p_level = 'province' AND province = p_code)
-           OR (p_level = 'commune' AND commune = p_code)
+        SELECT code, reading FROM popreg.unit_places WHERE level = p_level AND unit = p_code
     ),
 
     -- accepted and rejected events recorded in the period, placed like indicator_values
@@ -474,7 +545,8 @@ WITH
             )
             WHERE recorded_on BETWEEN p_start AND p_end
         ) AS s
-        LEFT JOIN popreg.commune_places AS p ON p.code = s.commune_code AND p.reading = s.reading
+        LEFT JOIN (SELECT code, reading, unit AS commune FROM popreg.unit_places WHERE level = 'commune')
+            AS p ON p.code = s.commune_code AND p.reading = s.reading
         WHERE p_level = 'nation' OR (s.commune_code, s.reading) IN unit_keys
     ),
 

@@ -235,20 +235,24 @@ def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:
         Processors(settings).stop()
         report(f"generating {size.publish:,} synthetic events")
         first = list(itertools.islice(events, size.publish))
+
+        def record(figures: Iterable[Figure]) -> list[Figure]:
+            """Keep the figures and write what is known so far: a late failure loses nothing."""
+            found = list(figures)
+            results.figures.extend(found)
+            write(results, out_dir)
+            return found
+
         report("publishing: raw confluent-kafka vs the SDK, alternated")
-        results.figures.extend(publish_figures(settings, first))
+        record(publish_figures(settings, first))
         live = publish_log(settings, first[: size.live])
-        results.figures.extend(live_figures(settings, live, report))
+        record(live_figures(settings, live, report))
         report("publishing the rest of the synthetic province")
         rest = publish_log(settings, itertools.chain(first[size.live :], events))
         report(f"{live + rest:,} events in the log")
-        rebuilt = list(rebuild_figures(settings, report))
-        results.figures.extend(rebuilt)
-        decode_rate = rebuilt[0].value
-        results.figures.extend(bench_indicators.rebuild_figures(settings, decode_rate, report))
-        results.figures.extend(bench_indicators.query_figures(settings, 2025, report))
-        results.figures.extend(
-            bench_indicators.freshness_figures(settings, size.freshness_s, report)
-        )
+        decode_rate = record(rebuild_figures(settings, report))[0].value
+        record(bench_indicators.rebuild_figures(settings, decode_rate, report))
+        record(bench_indicators.query_figures(settings, 2025, report))
+        record(bench_indicators.freshness_figures(settings, size.freshness_s, report))
     write(results, out_dir)
     return results

@@ -10,12 +10,12 @@ import typer
 from confluent_kafka import KafkaException
 
 from infra.processors import positions
-from popreg.output import DataDir, console, fail, progress, settings_for
+from popreg.output import DataDir, console, fail, settings_for
+from popreg.replay_cli import read_events
 from projections.admin_units import load
 from projections.audit import differences, live_rows
-from projections.log import read_log
 from projections.replay import Cutoffs, Scope, take
-from schemas.models import VIETNAM, Event
+from schemas.models import VIETNAM
 
 audit = typer.Typer(no_args_is_help=True, help="Check the live registry against the log.")
 SHOWN = 20
@@ -30,14 +30,8 @@ def verify(
     lists the differences if there is any."""
     settings = settings_for(data_dir)
     now = datetime.now(UTC)
-    events: list[Event] = []
     try:
-        ends, batches = read_log(settings, settings.topics.events)
-        with progress() as bar:
-            task = bar.add_task("reading the log", total=sum(ends.values()))
-            for batch in batches:
-                events += [r.event for r in batch if r.event is not None]
-                bar.advance(task, len(batch))
+        ends, events = read_events(settings)
         deadline = time.monotonic() + timeout
         while any(positions(settings, "state").get(p, 0) < e for p, e in ends.items()):
             if time.monotonic() > deadline:

@@ -11,6 +11,7 @@ import typer
 from confluent_kafka import KafkaException
 
 from popreg.output import DataDir, console, fail, progress, settings_for
+from popreg.settings import Settings
 from projections.admin_units import load
 from projections.log import read_log
 from projections.replay import Cutoffs, Scope, take
@@ -45,14 +46,8 @@ def replay(
     cutoffs = Cutoffs(_day(as_of), _instant(known_at))
     settings = settings_for(data_dir)
     topic = settings.topics.events
-    events: list[Event] = []
     try:
-        ends, batches = read_log(settings, topic)
-        with progress() as bar:
-            task = bar.add_task("reading the log", total=sum(ends.values()))
-            for batch in batches:
-                events += [r.event for r in batch if r.event is not None]
-                bar.advance(task, len(batch))
+        ends, events = read_events(settings)
     except (KafkaException, RuntimeError) as error:
         raise fail(f"cannot read the log: {error}; is the stack up? (popreg status)") from None
     snapshot = take(events, load(), cutoffs, Scope(province or commune))
@@ -78,6 +73,18 @@ def replay(
         f" {cutoffs.as_of}, known at {cutoffs.known_at:%Y-%m-%d %H:%M:%S}Z;"
         f" content hash {snapshot.content_hash[:16]}…; {where}"
     )
+
+
+def read_events(settings: Settings) -> tuple[dict[int, int], list[Event]]:
+    """Every decodable event up to the end markers, with a progress bar (events/s)."""
+    events: list[Event] = []
+    ends, batches = read_log(settings, settings.topics.events)
+    with progress() as bar:
+        task = bar.add_task("reading the log", total=sum(ends.values()))
+        for batch in batches:
+            events += [r.event for r in batch if r.event is not None]
+            bar.advance(task, len(batch))
+    return ends, events
 
 
 def _day(text: str) -> date:

@@ -7,14 +7,12 @@ from datetime import UTC, datetime
 
 import psycopg
 import typer
-from confluent_kafka import KafkaException
 
 from infra.processors import positions
 from popreg.output import DataDir, console, fail, settings_for
-from popreg.replay_cli import read_events
-from projections.admin_units import load
+from popreg.replay_cli import run_replay
 from projections.audit import differences, live_rows
-from projections.replay import Cutoffs, Scope, take
+from projections.replay import Cutoffs, Scope
 from schemas.models import VIETNAM
 
 audit = typer.Typer(no_args_is_help=True, help="Check the live registry against the log.")
@@ -25,22 +23,27 @@ SHOWN = 20
 def verify(
     data_dir: DataDir = None,
     timeout: float = typer.Option(600.0, help="seconds to wait for the projector to catch up"),
+    from_offset_zero: bool = typer.Option(
+        False, "--from-offset-zero", help="ignore checkpoints; read the whole log"
+    ),
 ) -> None:
     """Replay the whole log to now and compare it with PostgreSQL row by row; exits 1 and
     lists the differences if there is any."""
     settings = settings_for(data_dir)
     now = datetime.now(UTC)
+    replayed = run_replay(
+        settings, Cutoffs(now.astimezone(VIETNAM).date(), now), Scope(), not from_offset_zero
+    )
+    ends, snapshot = replayed.ends, replayed.snapshot
     try:
-        ends, events = read_events(settings)
         deadline = time.monotonic() + timeout
         while any(positions(settings, "state").get(p, 0) < e for p, e in ends.items()):
             if time.monotonic() > deadline:
                 raise fail(f"the state projector has not caught up after {timeout:.0f} s")
             time.sleep(0.2)
         live = live_rows(settings.postgres_url)
-    except (KafkaException, psycopg.Error, RuntimeError) as error:
+    except (psycopg.Error, RuntimeError) as error:
         raise fail(f"cannot verify: {error}; is the stack up? (popreg status)") from None
-    snapshot = take(events, load(), Cutoffs(now.astimezone(VIETNAM).date(), now), Scope())
     found = differences(snapshot.tables, live)
     counts = ", ".join(f"{len(rows):,} {t}" for t, rows in snapshot.tables.items())
     if not found:

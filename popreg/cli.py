@@ -159,6 +159,7 @@ def worker(
 
 
 app.command()(replay_cli.replay)
+app.command()(replay_cli.checkpoint)
 app.command()(indicators_cli.sql)
 app.command()(indicators_cli.indicators)
 app.command()(indicators_cli.pyramid)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -12,12 +14,15 @@ from confluent_kafka import KafkaException
 
 from popreg.output import DataDir, console, fail, progress, settings_for
 from popreg.settings import Settings
+from projections import replayer
 from projections.admin_units import load
-from projections.log import read_log
-from projections.replay import Cutoffs, Scope, take
+from projections.checkpoint import Refused
+from projections.checkpoint_files import prune
+from projections.replay import Cutoffs, Scope
+from projections.replayer import Replayed
 from projections.snapshot_files import manifest_of, write
 from projections.snapshot_files import to_postgres as to_postgres_schema
-from schemas.models import Event
+from schemas.models import VIETNAM
 
 
 def replay(
@@ -35,27 +40,33 @@ def replay(
         str | None,
         typer.Option("--to-postgres", help="write into this PostgreSQL schema instead"),
     ] = None,
+    from_offset_zero: Annotated[
+        bool, typer.Option("--from-offset-zero", help="ignore checkpoints; read the whole log")
+    ] = False,
     data_dir: DataDir = None,
 ) -> None:
     """Fold the log into the households, persons and memberships of `--as-of`, as known
-    at `--known-at`; writes Parquet, a summary and a manifest with a content hash."""
+    at `--known-at`, starting from the newest checkpoint that can serve these cutoffs;
+    writes Parquet, a summary and a manifest with a content hash."""
     if province and commune:
         raise fail("give --province or --commune, not both")
     if (out is None) == (to_postgres is None):
         raise fail("say where the snapshot goes: --out DIR or --to-postgres SCHEMA")
     cutoffs = Cutoffs(_day(as_of), _instant(known_at))
     settings = settings_for(data_dir)
-    topic = settings.topics.events
-    try:
-        ends, events = read_events(settings)
-    except (KafkaException, RuntimeError) as error:
-        raise fail(f"cannot read the log: {error}; is the stack up? (popreg status)") from None
-    snapshot = take(events, load(), cutoffs, Scope(province or commune))
+    replayed = run_replay(settings, cutoffs, Scope(province or commune), not from_offset_zero)
+    snapshot = replayed.snapshot
+    start = {int(p): n for p, n in (replayed.checkpoint or {}).get("positions", {}).items()}
     read = {
-        "topic": topic,
-        "partitions": len(ends),
-        "offsets": {p: {"first": 0, "last": end - 1} for p, end in sorted(ends.items())},
-        "events_read": len(events),
+        "topic": settings.topics.events,
+        "partitions": len(replayed.ends),
+        "offsets": {
+            p: {"first": start.get(p, 0), "last": end - 1}
+            for p, end in sorted(replayed.ends.items())
+        },
+        "records_read": replayed.records_read,
+        "checkpoint": replayed.checkpoint,
+        "checkpoints_refused": replayed.refused,
     }
     manifest = manifest_of(snapshot, read, cutoffs)
     if out is not None:
@@ -68,30 +79,86 @@ def replay(
             raise fail(f"cannot write schema {to_postgres}: {error}") from None
         where = f"schema {to_postgres} (manifest in {to_postgres}.manifest)"
     people = sum(row["persons"] for row in snapshot.summary["population"])
+    source = (
+        f"from checkpoint {Path(replayed.checkpoint['path']).name}"
+        if replayed.checkpoint
+        else "from offset 0"
+    )
     console.print(
         f"{people:,} residents in {len(snapshot.tables['households']):,} households as of"
-        f" {cutoffs.as_of}, known at {cutoffs.known_at:%Y-%m-%d %H:%M:%S}Z;"
+        f" {cutoffs.as_of}, known at {cutoffs.known_at:%Y-%m-%d %H:%M:%S}Z ({source});"
         f" content hash {snapshot.content_hash[:16]}…; {where}"
     )
 
 
-def read_events(settings: Settings) -> tuple[dict[int, int], list[Event]]:
-    """Every decodable event up to the end markers, with a progress bar (events/s)."""
-    events: list[Event] = []
-    ends, batches = read_log(settings, settings.topics.events)
+def run_replay(
+    settings: Settings, cutoffs: Cutoffs, scope: Scope, use_checkpoints: bool = True
+) -> Replayed:
+    try:
+        with reading() as report:
+            return replayer.replay(settings, load(), cutoffs, scope, report, use_checkpoints)
+    except (KafkaException, RuntimeError) as error:
+        raise fail(f"cannot read the log: {error}; is the stack up? (popreg status)") from None
+
+
+def checkpoint(
+    settle_days: Annotated[
+        int,
+        typer.Option(
+            min=0, help="events that occurred this many days ago or earlier count as settled"
+        ),
+    ] = 365,
+    settled_through: Annotated[
+        str | None,
+        typer.Option(
+            "--settled-through", help="settled date, YYYY-MM-DD (instead of --settle-days)"
+        ),
+    ] = None,
+    keep: Annotated[int, typer.Option(min=1, help="how many checkpoints to keep")] = 3,
+    data_dir: DataDir = None,
+) -> None:
+    """Save a checkpoint at the end of the log so replays read only what follows it;
+    advances the newest usable checkpoint, or folds the log from offset 0."""
+    settings = settings_for(data_dir)
+    settled = (
+        _day(settled_through, "--settled-through")
+        if settled_through
+        else datetime.now(VIETNAM).date() - timedelta(days=settle_days)
+    )
+    try:
+        with reading() as report:
+            where, taken, refused = replayer.take_checkpoint(settings, load(), settled, report)
+    except (KafkaException, RuntimeError) as error:
+        raise fail(f"cannot read the log: {error}; is the stack up? (popreg status)") from None
+    except Refused as error:
+        raise fail(f"cannot take a checkpoint: {error}") from None
+    for found in refused:
+        console.print(f"not built on {found['path']}: {found['reason']}", markup=False)
+    gone = prune(replayer.checkpoints_dir(settings), keep)
+    console.print(
+        f"checkpoint {where}: {taken.counted:,} events settled through {taken.settled_through},"
+        f" {len(taken.tail):,} kept unsettled; {len(gone)} older removed",
+        markup=False,
+    )
+
+
+@contextmanager
+def reading() -> Iterator[replayer.Progress]:
+    """A progress bar (records/s) for reading the log."""
     with progress() as bar:
-        task = bar.add_task("reading the log", total=sum(ends.values()))
-        for batch in batches:
-            events += [r.event for r in batch if r.event is not None]
-            bar.advance(task, len(batch))
-    return ends, events
+        task = bar.add_task("reading the log", total=None)
+
+        def report(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        yield report
 
 
-def _day(text: str) -> date:
+def _day(text: str, option: str = "--as-of") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise fail(f"--as-of wants a date like 2024-12-31, got {text!r}") from None
+        raise fail(f"{option} wants a date like 2024-12-31, got {text!r}") from None
 
 
 def _instant(text: str | None) -> datetime:

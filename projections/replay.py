@@ -76,6 +76,18 @@ class Snapshot:
 def take(events: Iterable[Event], units: AdminUnits, cutoffs: Cutoffs, scope: Scope) -> Snapshot:
     counted = [e for e in events if cutoffs.counts(e)]
     registry, _ = fold_log(counted, units)
+    by_type = Counter[str](e.type for e in effective_events(counted))
+    return snapshot_of(registry, units, cutoffs, scope, len(counted), by_type)
+
+
+def snapshot_of(
+    registry: Registry,
+    units: AdminUnits,
+    cutoffs: Cutoffs,
+    scope: Scope,
+    counted: int,
+    by_type: Counter[str],
+) -> Snapshot:
     households = sorted(
         h.household_id
         for h in registry.households.values()
@@ -87,15 +99,11 @@ def take(events: Iterable[Event], units: AdminUnits, cutoffs: Cutoffs, scope: Sc
         | {p.person_id for p in registry.persons.values() if p.household_id in inside}
     )
     tables = {
-        name: sorted(rows, key=lambda row: json.dumps(row, default=str))
+        name: sorted(rows, key=lambda row: tuple(map(str, row)))
         for name, rows in current_rows(registry, households, persons).items()
     }
-    by_type = Counter(e.type for e in effective_events(counted))
     return Snapshot(
-        tables,
-        summary(registry, inside, cutoffs.as_of),
-        len(counted),
-        dict(sorted(by_type.items())),
+        tables, summary(registry, inside, cutoffs.as_of), counted, dict(sorted(by_type.items()))
     )
 
 

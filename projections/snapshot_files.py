@@ -37,16 +37,27 @@ def manifest_of(snapshot: Snapshot, read: dict[str, Any], cutoffs: Cutoffs) -> d
 
 def write(snapshot: Snapshot, out: Path, manifest: dict[str, Any]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    for table, name in FILES.items():
-        columns = COLUMNS[table]
-        rows = [dict(zip(columns, row, strict=True)) for row in snapshot.tables[table]]
-        empty = {c: pa.array([], pa.string()) for c in columns}
-        arrow = pa.Table.from_pylist(rows) if rows else pa.table(empty)
-        pq.write_table(arrow, out / f"{name}.parquet")
+    write_tables(snapshot.tables, out)
     (out / "summary.json").write_text(json.dumps(snapshot.summary, indent=1) + "\n")
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     return path
+
+
+def write_tables(tables: dict[str, list[tuple[Any, ...]]], out: Path) -> None:
+    """The registry tables as Parquet files, one per table, rows in the given order."""
+    for table, name in FILES.items():
+        columns, rows = COLUMNS[table], tables[table]
+        arrow = pa.table(
+            {c: pa.array([row[i] for row in rows]) for i, c in enumerate(columns)}
+            if rows
+            else {c: pa.array([], pa.string()) for c in columns}
+        )
+        pq.write_table(arrow, out / f"{name}.parquet")
+
+
+def read_tables(where: Path) -> dict[str, list[dict[str, Any]]]:
+    return {t: pq.read_table(where / f"{n}.parquet").to_pylist() for t, n in FILES.items()}
 
 
 def to_postgres(snapshot: Snapshot, url: str, schema: str, manifest: dict[str, Any]) -> None:

@@ -11,7 +11,7 @@ from typing import Any
 
 import psycopg
 
-from projections.state import Household, Person, Registry
+from projections.state import Household, Membership, Person, Registry
 from schemas.models import Event
 
 HOUSEHOLDS = (
@@ -133,3 +133,16 @@ def copy_rows(
     with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
         for row in rows:
             copy.write_row(row)
+
+
+def registry_of(rows: dict[str, list[dict[str, Any]]]) -> Registry:
+    """The registry whose `current_rows` are `rows` (column name to value per row);
+    members keep their order, which the fold relies on."""
+    registry = Registry()
+    for row in rows["households"]:
+        registry.households[row["household_id"]] = Household(**row)
+    for row in rows["household_members"]:
+        registry.households[row["household_id"]].members.append(Membership(**row))
+    for row in rows["persons"]:
+        registry.persons[row["person_id"]] = Person(**row)
+    return registry

@@ -52,7 +52,7 @@ def replay(
         raise fail("give --province or --commune, not both")
     if (out is None) == (to_postgres is None):
         raise fail("say where the snapshot goes: --out DIR or --to-postgres SCHEMA")
-    cutoffs = Cutoffs(_day(as_of), _instant(known_at))
+    cutoffs = Cutoffs(parse_day(as_of), parse_instant(known_at))
     settings = settings_for(data_dir)
     replayed = run_replay(settings, cutoffs, Scope(province or commune), not from_offset_zero)
     snapshot = replayed.snapshot
@@ -121,7 +121,7 @@ def checkpoint(
     advances the newest usable checkpoint, or folds the log from offset 0."""
     settings = settings_for(data_dir)
     settled = (
-        _day(settled_through, "--settled-through")
+        parse_day(settled_through, "--settled-through")
         if settled_through
         else datetime.now(VIETNAM).date() - timedelta(days=settle_days)
     )
@@ -154,14 +154,14 @@ def reading() -> Iterator[replayer.Progress]:
         yield report
 
 
-def _day(text: str, option: str = "--as-of") -> date:
+def parse_day(text: str, option: str = "--as-of") -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise fail(f"{option} wants a date like 2024-12-31, got {text!r}") from None
 
 
-def _instant(text: str | None) -> datetime:
+def parse_instant(text: str | None) -> datetime:
     if text is None:
         return datetime.now(UTC)
     try:

@@ -85,3 +85,24 @@ def test_a_replay_from_a_checkpoint_equals_one_from_offset_zero(
     assert used["records_read"] < zero["records_read"]
     assert used["content_hash"] == zero["content_hash"]
     assert used["events_counted"] == zero["events_counted"]
+
+
+def test_audit_diff_lists_a_communes_events_and_net_effect(settings: Settings) -> None:
+    events = synthetic(Ids.new(), households=20, years=(2022, 2024), seed=12, error_rate=0.0)
+    publish(settings, events)
+    births = [e for e in events if e.type == "BirthRegistered"]
+    commune = births[0].envelope.commune_code
+    window = ["--from", "2022-06-30", "--to", "2024-12-31", "--commune", commune]
+    done = popreg(settings, "audit", "diff", *window, "--json", timeout=300)
+    assert done.returncode == 0, done.stderr
+    found = json.loads(done.stdout)
+    listed = {c["event_id"] for c in found["changes"]}
+    assert str(births[0].envelope.event_id) in listed
+    assert {c["commune_code"] for c in found["changes"]} == {commune}
+    assert [row["commune_code"] for row in found["population"]] == [commune]
+    row = found["population"][0]
+    assert row["after"] - row["before"] == row["change"]
+    shown = popreg(settings, "audit", "diff", *window, timeout=300)
+    assert shown.returncode == 0 and "net effect" in shown.stdout
+    backwards = popreg(settings, "audit", "diff", "--from", "2024-01-01", "--to", "2023-01-01")
+    assert backwards.returncode == 1 and "before --from" in backwards.stderr

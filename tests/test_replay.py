@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from projections.audit import diff
 from projections.replay import Cutoffs, Scope, take
 from projections.snapshot_files import manifest_of, write
 from schemas.models import Event
@@ -109,3 +110,18 @@ def test_a_snapshot_on_disk_is_parquet_with_a_manifest_naming_its_hash(tmp_path:
     summary = json.loads((tmp_path / "summary.json").read_text())
     alive = sum(r["persons"] for r in summary["population"])
     assert alive == sum(1 for row in snapshot.tables["persons"] if row[11] == "ALIVE" and row[14])
+
+
+def test_a_diff_lists_the_events_between_two_dates_and_their_net_effect() -> None:
+    events, late_birth, wrong_death = story()
+    start, end = date(2024, 2, 15), date(2024, 4, 15)
+    now = diff(events, UNITS, start, end, NOW, EVERYWHERE)
+    assert [c.event_id for c in now.changes] == [str(late_birth.envelope.event_id)]
+    commune = late_birth.envelope.commune_code
+    assert now.population == [{"commune_code": commune, "before": 2, "after": 3, "change": 1}]
+    then = diff(events, UNITS, start, end, datetime(2024, 5, 20, tzinfo=UTC), EVERYWHERE)
+    assert then.by_type == {"BirthRegistered": 1, "DeathRegistered": 1}
+    assert str(wrong_death.envelope.event_id) in {c.event_id for c in then.changes}
+    assert then.population[0]["change"] == 0
+    elsewhere = diff(events, UNITS, start, end, NOW, Scope("32050"))
+    assert elsewhere.changes == [] and elsewhere.population == []

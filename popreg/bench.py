@@ -27,7 +27,8 @@ from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-def
 from infra import procs, stack
 from infra.ports import free_ports
 from infra.processors import Processors, positions
-from popreg import bench_indicators
+from infra.supervisor import read_status
+from popreg import bench_baselines, bench_indicators, bench_replay
 from popreg.bench_results import Figure, Results, new_results, write
 from popreg.settings import Settings
 from producers.publisher import PRODUCER_DEFAULTS, Publisher
@@ -167,7 +168,15 @@ def bare_faust_rate(settings: Settings, count: int, timeout_s: float) -> float:
     return float(doc["count"]) / max(float(doc["done_at"] - doc["first_batch_at"]), 1e-9)
 
 
-def processor_rate(settings: Settings, name: str, ends: dict[int, int], timeout_s: float) -> float:
+@dataclass(frozen=True)
+class ProcessorRun:
+    rate: float  # events/s
+    peak_mib: float  # the worker's peak resident memory
+
+
+def processor_rate(
+    settings: Settings, name: str, ends: dict[int, int], timeout_s: float
+) -> ProcessorRun:
     """Events/s of one processor running alone, from its first stored batch until it
     has passed `ends` on every partition (positions as it stores them with its data)."""
     processors = Processors(settings, only=[name])
@@ -181,11 +190,22 @@ def processor_rate(settings: Settings, name: str, ends: dict[int, int], timeout_
             if done and first is None:
                 first = (now, sum(done.values()))
             if first is not None and all(done.get(p, 0) >= end for p, end in ends.items()):
-                return (sum(done.values()) - first[1]) / max(now - first[0], 1e-9)
+                rate_of = (sum(done.values()) - first[1]) / max(now - first[0], 1e-9)
+                return ProcessorRun(rate_of, peak_mib(settings, name))
             time.sleep(0.05)
     finally:
         processors.stop()
     raise RuntimeError(f"the {name} processor did not catch up within {timeout_s:.0f} s")
+
+
+def peak_mib(settings: Settings, processor: str) -> float:
+    """The running worker's peak resident memory (VmHWM), from /proc."""
+    pid = read_status(settings.resolved_data_dir).get(processor, {}).get("pid")
+    status = Path(f"/proc/{pid}/status")
+    if not isinstance(pid, int) or not status.exists():
+        raise RuntimeError(f"the {processor} worker is not running")
+    line = next(x for x in status.read_text().splitlines() if x.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def live_figures(settings: Settings, live: int, report: Callable[[str], None]) -> Iterator[Figure]:
@@ -200,8 +220,9 @@ def live_figures(settings: Settings, live: int, report: Callable[[str], None]) -
         ("indicators", "indicator processor (faust → ClickHouse)"),
     ):
         report(f"the {name} processor consuming {live:,} events")
-        rate_of = processor_rate(settings, name, ends, timeout_s=3600)
-        yield Figure(what, rate_of, "events/s", "bare faust consume", faust_rate)
+        run = processor_rate(settings, name, ends, timeout_s=3600)
+        yield Figure(what, run.rate, "events/s", "bare faust consume", faust_rate)
+        yield Figure(f"{name} processor: peak memory", run.peak_mib, "MiB")
 
 
 def rebuild_figures(settings: Settings, report: Callable[[str], None]) -> Iterator[Figure]:
@@ -225,6 +246,20 @@ def rebuild_figures(settings: Settings, report: Callable[[str], None]) -> Iterat
     for phase, seconds in (("read", result.read_s), ("fold", result.fold_s)):
         yield Figure(f"rebuild: {phase} phase alone", result.events / seconds, "events/s")
     yield Figure("rebuild: write phase alone (COPY)", result.events / result.write_s, "events/s")
+
+
+def against_stores(known: list[Figure], baselines: Iterable[Figure]) -> Iterator[Figure]:
+    """The baselines, then each processor's rate against the store it writes to."""
+    found = {f.name: f for f in [*known, *baselines]}
+    yield from (f for f in found.values() if f not in known)
+    for processor, store in (
+        ("state projector (faust → PostgreSQL)", "PostgreSQL COPY into a persons-shaped table"),
+        ("indicator processor (faust → ClickHouse)", "ClickHouse insert of population deltas"),
+    ):
+        base = found[f"{store} (baseline)"]
+        yield Figure(
+            f"{processor} vs its store", found[processor].value, "events/s", store, base.value
+        )
 
 
 def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:
@@ -252,6 +287,9 @@ def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:
         report(f"{live + rest:,} events in the log")
         decode_rate = record(rebuild_figures(settings, report))[0].value
         record(bench_indicators.rebuild_figures(settings, decode_rate, report))
+        report("baselines: raw consume, COPY, ClickHouse insert")
+        record(against_stores(results.figures, bench_baselines.baseline_figures(settings)))
+        record(bench_replay.replay_figures(settings, "2025-01-01", decode_rate, report))
         record(bench_indicators.query_figures(settings, 2025, report))
         record(bench_indicators.freshness_figures(settings, size.freshness_s, report))
     write(results, out_dir)

@@ -236,3 +236,17 @@ def redact_url(url: str) -> str:
         return url
     netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def env_of(settings: Settings) -> dict[str, str]:
+    """Environment variables that make a `popreg` subprocess use these settings' data
+    directory, ports and topic (the bench and the tests run the command this way)."""
+    ports = settings.ports
+    return {
+        "POPREG_DATA_DIR": str(settings.data_dir),
+        "POPREG_PORTS__BROKER": str(ports.broker),
+        "POPREG_PORTS__POSTGRES": str(ports.postgres),
+        "POPREG_PORTS__CLICKHOUSE_HTTP": str(ports.clickhouse_http),
+        "POPREG_PORTS__SEAWEED_BASE": str(ports.seaweed_base),
+        "POPREG_TOPICS__EVENTS": settings.topics.events,
+    }

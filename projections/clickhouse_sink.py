@@ -98,12 +98,16 @@ class IndicatorSink:
             self.client.command(f"TRUNCATE TABLE {DATABASE}.{table}")
 
     def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        for start in range(0, len(rows), 50_000):
-            lines = "\n".join(
-                json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False)
-                for row in rows[start : start + 50_000]
-            )
-            self.client.command(
-                f"INSERT INTO {DATABASE}.{table} ({', '.join(columns)}) FORMAT JSONEachRow\n"
-                + lines
-            )
+        insert_rows(self.client, f"{DATABASE}.{table}", columns, rows)
+
+
+def insert_rows(
+    client: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
+) -> None:
+    """Rows as inline JSONEachRow inserts of at most 50,000 rows each."""
+    for start in range(0, len(rows), 50_000):
+        lines = "\n".join(
+            json.dumps(dict(zip(columns, row, strict=True)), ensure_ascii=False)
+            for row in rows[start : start + 50_000]
+        )
+        client.command(f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONEachRow\n" + lines)

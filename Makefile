@@ -20,8 +20,9 @@ $(STAMP): pyproject.toml
 # apply it, shows a household with its history and the rejections by reason, the
 # province's indicators for 2025 and its population pyramid (read from ClickHouse
 # while the processors run), replays the registry as of 2024-12-31 as known then and
-# as known now (late registrations make the difference), verifies the live registry
-# against the log, then stops everything it started (KEEP=1 leaves it running).
+# as known now (late registrations make the difference) from a checkpoint, lists what
+# changed in one commune during 2025, verifies the live registry against the log, then
+# stops everything it started (KEEP=1 leaves it running).
 demo: $(STAMP)
 	@set -e; \
 	if [ "$(KEEP)" != 1 ]; then trap '$(BIN)/popreg down' EXIT; fi; \
@@ -34,9 +35,11 @@ demo: $(STAMP)
 	$(BIN)/popreg rejections; \
 	$(BIN)/popreg indicators --level province --code 96 --period 2025; \
 	$(BIN)/popreg pyramid --level province --code 96 --on 2025-12-31; \
+	$(BIN)/popreg checkpoint --settled-through 2024-06-30; \
 	$(BIN)/popreg replay --as-of 2024-12-31 --known-at 2025-01-01T00:00:00Z \
 	  --out $${POPREG_DATA_DIR:-.popreg}/replay/2024-as-known-then; \
 	$(BIN)/popreg replay --as-of 2024-12-31 --out $${POPREG_DATA_DIR:-.popreg}/replay/2024-as-known-now; \
+	$(BIN)/popreg audit diff --from 2024-12-31 --to 2025-12-31 --commune 32014 --limit 8; \
 	$(BIN)/popreg audit verify; \
 	$(BIN)/popreg status; \
 	if [ "$(KEEP)" = 1 ]; then \

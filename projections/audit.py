@@ -17,6 +17,7 @@ import psycopg
 
 from projections.admin_units import AdminUnits
 from projections.history import effective_events
+from projections.memory import bulk
 from projections.replay import Cutoffs, Scope, take
 from projections.state_tables import COLUMNS
 from schemas.models import Event
@@ -78,6 +79,7 @@ class Diff:
     households: list[dict[str, Any]]
 
 
+@bulk
 def diff(
     events: list[Event],
     units: AdminUnits,

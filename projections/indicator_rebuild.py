@@ -17,6 +17,7 @@ from projections.admin_units import AdminUnits
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
 from projections.indicator_rows import IndicatorFold, IndicatorState
 from projections.log import Record, read_log
+from projections.memory import bulk
 
 Advance = Callable[[str, int], None]
 
@@ -34,6 +35,7 @@ class IndicatorRebuild:
         return self.read_s + self.fold_s + self.write_s
 
 
+@bulk
 def rebuild_indicators(
     settings: Settings,
     client: Any,

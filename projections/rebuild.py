@@ -32,6 +32,7 @@ from projections.entity_json import household_json, person_json
 from projections.fold import HOUSEHOLD, Entity, Rejection
 from projections.history import Key, key_of, verdict
 from projections.log import Record, read_log
+from projections.memory import bulk
 from projections.state import Registry
 from projections.state_tables import (
     COLUMNS,
@@ -275,6 +276,7 @@ def rejection_rows(topic: str, log: Log, folded: Folded) -> list[tuple[Any, ...]
     return rows
 
 
+@bulk
 def rebuild_state(settings: Settings, units: AdminUnits, advance: Advance) -> RebuildResult:
     topic = settings.topics.events
     started = time.perf_counter()

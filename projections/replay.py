@@ -99,7 +99,7 @@ def snapshot_of(
         | {p.person_id for p in registry.persons.values() if p.household_id in inside}
     )
     tables = {
-        name: sorted(rows, key=lambda row: tuple(map(str, row)))
+        name: sorted(rows, key=repr)
         for name, rows in current_rows(registry, households, persons).items()
     }
     return Snapshot(

@@ -20,6 +20,7 @@ from projections import checkpoint_files
 from projections.admin_units import AdminUnits
 from projections.checkpoint import Checkpoint, Refused, advance, empty, resume
 from projections.log import Record, partition_count, read_log
+from projections.memory import bulk
 from projections.replay import Cutoffs, Scope, Snapshot, take
 from schemas.codec import Codec
 
@@ -39,6 +40,7 @@ def checkpoints_dir(settings: Settings) -> Path:
     return settings.resolved_data_dir / "checkpoints"
 
 
+@bulk
 def read_from(
     settings: Settings, start: dict[int, int], report: Progress
 ) -> tuple[dict[int, int], list[Record]]:
@@ -53,6 +55,7 @@ def read_from(
     return ends, records
 
 
+@bulk
 def replay(
     settings: Settings,
     units: AdminUnits,
@@ -84,6 +87,7 @@ def replay(
     return Replayed(take(events, units, cutoffs, scope), ends, len(records), None, refused)
 
 
+@bulk
 def take_checkpoint(
     settings: Settings,
     units: AdminUnits,

@@ -20,6 +20,7 @@ from projections.admin_units import load
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
 from projections.indicator_rows import IndicatorFold, IndicatorState, Taken, difference
 from projections.log import Record, read_until
+from projections.memory import collector_paused, settle
 from stream_processors.batches import batch_app
 
 CONSUMER = "indicators"
@@ -41,10 +42,12 @@ class IndicatorProcessor:
         """Fold the log up to the stored positions and make the tables agree with it;
         returns the number of rows written to reconcile them."""
         stored = self.sink.positions()
-        batches = read_until(self.settings, self.topic, stored)
-        self.state.load(record for batch in batches for record in batch)
-        held = self.sink.net_rows()
-        fix = difference(held, canonical_rows(self.state.all_rows()))
+        with collector_paused():
+            batches = read_until(self.settings, self.topic, stored)
+            self.state.load(record for batch in batches for record in batch)
+            held = self.sink.net_rows()
+            fix = difference(held, canonical_rows(self.state.all_rows()))
+        settle()
         self.sink.write(fix, {})
         self.next = dict(stored)
         return len(fix)
@@ -60,6 +63,7 @@ class IndicatorProcessor:
         reached = {p: max(o, self.next.get(p, 0)) for p, o in ends.items()}
         self.sink.write(taken.rows, reached)
         self.next.update(reached)
+        settle()
         return taken
 
     def handle(self, records: list[Record], ends: dict[int, int], caught_up: bool) -> str:

@@ -1,0 +1,49 @@
+"""Python's cyclic garbage collector against folds that hold millions of objects.
+
+The fold's objects (events, persons, households, memberships) hold no reference
+cycles, so the cyclic collector never frees any of them, yet every full collection
+walks them all: profiling showed decoding 150,000 events taking twice as long with it
+running (40.7 µs vs 20.3 µs per event). Bulk work pauses it; a long-running worker
+freezes what it has built after each batch, so later collections walk only what is new.
+Reference counting frees everything as before either way.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from functools import wraps
+from typing import ParamSpec, TypeVar
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def bulk(work: Callable[P, T]) -> Callable[P, T]:
+    """Run `work` with the cyclic collector paused."""
+
+    @wraps(work)
+    def paused(*args: P.args, **kwargs: P.kwargs) -> T:
+        with collector_paused():
+            return work(*args, **kwargs)
+
+    return paused
+
+
+def settle() -> None:
+    """Collect the cycles the last batch left, then exempt every survivor from later
+    collections (the worker's state only grows; what dies is freed by refcount)."""
+    gc.collect()
+    gc.freeze()

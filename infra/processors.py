@@ -17,6 +17,7 @@ from projections import registry_queries
 from projections.clickhouse_sink import IndicatorSink
 
 PROCESSORS = ["state", "indicators"]
+UNAVAILABLE = "counts unavailable"
 
 
 class Processors(Part):
@@ -60,10 +61,18 @@ class Processors(Part):
         down = [name for name in self.workers if not workers.get(name, {}).get("pid")]
         if down:
             raise procs.StackError(f"worker(s) {', '.join(down)} not running (restarting?)")
-        return "; ".join(
-            f"{name} pid {w['pid']}, {w['restarts']} restarts, {progress(self.settings, name)}"
+        done = {name: progress(self.settings, name) for name in workers}
+        detail = "; ".join(
+            f"{name} pid {w['pid']}, {w['restarts']} restarts, {done[name]}"
             for name, w in workers.items()
         )
+        # A worker that cannot reach the database it writes to is running, not working.
+        blind = [name for name, line in done.items() if line.startswith(UNAVAILABLE)]
+        if blind:
+            raise procs.StackError(
+                f"worker(s) {', '.join(blind)} cannot reach their sink: {detail}"
+            )
+        return detail
 
 
 def settings_path(data_dir: Path) -> Path:
@@ -77,7 +86,7 @@ def progress(settings: Settings, processor: str) -> str:
     try:
         found = counts(settings, processor)
     except psycopg.Error as error:
-        return f"counts unavailable ({error.__class__.__name__})"
+        return f"{UNAVAILABLE} ({error.__class__.__name__})"
     if found is None:
         return "nothing processed yet"
     applied, rejected, voided, duplicates, undecodable, behind = found
@@ -107,7 +116,7 @@ def indicator_progress(settings: Settings) -> str:
             counted, rejected = sink.counts()
             positions = sink.positions()
     except Exception as error:  # clickhouse-connect raises several kinds; status must not
-        return f"counts unavailable ({error.__class__.__name__})"
+        return f"{UNAVAILABLE} ({error.__class__.__name__})"
     shown = " ".join(f"p{p}:{o}" for p, o in sorted(positions.items())) or "none"
     return f"counted {counted:,}, rejected {rejected:,}; positions {shown}"
 

@@ -4,14 +4,24 @@ Events come in batches (`take_events`), markers are skipped, undecodable message
 become records with the reason, and the batch goes to the sink in a thread (sinks
 block on their database). On every assignment faust resumes from the positions the
 sink stored (`PositionedApp`), so faust's own commits are only a hint.
+
+A batch the sink fails to write (its database down, say) ends the worker process
+(`EXIT_SINK_FAILED`). Otherwise faust restarts the agent inside the same process, on a
+stream that has already handed out the failed batch's messages (nothing seeks back
+to the stored positions), and with PostgreSQL stopped a second failure left the agent
+consuming nothing, for good, in a live process. The supervisor restarts the worker,
+with backoff, and the new process resumes from the positions the sink stored, as
+after a kill -9.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import sys
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from popreg.settings import Settings
 from projections.log import Record, decode, is_marker
@@ -20,6 +30,7 @@ from stream_processors.positioned import PositionedApp, Positions
 
 BATCH = 1000
 WITHIN_S = 0.2
+EXIT_SINK_FAILED = 75  # EX_TEMPFAIL: the supervisor starts the worker again
 
 # A batch's records, the next offset per partition it reaches, and whether it was the
 # last of a backlog (fewer than BATCH came); returns a line for the log.
@@ -63,7 +74,20 @@ def batch_app(
             ]
             ends = {e.message.partition: e.message.offset + 1 for e in events}
             caught_up = len(events) < BATCH
-            line = await loop.run_in_executor(None, handle, records, ends, caught_up)
+            try:
+                line = await loop.run_in_executor(None, handle, records, ends, caught_up)
+            except Exception:
+                log.exception("batch failed; the worker exits, to resume from stored positions")
+                exit_now(EXIT_SINK_FAILED)
             log.info("batch of %d: %s", len(events), line)
 
     return app
+
+
+def exit_now(code: int) -> NoReturn:
+    """End the process at once (no faust shutdown, which could write or wait on the
+    very server that failed); what was not stored is read again by the next worker."""
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -9,14 +9,17 @@ when a Docker daemon is reachable.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
 from infra import stack
 from infra.broker import Broker
 from infra.ports import free_ports
+from infra.postgres import Postgres
 from popreg.settings import KafkaSettings, Settings
 
 
@@ -34,12 +37,26 @@ class StackUnderTest:
     settings: Settings
     backend: str
 
-    def restart_broker(self) -> None:
+    @contextmanager
+    def stopped(self, name: Literal["broker", "postgres"]) -> Iterator[None]:
+        """An embedded server stopped as `popreg down` stops it (gracefully, by pid) for
+        the block, and started again after it as `popreg up` starts it."""
         if self.backend != "embedded":
-            pytest.skip("broker restart is exercised on the embedded stack only")
-        broker = Broker(self.settings)
-        broker.stop()
-        broker.start()
+            pytest.skip(f"{name} restarts are exercised on the embedded stack only")
+        part = Broker(self.settings) if name == "broker" else Postgres(self.settings)
+        part.stop()
+        try:
+            yield
+        finally:
+            part.start()
+
+    def restart_broker(self) -> None:
+        with self.stopped("broker"):
+            pass
+
+    def restart_postgres(self) -> None:
+        with self.stopped("postgres"):
+            pass
 
 
 def embedded_settings(data_dir: Path) -> Settings:

@@ -106,6 +106,7 @@ def test_a_synthetic_history_counts_exactly_its_fold(settings: Settings, client:
 
 
 @pytest.mark.durability
+@pytest.mark.fault
 def test_kill_9_mid_stream_and_half_written_batches_leave_every_count_exact(
     settings: Settings, client: Any
 ) -> None:

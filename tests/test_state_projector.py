@@ -442,6 +442,7 @@ def kill_mid_batch(settings: Settings, chunk: Offsets) -> bool:
 
 
 @pytest.mark.durability
+@pytest.mark.fault
 def test_kill_9_while_projecting_loses_and_repeats_nothing(settings: Settings) -> None:
     ids = Ids.new()
     events = synthetic(ids, households=500, years=(2022, 2024), seed=3, error_rate=0.02)

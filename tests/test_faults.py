@@ -1,0 +1,424 @@
+"""Fault tests: the real stack loses a server, or is fed garbage, duplicates and shuffled
+events, while both processors (state -> PostgreSQL, indicators -> ClickHouse) consume.
+
+After each fault nothing accepted is lost and nothing counts twice: this test's rows in
+PostgreSQL equal the fold of its events, its rows in ClickHouse equal the indicator
+fold of them, and the processors' counts moved by exactly what the fold says. The
+processors recover by themselves (the supervisor `popreg up` started restarts a worker
+that dies), and `popreg status --json` tells the truth while the fault lasts.
+
+Killing each processor with SIGKILL mid-stream is in `test_state_projector.py` and
+`test_indicator_worker.py` (marked `fault` too). Nothing here sleeps and hopes: every
+wait polls with a deadline.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import struct
+import time
+from collections import Counter
+from collections.abc import Iterator
+from typing import Any
+
+import psycopg
+import pytest
+
+from infra.clickhouse import writer_client
+from infra.supervisor import read_status
+from popreg.settings import Settings
+from projections.clickhouse_schema import DATABASE
+from projections.indicator_rows import NO_EVENT
+from projections.log import decode, partition_count, place_markers
+from schemas.codec import (
+    SINGLE_OBJECT_MAGIC,
+    Codec,
+    current_schemas,
+    encode_single_object,
+    record_of,
+)
+from schemas.models import Event
+from tests.cli_env import status_json
+from tests.conftest import StackUnderTest
+from tests.projector_helpers import (
+    Ids,
+    Offsets,
+    archive_totals,
+    counts,
+    folded,
+    in_transaction,
+    merge,
+    produce_raw,
+    projected,
+    publish,
+    read_rejected_topic,
+    rejections_at,
+    synthetic,
+    wait_projected,
+    wait_until,
+)
+from tests.test_indicator_worker import expected, held, wait_counted
+from tests.test_state_projector import Story, assert_projected, body_of
+
+pytestmark = [pytest.mark.stack, pytest.mark.fault]
+
+RECOVERY_S = 120  # a worker restart waits out its dead member's session (~12 s) and backoff
+
+
+@pytest.fixture(scope="module")
+def stack_under_test(test_stack: StackUnderTest) -> StackUnderTest:
+    if test_stack.backend != "embedded":
+        pytest.skip("the fault tests stop and start the embedded stack's servers")
+    return test_stack
+
+
+@pytest.fixture(scope="module")
+def settings(stack_under_test: StackUnderTest) -> Settings:
+    return stack_under_test.settings
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[Any]:
+    found = writer_client(settings)
+    yield found
+    found.close()
+
+
+# --- what the processors did ------------------------------------------------------------
+
+
+def workers(settings: Settings) -> dict[str, tuple[int | None, int]]:
+    """Each worker's pid (None between restarts) and restarts, as the supervisor says."""
+    found: dict[str, tuple[int | None, int]] = {}
+    for name, doc in read_status(settings.resolved_data_dir).items():
+        pid, restarts = doc.get("pid"), doc.get("restarts")
+        found[name] = (
+            pid if isinstance(pid, int) else None,
+            restarts if isinstance(restarts, int) else 0,
+        )
+    return found
+
+
+def quiesce_both(settings: Settings, client: Any) -> None:
+    """Until both processors have read everything on the topic so far (end markers)."""
+    topic = settings.topics.events
+    ends = place_markers(settings, topic, partition_count(settings, topic))
+    wait_projected(settings, ends, timeout_s=RECOVERY_S)
+    wait_counted(client, settings, ends, timeout_s=RECOVERY_S)
+
+
+def undecodable_in_clickhouse(client: Any) -> Counter[str]:
+    """Rejections of messages that are not events, by reason, as ClickHouse sums them."""
+    result = client.query(
+        f"SELECT reason, sum(sign) FROM {DATABASE}.rejections"
+        " WHERE event_id = {none:UUID} GROUP BY reason",
+        parameters={"none": str(NO_EVENT)},
+    )
+    return Counter({str(reason): int(n) for reason, n in result.result_rows})
+
+
+class Before:
+    """The processors' figures before a test's traffic, to check exactly what it moved."""
+
+    def __init__(self, settings: Settings, client: Any) -> None:
+        quiesce_both(settings, client)
+        self.counts = counts(settings)
+        self.undecodable = undecodable_in_clickhouse(client)
+        self.workers = workers(settings)
+
+    def restarts(self, settings: Settings) -> dict[str, int]:
+        now = workers(settings)
+        return {name: now[name][1] - self.workers[name][1] for name in now}
+
+
+def assert_exact(
+    settings: Settings,
+    client: Any,
+    ids: Ids,
+    before: Before,
+    events: list[Event],
+    published: int,
+    undecodable: Counter[str] | None = None,
+) -> None:
+    """Both stores hold exactly the fold of `events` (`published` messages carried them,
+    duplicates included), and the counts moved by exactly the fold's outcomes."""
+    assert_projected(settings, ids, events)
+    want = Counter(outcome for outcome, _ in folded(events).outcomes.values())
+    after = counts(settings)
+    change = {k: after[k] - before.counts[k] for k in after}
+    unique = len({e.envelope.event_id for e in events})
+    undecodable = undecodable or Counter()
+    assert {k: change[k] for k in ("applied", "rejected", "voided", "undecodable")} == {
+        "applied": want["applied"],
+        "rejected": want["rejected"],
+        "voided": want["voided"],
+        "undecodable": undecodable.total(),
+    }
+    assert change["duplicates"] == published - unique
+    totals = archive_totals(settings)
+    assert {k: after[k] for k in totals} == totals
+
+    assert held(client, settings, events) == expected(settings, events)
+    found, was = undecodable_in_clickhouse(client), before.undecodable
+    change_by_reason = {r: found[r] - was[r] for r in found | was if found[r] != was[r]}
+    assert change_by_reason == dict(undecodable)
+
+
+def wait_healthy(settings: Settings, timeout_s: float = RECOVERY_S) -> dict[str, Any]:
+    """Until `popreg status --json` says every part is healthy (exit 0); the document."""
+    last: list[dict[str, Any]] = [{}]
+
+    def healthy() -> bool:
+        code, doc = status_json(settings)
+        last[0] = doc
+        return code == 0 and doc["healthy"] is True
+
+    wait_until(healthy, timeout_s, lambda: f"status still unhealthy: {last[0]}")
+    return last[0]
+
+
+def parts_of(doc: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {part["name"]: part for part in doc["parts"]}
+
+
+def state_pid(settings: Settings) -> int:
+    pid = workers(settings)["state"][0]
+    assert pid is not None, read_status(settings.resolved_data_dir)
+    return pid
+
+
+def until_writing(settings: Settings, offsets: Offsets) -> bool:
+    """Until the state projector has a batch's transaction open (mid-batch: the worst
+    moment for a fault), or has projected `offsets`; whether the former."""
+    pid = state_pid(settings)
+    deadline = time.monotonic() + 60
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        while not in_transaction(conn, pid):
+            if projected(settings, offsets):
+                return False
+            assert time.monotonic() < deadline, "the state projector did not take the events"
+            time.sleep(0.005)
+    return True
+
+
+def split(events: list[Event]) -> tuple[list[Event], list[Event]]:
+    """Two thirds before the fault, the rest after (or during) it."""
+    middle = len(events) * 2 // 3
+    return events[:middle], events[middle:]
+
+
+# --- 1: the broker stops and starts mid-stream ---------------------------------------------
+
+
+def test_broker_stopped_and_restarted_mid_stream(
+    stack_under_test: StackUnderTest, settings: Settings, client: Any
+) -> None:
+    ids = Ids.new()
+    events = synthetic(ids, households=250, years=(2022, 2024), seed=21, error_rate=0.02)
+    first, rest = split(events)
+    before = Before(settings, client)
+
+    written = publish(settings, first)
+    # The broker stops while the projector writes a batch: its next fetches, its commits
+    # and its rejection notices (to the rejected topic) meet a broker that is gone.
+    assert until_writing(settings, written), "the broker stopped after the work was done"
+    with stack_under_test.stopped("broker"):
+        code, doc = status_json(settings)
+        parts = parts_of(doc)
+        assert (code, doc["healthy"]) == (1, False), doc
+        assert (parts["broker"]["healthy"], parts["broker"]["detail"]) == (False, "not running")
+        assert parts["postgres"]["healthy"] and parts["clickhouse"]["healthy"], doc
+    written = merge(written, publish(settings, rest))
+    wait_projected(settings, written, timeout_s=RECOVERY_S)
+    wait_counted(client, settings, written, timeout_s=RECOVERY_S)
+
+    assert_exact(settings, client, ids, before, events, published=len(events))
+    # Each rejection's notice reached the rejected topic once, outage or not (an event
+    # rejected at first and applied once a late event arrived has a notice too).
+    rejected = {
+        str(event_id): reason
+        for event_id, (outcome, reason) in folded(events).outcomes.items()
+        if outcome == "rejected"
+    }
+    assert rejected
+    docs = read_rejected_topic(
+        settings, lambda d: rejected.get(d.get("event_id", "")) == d["reason"], len(rejected)
+    )
+    notices = Counter((d["event_id"], d["reason"]) for d in docs)
+    assert {item: notices[item] for item in rejected.items()} == dict.fromkeys(rejected.items(), 1)
+    wait_healthy(settings)
+    assert all(pid is not None for pid, _ in workers(settings).values())
+
+
+# --- 2: PostgreSQL stops and starts mid-stream ---------------------------------------------
+
+
+def test_postgres_stopped_and_restarted_mid_batch(
+    stack_under_test: StackUnderTest, settings: Settings, client: Any
+) -> None:
+    ids = Ids.new()
+    events = synthetic(ids, households=250, years=(2022, 2024), seed=22, error_rate=0.02)
+    first, rest = split(events)
+    before = Before(settings, client)
+
+    written = publish(settings, first)
+    assert until_writing(settings, written), "PostgreSQL stopped after the work was done"
+    with stack_under_test.stopped("postgres"):
+        # The batch being written failed: the state worker gives it up and exits, and the
+        # supervisor restarts it (it resumes from the positions stored with the rows).
+        wait_until(
+            lambda: before.restarts(settings)["state"] > 0,
+            30,
+            lambda: f"the state worker did not give up its batch: {workers(settings)}",
+        )
+        code, doc = status_json(settings)
+        parts = parts_of(doc)
+        assert (code, doc["healthy"]) == (1, False), doc
+        assert (parts["postgres"]["healthy"], parts["postgres"]["detail"]) == (
+            False,
+            "not running",
+        )
+        # The state worker is either between restarts or cannot reach PostgreSQL.
+        assert parts["processors"]["healthy"] is False, doc
+        assert "state" in parts["processors"]["detail"], doc
+        assert parts["broker"]["healthy"] and parts["clickhouse"]["healthy"], doc
+        # The indicators do not need PostgreSQL: they go on counting.
+        written = merge(written, publish(settings, rest))
+        wait_counted(client, settings, written, timeout_s=RECOVERY_S)
+    wait_projected(settings, written, timeout_s=RECOVERY_S)
+
+    assert_exact(settings, client, ids, before, events, published=len(events))
+    wait_healthy(settings)
+    assert before.restarts(settings)["indicators"] == 0
+
+
+# --- 3: a burst of poison among valid traffic ----------------------------------------------
+
+
+def poison(ids: Ids, settings: Settings) -> tuple[list[bytes | None], list[Event]]:
+    """Random bytes, Avro of the wrong schema or framing, an event whose content fails
+    validation, and valid events the fold must refuse (the last also returned)."""
+    story = Story(ids)
+    nobody = ids.person("nobody")
+    death = {"type": "DeathRegistered", "person_id": nobody, "age_at_death": 50}
+    story.add("death", {**death, "date_of_death": "2024-02-01", "place": "HOME"}, "2024-02-01")
+    child = story.person(2, "FEMALE", "2024-03-01")
+    birth = {"type": "BirthRegistered", "child": child, "mother_id": nobody, "birth_order": 1}
+    story.add("birth", birth, "2024-03-01")
+    move = {"type": "MovedOut", "person_ids": [nobody], "destination": "ABROAD"}
+    story.add("move", move, "2024-04-01")
+    marriage = {
+        "type": "MarriageRegistered",
+        "spouse_a_id": ids.person(3),
+        "spouse_b_id": ids.person(4),
+        "marriage_date": "2024-05-01",
+        "household_after": ids.household(1),
+    }
+    story.add("marriage", marriage, "2024-05-01")
+    foreign = record_of(story.events.pop("marriage"))
+    impossible = list(story.events.values())
+    bad_commune = record_of(story.events["death"])
+    bad_commune["envelope"] = {**bad_commune["envelope"], "commune_code": "ABCDE"}
+    death_fp = current_schemas()["DeathRegistered"].fingerprint
+    rng = random.Random(7)
+    garbage: list[bytes | None] = [bytes(rng.getrandbits(8) for _ in range(n)) for n in (1, 9, 300)]
+    garbage += [
+        b"junk" + os.urandom(40),
+        None,  # a tombstone
+        b"",
+        SINGLE_OBJECT_MAGIC + b"\xff" * 8 + os.urandom(30),  # a fingerprint nobody knows
+        SINGLE_OBJECT_MAGIC + death_fp + b"\xff\xff\xff",  # the right schema, a broken body
+        SINGLE_OBJECT_MAGIC + death_fp + body_of(foreign, "MarriageRegistered"),  # wrong schema
+        SINGLE_OBJECT_MAGIC + death_fp + body_of(bad_commune, "DeathRegistered"),  # invalid
+    ]
+    if settings.schema_registry_url is None:
+        garbage.append(b"\x00" + struct.pack(">I", 7) + b"\x02ab")  # Confluent framing
+    return [*garbage, *(encode_single_object(e) for e in impossible)], impossible
+
+
+def test_a_burst_of_poison_in_valid_traffic_is_rejected_and_passed(
+    settings: Settings, client: Any
+) -> None:
+    ids = Ids.new()
+    events = synthetic(ids, households=150, years=(2023, 2024), seed=23, error_rate=0.02)
+    first, rest = split(events)
+    values, impossible = poison(ids, settings)
+    codec = Codec(settings.schema_registry_url)
+    errors = [decode(codec, 0, 0, v).error for v in values]
+    undecodable = Counter(error.reason for error in errors if error is not None)
+    assert undecodable.total() == len(values) - len(impossible)
+    assert {"not_avro", "empty", "unknown_schema", "invalid_content"} <= set(undecodable)
+    before = Before(settings, client)
+
+    written = publish(settings, first)
+    # The burst, spread over every partition, between the two halves of the traffic.
+    key = ids.household(1).encode()
+    at: dict[int, tuple[int, int]] = {}  # value index -> (partition, offset)
+    partitions = settings.topics.partitions
+    for partition in range(partitions):
+        mine = list(range(partition, len(values), partitions))
+        offsets = produce_raw(settings, [(key, values[n]) for n in mine], partition)
+        at.update({n: (partition, o) for n, o in zip(mine, offsets, strict=True)})
+    written = merge(written, *({p: o} for p, o in at.values()), publish(settings, rest))
+    code, doc = status_json(settings)  # while the processors take the burst
+    assert (code, doc["healthy"]) == (0, True), doc
+    wait_projected(settings, written, timeout_s=RECOVERY_S)
+    wait_counted(client, settings, written, timeout_s=RECOVERY_S)
+
+    # Every poison message is one rejection, at its offset, with the decoder's reason.
+    for n, error in enumerate(errors):
+        partition, offset = at[n]
+        (row,) = rejections_at(settings, partition, [offset]).values()
+        if error is not None:
+            assert (row["reason"], row["event_id"]) == (error.reason, None), row
+        else:
+            event = impossible[n - undecodable.total()]
+            assert row["event_id"] == event.envelope.event_id, row
+            assert row["reason"] == folded(impossible).outcomes[event.envelope.event_id][1]
+    assert_exact(
+        settings,
+        client,
+        ids,
+        before,
+        [*events, *impossible],
+        published=len(events) + len(impossible),
+        undecodable=undecodable,
+    )
+    # Bad input never stops a processor.
+    assert before.restarts(settings) == {"state": 0, "indicators": 0}
+    wait_healthy(settings)
+
+
+# --- 4: duplicate and reordered deliveries -------------------------------------------------
+
+
+def test_duplicate_and_shuffled_deliveries_count_once_in_history_order(
+    settings: Settings, client: Any
+) -> None:
+    ids = Ids.new()
+    events = synthetic(ids, households=120, years=(2023, 2024), seed=24, error_rate=0.02)
+    rng = random.Random(24)
+    shuffled = rng.sample(events, len(events))
+    again = rng.sample(events, len(events) // 2)
+    before = Before(settings, client)
+
+    # The events in shuffled order, in three deliveries each taken before the next: a
+    # household's events arrive out of history order, within a batch and across batches.
+    written: Offsets = {}
+    for part in range(3):
+        written = merge(written, publish(settings, shuffled[part::3]))
+        wait_projected(settings, written, timeout_s=RECOVERY_S)
+        wait_counted(client, settings, written, timeout_s=RECOVERY_S)
+    # The same events again: half of them reshuffled, then the first 50 in order.
+    written = merge(written, publish(settings, again), publish(settings, events[:50]))
+    wait_projected(settings, written, timeout_s=RECOVERY_S)
+    wait_counted(client, settings, written, timeout_s=RECOVERY_S)
+
+    assert shuffled != events
+    published = len(shuffled) + len(again) + 50
+    assert_exact(settings, client, ids, before, events, published=published)
+    # Events reached the projector after later ones of their entities: it re-folded.
+    assert counts(settings)["refolded"] > before.counts["refolded"]
+    assert before.restarts(settings) == {"state": 0, "indicators": 0}
+    wait_healthy(settings)

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -26,7 +27,7 @@ from uuid import UUID
 from projections import fold, history
 from projections.admin_units import AdminUnits
 from projections.log import Record
-from projections.state import ALIVE, Registry
+from projections.state import ALIVE, Household, Person, Registry
 from schemas.codec import decode_single_object, encode_single_object
 from schemas.models import (
     VIETNAM,
@@ -87,6 +88,8 @@ NO_EVENT = UUID(int=0)  # the event id of a rejection of bytes that are not an e
 
 Row = tuple[str, tuple[Any, ...]]  # (table, values); the last value is the signed count
 KnowledgeKey = tuple[datetime, UUID]
+Undo = dict[fold.Entity, tuple["Household | Person | None", "KnowledgeKey | None"]]
+WINDOW = 20_000  # recent events that can be taken back to let a late arrival in
 
 
 def knowledge_key(event: Event) -> KnowledgeKey:
@@ -140,9 +143,12 @@ class IndicatorFold:
     last: dict[fold.Entity, KnowledgeKey] = field(default_factory=dict)
     out_of_order: bool = False  # an event came after a later one touching the same entity
 
-    def apply(self, event: Event) -> list[Row]:
-        """Rows of one state event (not a correction), judged against the registry."""
+    def apply(self, event: Event, undo: Undo | None = None) -> list[Row]:
+        """Rows of one state event (not a correction), judged against the registry;
+        `undo` receives what `restore` needs to take the event back."""
         touched = fold.touched(event, self.registry)
+        if undo is not None:
+            undo.update({e: (self._copy(e), self.last.get(e)) for e in touched})
         key = knowledge_key(event)
         for entity in touched:
             if self.last.setdefault(entity, key) > key:
@@ -161,6 +167,31 @@ class IndicatorFold:
                 table = "household_deltas" if entity[0] == fold.HOUSEHOLD else "population_deltas"
                 rows += [(table, (*s, day, d)) for s, d in ((old, -1), (new, 1)) if s]
         return [(t, (event.envelope.event_id, *v)) for t, v in rows]
+
+    def restore(self, undo: Undo) -> None:
+        """The touched entities as they were before the event `undo` was taken for."""
+        for (kind, entity_id), (state, last) in undo.items():
+            table: dict[str, Any] = (
+                self.registry.households if kind == fold.HOUSEHOLD else self.registry.persons
+            )
+            if state is None:
+                table.pop(entity_id, None)
+            else:
+                table[entity_id] = state
+            if last is None:
+                self.last.pop((kind, entity_id), None)
+            else:
+                self.last[(kind, entity_id)] = last
+
+    def _copy(self, entity: fold.Entity) -> Household | Person | None:
+        kind, entity_id = entity
+        if kind == fold.HOUSEHOLD:
+            household = self.registry.households.get(entity_id)
+            if household is None:
+                return None
+            return replace(household, members=[replace(m) for m in household.members])
+        person = self.registry.persons.get(entity_id)
+        return None if person is None else replace(person)
 
     def correction(self, event: EventVoided | EventAmended, target: Event | None) -> list[Row]:
         rejection = history.correction_verdict(event, target)
@@ -258,6 +289,13 @@ class Taken:
     refolded: bool = False
 
 
+@dataclass(frozen=True)
+class Applied:
+    key: KnowledgeKey
+    event: Event
+    undo: Undo
+
+
 @dataclass
 class IndicatorState:
     """The fold, every distinct event taken so far, and the rows each contributes.
@@ -270,16 +308,19 @@ class IndicatorState:
     corrections: dict[UUID, EventVoided | EventAmended] = field(default_factory=dict)
     rows: dict[UUID, list[Row]] = field(default_factory=dict)
     undecodable: list[Row] = field(default_factory=list)
+    recent: list[Applied] = field(default_factory=list)  # knowledge order, WINDOW or more
 
     def take(self, records: list[Record], caught_up: bool = True) -> Taken:
         """A batch of records; the rows that bring the indicators up to date with it.
 
-        New state events are judged against the registry as it stands. A correction,
-        or an event some earlier correction names, changes what counts before it, so
-        the whole history is folded again and only the difference is written. So is
-        an event that arrived after a later-recorded one touching the same household
-        or person (partitions are read side by side), but only once the reader has
-        `caught_up`: a backlog is folded once at its end, not once per batch."""
+        A correction, or an event some earlier correction names, changes what counts
+        before it, so the whole history is folded again and only the difference is
+        written. New state events take their place in knowledge order (`_place`): an
+        event that arrives after later-recorded ones (partitions are read side by side)
+        takes back the recent events recorded after it, and the fold is re-done only
+        if one beyond that window touches the same household or person. While the
+        reader has not `caught_up`, events are judged as they come and a backlog is
+        folded once at its end, not once per batch."""
         taken = Taken([])
         new = self._remember(records, taken)
         targets = {c.target_event_id for c in self.corrections.values()}
@@ -287,13 +328,41 @@ class IndicatorState:
             taken.rows += self.refold()
             taken.refolded = True
             return taken
-        for event in sorted(new, key=knowledge_key):
-            self.rows[event.envelope.event_id] = rows = self.fold.apply(event)
-            taken.rows += rows
+        if caught_up:
+            taken.rows += self._place(new)
+        else:
+            taken.rows += [row for e in sorted(new, key=knowledge_key) for row in self._apply(e)]
         if self.fold.out_of_order and caught_up:
             taken.rows = difference([], [*taken.rows, *self.refold()])
             taken.refolded = True
         return taken
+
+    def _apply(self, event: Event) -> list[Row]:
+        undo: Undo = {}
+        self.rows[event.envelope.event_id] = rows = self.fold.apply(event, undo)
+        self.recent.append(Applied(knowledge_key(event), event, undo))
+        if len(self.recent) > 2 * WINDOW:
+            del self.recent[:-WINDOW]
+        return rows
+
+    def _place(self, events: list[Event]) -> list[Row]:
+        """Events in their place in knowledge order: the recent events recorded after the
+        first of them are taken back, and taken again among them (rows: the difference).
+        Events that left the window are not taken back; if one recorded later touches
+        what a new event touches, the fold notices (`out_of_order`) and `take` folds
+        everything again. Events touching nothing in common commute."""
+        first = min(map(knowledge_key, events), default=None)
+        at = len(self.recent)
+        if first is not None and self.recent and first < self.recent[-1].key:
+            at = bisect_right(self.recent, first, key=lambda a: a.key)
+        later = self.recent[at:]
+        del self.recent[at:]
+        for applied in reversed(later):
+            self.fold.restore(applied.undo)
+        old = [row for a in later for row in self.rows[a.event.envelope.event_id]]
+        again = sorted([*events, *(a.event for a in later)], key=knowledge_key)
+        new = [row for event in again for row in self._apply(event)]
+        return difference(old, new) if later else new
 
     def load(self, records: Iterable[Record]) -> None:
         """Many records at once (a restart, a rebuild): one fold at the end."""
@@ -345,6 +414,7 @@ class IndicatorState:
         old = [row for rows in self.rows.values() for row in rows]
         self.fold = IndicatorFold(self.fold.units, self.fold.secret)
         self.rows = {}
+        self.recent = []
         by_target: dict[UUID, list[Event]] = {}
         for fix in self.corrections.values():
             by_target.setdefault(fix.target_event_id, []).append(fix)

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import zlib
 from collections import Counter
 from datetime import UTC, datetime
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from producers.synth import Synth, SynthConfig
+from projections import indicator_rows
 from projections.indicator_rows import (
     NO_EVENT,
     IndicatorFold,
@@ -231,5 +234,53 @@ def test_partitions_read_side_by_side_converge_to_the_one_fold_once_caught_up() 
         taken = state.take(batch, caught_up=n == len(batches) - 1)
         assert taken.refolded == (n == len(batches) - 1)
         written += taken.rows
+    whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
+    assert difference(written, whole) == []
+
+
+def skewed_batches(seed: int, partitions: int = 3, size: int = 60) -> list[list[Record]]:
+    """The log's partitions read side by side, each batch taking a random share of each:
+    a batch holds events recorded before events of the batch before it."""
+    rng = random.Random(seed)
+    queues: list[list[Record]] = [[] for _ in range(partitions)]
+    for n, e in enumerate(SYNTH):
+        queues[zlib.crc32(e.envelope.household_id.encode()) % partitions].append(
+            Record(0, n, e, None, None)
+        )
+    batches = []
+    while any(queues):
+        batch = []
+        for queue in queues:
+            take = rng.randint(0, size)
+            batch += queue[:take]
+            del queue[:take]
+        batches.append(batch)
+    return batches
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_late_arrivals_within_the_window_are_put_in_place_without_refolding(seed: int) -> None:
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    written: list[Row] = []
+    for batch in skewed_batches(seed):
+        taken = state.take(batch, caught_up=True)
+        assert not taken.refolded
+        written += taken.rows
+    whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
+    assert difference(written, whole) == []
+
+
+def test_a_late_arrival_beyond_the_window_is_caught_by_a_refold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(indicator_rows, "WINDOW", 5)
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    written: list[Row] = []
+    refolds = 0
+    for batch in skewed_batches(1, size=200):
+        taken = state.take(batch, caught_up=True)
+        refolds += taken.refolded
+        written += taken.rows
+    assert refolds > 0
     whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
     assert difference(written, whole) == []

@@ -110,8 +110,17 @@ def freshness_figures(settings: Settings, seconds: float, report: Report) -> Ite
         config = SynthConfig("95", 20_000, 2015, 2025, 11, datetime(2026, 1, 1, tzinfo=UTC))
         client = analyst_client(settings)
         try:
+            units = load()
+            communes = sorted(
+                {
+                    c.code
+                    for table in (units.before, units.after)
+                    for c in table.values()
+                    if c.province_code == config.province
+                }
+            )
             found = freshness.measure(
-                settings, client, Synth(config, load()).events(), FRESHNESS_RATE, seconds
+                settings, client, Synth(config, units).events(), communes, FRESHNESS_RATE, seconds
             )
         finally:
             client.close()

@@ -28,7 +28,7 @@ from projections import fold, history
 from projections.admin_units import AdminUnits
 from projections.log import Record
 from projections.state import ALIVE, Household, Person, Registry
-from schemas.codec import decode_single_object, encode_single_object
+from schemas.codec import SINGLE_OBJECT_MAGIC, decode_single_object, encode_single_object
 from schemas.models import (
     VIETNAM,
     BirthRegistered,
@@ -271,6 +271,15 @@ def _envelope_fact(event: Event, key: int) -> tuple[Any, ...]:
     )
 
 
+def single_object(record: Record) -> bytes:
+    """The event's bytes in single-object encoding: as read if they are, else encoded."""
+    value = record.value
+    if value is not None and value[:2] == SINGLE_OBJECT_MAGIC:
+        return value
+    assert record.event is not None
+    return encode_single_object(record.event)
+
+
 def fold_all(records: Iterable[Record], units: AdminUnits, secret: bytes) -> IndicatorState:
     """Every record from scratch, in knowledge order: the rows the indicators should hold."""
     state = IndicatorState(IndicatorFold(units, secret))
@@ -399,7 +408,7 @@ class IndicatorState:
                 else:
                     self.events[event.envelope.event_id] = (
                         knowledge_key(event),
-                        encode_single_object(event),
+                        single_object(record),
                     )
                 new.append(event)
         taken.new = len(new)

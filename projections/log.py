@@ -167,8 +167,12 @@ def _batches(
         consumer.close()
 
 
-def decode(codec: Codec, partition: int, offset: int, value: bytes | None) -> Record:
+def decode(
+    codec: Codec, partition: int, offset: int, value: bytes | None, keep: bool = False
+) -> Record:
+    """The record of a message; a decoded event's bytes are dropped unless `keep` (bulk
+    readers hold millions of events)."""
     try:
-        return Record(partition, offset, codec.decode(value), None, None)
+        return Record(partition, offset, codec.decode(value), None, value if keep else None)
     except DecodeError as error:
         return Record(partition, offset, None, error, value)

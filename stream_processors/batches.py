@@ -68,7 +68,7 @@ def batch_app(
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(BATCH, within=WITHIN_S):
             records = [
-                decode(codec, e.message.partition, e.message.offset, e.message.value)
+                decode(codec, e.message.partition, e.message.offset, e.message.value, keep=True)
                 for e in events
                 if not is_marker(e.message.headers)
             ]

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import shutil
 import statistics
 import sys
 import tempfile
@@ -29,7 +30,7 @@ from infra.ports import free_ports
 from infra.processors import Processors, positions
 from infra.supervisor import read_status
 from popreg import bench_baselines, bench_indicators, bench_replay
-from popreg.bench_results import Figure, Results, new_results, write
+from popreg.bench_results import Figure, Results, in_child, new_results, write
 from popreg.settings import Settings
 from producers.publisher import PRODUCER_DEFAULTS, Publisher
 from producers.synth import Synth, SynthConfig
@@ -234,7 +235,7 @@ def rebuild_figures(settings: Settings, report: Callable[[str], None]) -> Iterat
     count = sum(len(batch) for batch in batches)
     decode_rate = count / (time.perf_counter() - started)
     report(f"popreg rebuild state over {count:,} records")
-    result = rebuild.rebuild_state(settings, load(), lambda stage, n: None)
+    result = in_child(rebuild_state_quietly, settings)
     yield Figure("confluent-kafka consume + decode (baseline)", decode_rate, "events/s")
     yield Figure(
         "rebuild state (read, fold, COPY)",
@@ -262,11 +263,35 @@ def against_stores(known: list[Figure], baselines: Iterable[Figure]) -> Iterator
         )
 
 
-def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:
+def rebuild_state_quietly(settings: Settings) -> rebuild.RebuildResult:
+    return rebuild.rebuild_state(settings, load(), lambda stage, n: None)
+
+
+@contextmanager
+def logs_kept(settings: Settings, out_dir: Path) -> Iterator[None]:
+    """On failure, the scratch stack's logs are copied next to the results."""
+    try:
+        yield
+    except BaseException:
+        kept = out_dir / "failed-run-logs"
+        shutil.rmtree(kept, ignore_errors=True)
+        shutil.copytree(settings.resolved_data_dir / "logs", kept)
+        raise
+
+
+GROUPS = ("publish", "live", "rebuild", "baselines", "replay", "queries", "freshness")
+
+
+def run(
+    scale: str, out_dir: Path, report: Callable[[str], None], only: Iterable[str] = GROUPS
+) -> Results:
+    """Every group of figures, or `only` some: the log is always published and rebuilt
+    (replay, queries and freshness need the rebuilt stores)."""
     size = SCALES[scale]
+    wanted = set(only) | {"rebuild"}
     results = new_results(scale)
     events = synthetic_events(size.households)
-    with scratch_stack(report) as settings:
+    with scratch_stack(report) as settings, logs_kept(settings, out_dir):
         Processors(settings).stop()
         report(f"generating {size.publish:,} synthetic events")
         first = list(itertools.islice(events, size.publish))
@@ -278,19 +303,26 @@ def run(scale: str, out_dir: Path, report: Callable[[str], None]) -> Results:
             write(results, out_dir)
             return found
 
-        report("publishing: raw confluent-kafka vs the SDK, alternated")
-        record(publish_figures(settings, first))
+        if "publish" in wanted:
+            report("publishing: raw confluent-kafka vs the SDK, alternated")
+            record(publish_figures(settings, first))
         live = publish_log(settings, first[: size.live])
-        record(live_figures(settings, live, report))
+        if "live" in wanted:
+            record(live_figures(settings, live, report))
         report("publishing the rest of the synthetic province")
         rest = publish_log(settings, itertools.chain(first[size.live :], events))
         report(f"{live + rest:,} events in the log")
         decode_rate = record(rebuild_figures(settings, report))[0].value
         record(bench_indicators.rebuild_figures(settings, decode_rate, report))
-        report("baselines: raw consume, COPY, ClickHouse insert")
-        record(against_stores(results.figures, bench_baselines.baseline_figures(settings)))
-        record(bench_replay.replay_figures(settings, "2025-01-01", decode_rate, report))
-        record(bench_indicators.query_figures(settings, 2025, report))
-        record(bench_indicators.freshness_figures(settings, size.freshness_s, report))
+        if "baselines" in wanted:
+            report("baselines: raw consume, COPY, ClickHouse insert")
+            record(against_stores(results.figures, bench_baselines.baseline_figures(settings)))
+        if "replay" in wanted:
+            record(bench_replay.replay_figures(settings, "2025-01-01", decode_rate, report))
+        if "queries" in wanted:
+            record(bench_indicators.query_figures(settings, 2025, report))
+        if "freshness" in wanted:
+            record(bench_indicators.freshness_figures(settings, size.freshness_s, report))
+        record(bench_baselines.server_memory_figures(settings))
     write(results, out_dir)
     return results

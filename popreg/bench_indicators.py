@@ -17,13 +17,13 @@ from infra import secrets
 from infra.clickhouse import analyst_client, writer_client
 from infra.processors import PROCESSORS, Processors, positions
 from popreg import freshness
-from popreg.bench_results import Figure
+from popreg.bench_results import Figure, in_child
 from popreg.settings import Settings
 from producers.synth import Synth, SynthConfig
 from projections import indicators
 from projections.admin_units import load
 from projections.indicator_catalog import Period
-from projections.indicator_rebuild import rebuild_indicators
+from projections.indicator_rebuild import IndicatorRebuild, rebuild_indicators
 from projections.log import partition_count, place_markers
 from stream_processors.indicator_worker import CONSUMER
 
@@ -31,14 +31,18 @@ Report = Callable[[str], None]
 FRESHNESS_RATE = 1000
 
 
-def rebuild_figures(settings: Settings, decode_rate: float, report: Report) -> Iterator[Figure]:
-    report("popreg rebuild indicators over the whole log")
+def rebuild_quietly(settings: Settings) -> IndicatorRebuild:
     secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
     client = writer_client(settings)
     try:
-        result = rebuild_indicators(settings, client, CONSUMER, load(), secret, lambda s, n: None)
+        return rebuild_indicators(settings, client, CONSUMER, load(), secret, lambda s, n: None)
     finally:
         client.close()
+
+
+def rebuild_figures(settings: Settings, decode_rate: float, report: Report) -> Iterator[Figure]:
+    report("popreg rebuild indicators over the whole log")
+    result = in_child(rebuild_quietly, settings)
     yield Figure(
         "rebuild indicators (read, fold, insert)",
         result.events / result.seconds,

@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from popreg import __version__
+from popreg.settings import Settings
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -75,3 +81,12 @@ def write(results: Results, out_dir: Path) -> tuple[Path, Path]:
 
 def new_results(scale: str) -> Results:
     return Results(scale, datetime.now(UTC).isoformat(timespec="seconds"), machine())
+
+
+def in_child(work: Callable[[Settings], T], settings: Settings) -> T:
+    """`work(settings)` in a forked process: a bulk fold of the province takes gigabytes
+    that a Python process keeps once freed, and the processors measured next need them
+    (the province run of 2026-11-25 lost its freshness figure with 12 GB held)."""
+    context = multiprocessing.get_context("fork")
+    with ProcessPoolExecutor(1, mp_context=context) as pool:
+        return pool.submit(work, settings).result()

@@ -134,11 +134,20 @@ def bench(
         str, typer.Option(help="small: a minute, for CI; province: Cà Mau scale")
     ] = "small",
     out: Annotated[Path, typer.Option(help="where results.json and results.md go")] = Path("bench"),
+    only: Annotated[
+        list[str] | None,
+        typer.Option(help=f"only these groups of figures: {', '.join(popreg_bench.GROUPS)}"),
+    ] = None,
 ) -> None:
     """Measure popreg against baselines taken in the same run, on a scratch stack."""
     if scale not in popreg_bench.SCALES:
         raise fail(f"--scale must be one of {', '.join(popreg_bench.SCALES)}")
-    results = popreg_bench.run(scale, out, report=lambda line: console.print(f"  {line}"))
+    unknown = set(only or ()) - set(popreg_bench.GROUPS)
+    if unknown:
+        raise fail(f"unknown --only {', '.join(sorted(unknown))}: {', '.join(popreg_bench.GROUPS)}")
+    results = popreg_bench.run(
+        scale, out, lambda line: console.print(f"  {line}"), only or popreg_bench.GROUPS
+    )
     console.print(results.markdown(), markup=False, soft_wrap=True)
     console.print(f"written to {out / 'results.json'} and {out / 'results.md'}")
 

@@ -5,8 +5,9 @@ was recorded by `known_at`; a correction counts iff it was recorded by `known_at
 (a void recorded later has not happened yet, as far as that moment knew). The
 counted events go through the same fold as the live registry (`history.fold_log`).
 
-A snapshot is plain sorted rows, so its content hash (SHA-256 over a canonical JSON
-line per row) is the same for the same log and cutoffs, whatever the reading order.
+A snapshot is plain sorted rows, so its content hash (SHA-256 over each row's `repr`:
+strings, integers, dates and None, which print the same on every run) is the same for
+the same log and cutoffs, whatever the reading order.
 """
 
 from __future__ import annotations
@@ -68,7 +69,7 @@ class Snapshot:
         digest = hashlib.sha256()
         for name in sorted(self.tables):
             for row in self.tables[name]:
-                digest.update(json.dumps([name, *row], default=str).encode() + b"\n")
+                digest.update(f"{name}{row!r}\n".encode())
         digest.update(json.dumps(self.summary, sort_keys=True).encode())
         return digest.hexdigest()
 

@@ -46,7 +46,7 @@ class Checkpoint:
     settled_through: date
     known_through: datetime | None  # newest recorded_at of the events folded in
     registry: Registry
-    settled_ids: frozenset[UUID]  # every state event folded into `registry`
+    settled_ids: frozenset[bytes]  # every state event folded into `registry` (UUID bytes)
     tail: list[Record]  # records before the positions not folded into `registry`
     counted: int = 0  # events folded in, corrections included
     by_type: dict[str, int] = field(default_factory=dict)  # effective events by type
@@ -78,7 +78,7 @@ def check(checkpoint: Checkpoint, events: list[Event]) -> None:
 
 
 def _check_corrections(checkpoint: Checkpoint, counted: list[Event]) -> None:
-    hit = next((t for t in _targets(counted) if t in checkpoint.settled_ids), None)
+    hit = next((t for t in _targets(counted) if t.bytes in checkpoint.settled_ids), None)
     if hit is not None:
         raise Refused(f"a correction recorded after the checkpoint targets settled event {hit}")
 
@@ -128,15 +128,15 @@ def advance(
     events = [e for _, e in pending]
     _check_corrections(checkpoint, events)
     settled = {
-        e.envelope.event_id
+        e.envelope.event_id.bytes
         for e in events
         if not is_correction(e) and e.envelope.occurred_on <= settled_through
     }
 
     def is_settled(event: Event) -> bool:
         if isinstance(event, EventVoided | EventAmended):
-            return event.target_event_id in settled
-        return event.envelope.event_id in settled
+            return event.target_event_id.bytes in settled
+        return event.envelope.event_id.bytes in settled
 
     folding = [e for e in events if is_settled(e)]
     effective = effective_events(folding)

@@ -15,7 +15,6 @@ import shutil
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -58,7 +57,7 @@ def save(checkpoint: Checkpoint, root: Path) -> Path:
     partial.mkdir(parents=True)
     registry = checkpoint.registry
     write_tables(current_rows(registry, registry.households, registry.persons), partial)
-    ids = sorted(i.bytes for i in checkpoint.settled_ids)
+    ids = sorted(checkpoint.settled_ids)
     pq.write_table(pa.table({"event_id": pa.array(ids, pa.binary(16))}), partial / SETTLED)
     tail = checkpoint.tail
     pq.write_table(
@@ -116,7 +115,7 @@ def load(where: Path, meta: Meta, codec: Codec) -> Checkpoint:
         meta.settled_through,
         meta.known_through,
         registry_of(read_tables(where)),
-        frozenset(UUID(bytes=i) for i in ids),
+        frozenset(ids),
         tail,
         meta.counted,
         meta.by_type,

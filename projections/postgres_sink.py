@@ -75,7 +75,8 @@ class BatchResult:
     redelivered: int = 0
     undecodable: int = 0
     refolded: int = 0
-    rejections: list[dict[str, Any]] = field(default_factory=list)
+    rejections: list[dict[str, Any]] = field(default_factory=list)  # rows of rejected_events
+    notices: list[dict[str, Any]] = field(default_factory=list)  # newly rejected: to the topic
 
 
 class StateSink:
@@ -111,7 +112,7 @@ class StateSink:
         except psycopg.OperationalError:
             self._conn = None
             raise
-        self._publish_rejections(result.rejections)
+        self._publish_rejections(result.notices)
         return result
 
     def _publish_rejections(self, rejections: list[dict[str, Any]]) -> None:
@@ -603,3 +604,8 @@ class Batch:
             " detail = EXCLUDED.detail",
             self.result.rejections,
         )
+        self.result.notices = [  # a re-folded event rejected before was announced then
+            row
+            for row in self.result.rejections
+            if row["event_id"] is None or self.previous.get(row["event_id"]) != "rejected"
+        ]

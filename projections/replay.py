@@ -18,6 +18,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import Any
 
 from projections.admin_units import AdminUnits
@@ -59,19 +60,27 @@ class Scope:
 
 @dataclass
 class Snapshot:
-    tables: dict[str, list[tuple[Any, ...]]]
+    tables: dict[str, list[tuple[Any, ...]]]  # each sorted by the rows' repr
     summary: dict[str, Any]
     counted: int  # events that passed the cutoffs (before corrections resolve)
     by_type: dict[str, int] = field(default_factory=dict)  # effective events by type
+    content_hash: str = ""
 
-    @property
-    def content_hash(self) -> str:
-        digest = hashlib.sha256()
-        for name in sorted(self.tables):
-            for row in self.tables[name]:
-                digest.update(f"{name}{row!r}\n".encode())
-        digest.update(json.dumps(self.summary, sort_keys=True).encode())
-        return digest.hexdigest()
+
+def ordered(
+    tables: dict[str, list[tuple[Any, ...]]], summary: dict[str, Any]
+) -> tuple[dict[str, list[tuple[Any, ...]]], str]:
+    """The tables with their rows sorted by repr, and the content hash over those reprs
+    and the summary (each row's repr is made once: a province has millions)."""
+    digest = hashlib.sha256()
+    found = {}
+    for name in sorted(tables):
+        keyed = sorted(((repr(row), row) for row in tables[name]), key=itemgetter(0))
+        for text, _ in keyed:
+            digest.update(f"{name}{text}\n".encode())
+        found[name] = [row for _, row in keyed]
+    digest.update(json.dumps(summary, sort_keys=True).encode())
+    return found, digest.hexdigest()
 
 
 def take(events: Iterable[Event], units: AdminUnits, cutoffs: Cutoffs, scope: Scope) -> Snapshot:
@@ -99,13 +108,9 @@ def snapshot_of(
         {m.person_id for h in households for m in registry.households[h].members}
         | {p.person_id for p in registry.persons.values() if p.household_id in inside}
     )
-    tables = {
-        name: sorted(rows, key=repr)
-        for name, rows in current_rows(registry, households, persons).items()
-    }
-    return Snapshot(
-        tables, summary(registry, inside, cutoffs.as_of), counted, dict(sorted(by_type.items()))
-    )
+    residents = summary(registry, inside, cutoffs.as_of)
+    tables, content_hash = ordered(current_rows(registry, households, persons), residents)
+    return Snapshot(tables, residents, counted, dict(sorted(by_type.items())), content_hash)
 
 
 def summary(registry: Registry, households: set[str], as_of: date) -> dict[str, Any]:

@@ -57,7 +57,14 @@ def write_tables(tables: dict[str, list[tuple[Any, ...]]], out: Path) -> None:
 
 
 def read_tables(where: Path) -> dict[str, list[dict[str, Any]]]:
-    return {t: pq.read_table(where / f"{n}.parquet").to_pylist() for t, n in FILES.items()}
+    """The tables back as one dict per row (column by column: faster than pyarrow's rows)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for table, name in FILES.items():
+        arrow = pq.read_table(where / f"{name}.parquet")
+        columns = [arrow.column(c).to_pylist() for c in arrow.column_names]
+        names = arrow.column_names
+        found[table] = [dict(zip(names, row, strict=True)) for row in zip(*columns, strict=True)]
+    return found
 
 
 def to_postgres(snapshot: Snapshot, url: str, schema: str, manifest: dict[str, Any]) -> None:

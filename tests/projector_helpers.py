@@ -13,6 +13,7 @@ import json
 import re
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -29,7 +30,7 @@ from producers.synth import Synth, SynthConfig
 from projections.admin_units import load
 from projections.fold import Rejection
 from projections.history import InvalidAmendment, amended, fold_log
-from projections.log import partition_count, place_markers
+from projections.log import partition_count, place_markers, read_log
 from projections.state_tables import COLUMNS, current_rows
 from schemas.models import Event, EventAmended, EventVoided
 from schemas.validation import event_json, parse_event
@@ -419,3 +420,11 @@ def read_rejected_topic(
     finally:
         consumer.close()
     return found
+
+
+def rejection_notices(settings: Settings, event_ids: set[str]) -> Counter[tuple[str, str]]:
+    """How many notices the rejected topic holds for each (event id, reason) of these
+    events, read to end markers (its JSON documents come back as undecodable records)."""
+    _, batches = read_log(settings, settings.topics.rejected)
+    docs = [json.loads(r.value) for batch in batches for r in batch if r.value]
+    return Counter((d["event_id"], d["reason"]) for d in docs if d.get("event_id") in event_ids)

@@ -47,6 +47,7 @@ from tests.projector_helpers import (
     quiesce,
     read_rejected_topic,
     rejected_rows,
+    rejection_notices,
     rejections_at,
     synthetic,
     wait_projected,
@@ -290,6 +291,10 @@ def test_late_voided_and_amended_events_give_the_in_order_result(
     assert persons[p(3)]["vital_status"] == "DEAD"
     assert persons[p(3)]["date_of_death"] == date(2024, 4, 2)
     assert outcome["out-p3"] == ("rejected", "dead_person")
+    # A notice when an event becomes rejected, not again each time a re-fold re-applies it.
+    notices = rejection_notices(settings, {eid(n) for n in ARRIVAL})
+    assert notices[(eid("out-p3"), "dead_person")] == 1
+    assert set(notices.values()) == {1}
     assert rejected_rows(settings, [UUID(eid("out-p3"))]) == {UUID(eid("out-p3")): ["dead_person"]}
     left = {m["person_id"]: (m["left_on"], m["left_reason"]) for m in members if m["left_on"]}
     assert left[p(3)] == (date(2024, 4, 2), "DIED")

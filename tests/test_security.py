@@ -1,0 +1,102 @@
+"""Security checks the other test files do not already make (see README, "Tests"):
+the PostgreSQL roles enforced for the auditor and the projector, and no personal data
+in any log the stack writes while it processes events."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+import pytest
+
+from infra.clickhouse import writer_client
+from popreg.settings import Settings
+from tests.projector_helpers import Ids, publish, synthetic, wait_projected
+from tests.test_indicator_worker import wait_counted
+
+pytestmark = [pytest.mark.stack, pytest.mark.security]
+
+
+@contextmanager
+def login_in(settings: Settings, group: str) -> Iterator[psycopg.Connection[Any]]:
+    """A connection as a fresh login role that is a member of `group` only."""
+    url = settings.postgres_url
+    login = f"{group}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute(f"CREATE ROLE {login} LOGIN PASSWORD 'pw' IN ROLE {group}")
+    try:
+        with psycopg.connect(f"postgresql://{login}:pw@{url.split('@', 1)[1]}") as conn:
+            yield conn
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute(f"DROP OWNED BY {login}")
+            admin.execute(f"DROP ROLE {login}")
+
+
+def refused(conn: psycopg.Connection[Any], sql: str) -> bool:
+    try:
+        conn.execute(sql)
+    except psycopg.errors.InsufficientPrivilege:
+        conn.rollback()
+        return True
+    conn.rollback()
+    return False
+
+
+def test_the_auditor_reads_everything_and_changes_nothing(settings: Settings) -> None:
+    with login_in(settings, "popreg_auditor") as conn:
+        for table in ("persons", "households", "household_members", "events"):
+            conn.execute(f"SELECT * FROM public.{table} LIMIT 1")
+        conn.execute("SELECT * FROM analyst.persons LIMIT 1")
+        assert refused(conn, "UPDATE persons SET full_name = 'x'")
+        assert refused(conn, "DELETE FROM events")
+        assert refused(conn, "INSERT INTO consumer_positions VALUES ('x', 't', 0, 0)")
+        assert refused(conn, "DROP TABLE persons")
+
+
+def test_the_projector_writes_the_registry_but_cannot_reshape_it(settings: Settings) -> None:
+    with login_in(settings, "popreg_projector") as conn:
+        conn.execute("UPDATE persons SET full_name = full_name WHERE false")
+        conn.execute("DELETE FROM households WHERE false")
+        conn.rollback()
+        assert refused(conn, "DROP TABLE persons")
+        assert refused(conn, "ALTER TABLE persons ADD COLUMN x int")
+        assert refused(conn, "CREATE TABLE public.intruder (x int)")
+
+
+def test_the_analyst_cannot_write_anywhere(settings: Settings) -> None:
+    with login_in(settings, "popreg_analyst") as conn:
+        assert refused(conn, "DELETE FROM analyst.persons")
+        assert refused(conn, "UPDATE public.persons SET sex = 'x'")
+        assert refused(conn, "CREATE TABLE analyst.intruder (x int)")
+
+
+def test_no_log_holds_a_name_a_national_id_or_an_address(settings: Settings) -> None:
+    """Publish a province's worth of people, poison included, let both processors take
+    it, then search every log file of the stack for their personal data."""
+    events = synthetic(Ids.new(), households=60, years=(2022, 2024), seed=31, error_rate=0.05)
+    written = publish(settings, events)
+    wait_projected(settings, written, timeout_s=120)
+    client = writer_client(settings)
+    try:
+        wait_counted(client, settings, written)
+    finally:
+        client.close()
+    personal: set[str] = set()
+    for event in events:
+        doc = event.model_dump(mode="json")
+        people = [doc.get("person"), doc.get("child"), *(doc.get("persons") or [])]
+        for person in filter(None, people):
+            personal |= {person["full_name"], person.get("national_id") or ""}
+        personal.add(doc.get("address") or "")
+    personal.discard("")
+    assert len(personal) > 100
+    logs = sorted((settings.resolved_data_dir / "logs").glob("*"))
+    assert logs
+    for path in logs:
+        text = path.read_text("utf-8", errors="replace")
+        leaked = sorted(p for p in personal if p in text)
+        assert not leaked, f"{path.name} holds personal data: {leaked[:5]}"

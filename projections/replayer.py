@@ -52,6 +52,7 @@ def read_from(
     for batch in batches:
         records += batch
         report(len(records), total)
+    report(len(records), len(records))  # the total counted earlier end markers too
     return ends, records
 
 

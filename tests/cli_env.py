@@ -8,20 +8,11 @@ import subprocess
 import sys
 from typing import Any
 
-from popreg.settings import Settings
+from popreg.settings import Settings, env_of
 
 
 def env_for(settings: Settings) -> dict[str, str]:
-    ports = settings.ports
-    return {
-        **os.environ,
-        "POPREG_DATA_DIR": str(settings.data_dir),
-        "POPREG_PORTS__BROKER": str(ports.broker),
-        "POPREG_PORTS__POSTGRES": str(ports.postgres),
-        "POPREG_PORTS__CLICKHOUSE_HTTP": str(ports.clickhouse_http),
-        "POPREG_PORTS__SEAWEED_BASE": str(ports.seaweed_base),
-        "POPREG_TOPICS__EVENTS": settings.topics.events,
-    }
+    return {**os.environ, **env_of(settings)}
 
 
 def popreg(

@@ -11,7 +11,7 @@ from __future__ import annotations
 import statistics
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, date, datetime
+from datetime import date
 
 from infra import secrets
 from infra.clickhouse import analyst_client, writer_client
@@ -19,12 +19,12 @@ from infra.processors import PROCESSORS, Processors, positions
 from popreg import freshness
 from popreg.bench_results import Figure, in_child
 from popreg.settings import Settings
-from producers.synth import Synth, SynthConfig
 from projections import indicators
 from projections.admin_units import load
 from projections.indicator_catalog import Period
 from projections.indicator_rebuild import IndicatorRebuild, rebuild_indicators
 from projections.log import partition_count, place_markers
+from schemas.models import Event
 from stream_processors.indicator_worker import CONSUMER
 
 Report = Callable[[str], None]
@@ -102,8 +102,12 @@ def caught_up(settings: Settings, ends: dict[int, int], timeout_s: float = 3600)
             time.sleep(0.2)
 
 
-def freshness_figures(settings: Settings, seconds: float, report: Report) -> Iterator[Figure]:
-    """Both processors running, events published at 1,000/s: publication to query."""
+def freshness_figures(
+    settings: Settings, seconds: float, newest: list[Event], report: Report
+) -> Iterator[Figure]:
+    """Both processors running, the `newest` events of the province (held back from the
+    log, so recorded after everything in it, as live traffic is) published at 1,000/s:
+    publication to query."""
     processors = Processors(settings)
     report("starting both processors (the indicator processor folds the log first)")
     processors.start()
@@ -111,21 +115,10 @@ def freshness_figures(settings: Settings, seconds: float, report: Report) -> Ite
         topic = settings.topics.events
         caught_up(settings, place_markers(settings, topic, partition_count(settings, topic)))
         report(f"publishing {FRESHNESS_RATE:,} events/s for {seconds:.0f} s, timing samples")
-        config = SynthConfig("95", 20_000, 2015, 2025, 11, datetime(2026, 1, 1, tzinfo=UTC))
         client = analyst_client(settings)
         try:
-            units = load()
-            communes = sorted(
-                {
-                    c.code
-                    for table in (units.before, units.after)
-                    for c in table.values()
-                    if c.province_code == config.province
-                }
-            )
-            found = freshness.measure(
-                settings, client, Synth(config, units).events(), communes, FRESHNESS_RATE, seconds
-            )
+            since = min(e.envelope.recorded_at for e in newest)
+            found = freshness.measure(settings, client, newest, since, FRESHNESS_RATE, seconds)
         finally:
             client.close()
     finally:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import statistics
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
@@ -25,14 +26,13 @@ from schemas.models import Event
 
 POLL_S = 0.05  # a poll costs the host a query: polling harder would slow what it measures
 CHUNK = 200  # ids per poll: parameters travel in the URL
-# The communes narrow the scan of `vital_events` to the stream's own province (it is
-# sorted by event type, then commune): a poll scanning every event of a ten-year
-# province 20 times a second would take the CPU the processors being measured need.
-# `rejections` is small, and holds the stream's events with unknown communes.
+# The stream is the newest part of the province's history (held back from the log),
+# so `since`, its earliest recording time, narrows the scan of `vital_events`;
+# `rejections` is small.
 IDS = "event_id IN {ids:Array(UUID)}"
 FOUND = (
     f"SELECT toString(event_id) FROM {DATABASE}.vital_events"
-    f" WHERE commune_code IN {{communes:Array(String)}} AND {IDS}"
+    f" WHERE recorded_at >= {{since:DateTime64(3, 'UTC')}} AND {IDS}"
     f" UNION ALL SELECT toString(event_id) FROM {DATABASE}.rejections WHERE {IDS}"
 )
 
@@ -48,8 +48,8 @@ class Freshness:
 def measure(
     settings: Settings,
     client: Any,
-    events: Iterator[Event],
-    communes: list[str],
+    events: Iterable[Event],
+    since: datetime,
     rate: int,
     seconds: float,
     sample_every: int = 10,
@@ -68,7 +68,7 @@ def measure(
             for start in range(0, len(pending), CHUNK):
                 try:
                     ids = pending[start : start + CHUNK]
-                    result = client.query(FOUND, parameters={"ids": ids, "communes": communes})
+                    result = client.query(FOUND, parameters={"ids": ids, "since": since})
                 except ClickHouseError as error:  # keep timing; say so if it never recovers
                     failures.append(f"{type(error).__name__}: {error}")
                     continue

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from bisect import bisect_right
+from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
@@ -90,6 +90,7 @@ Row = tuple[str, tuple[Any, ...]]  # (table, values); the last value is the sign
 KnowledgeKey = tuple[datetime, UUID]
 Undo = dict[fold.Entity, tuple["Household | Person | None", "KnowledgeKey | None"]]
 WINDOW = 20_000  # recent events that can be taken back to let a late arrival in
+REACH = 5_000  # how far back a late arrival is put in place while a backlog is read
 
 
 def knowledge_key(event: Event) -> KnowledgeKey:
@@ -301,7 +302,7 @@ class Taken:
 @dataclass(frozen=True)
 class Applied:
     key: KnowledgeKey
-    event: Event
+    event: Event  # as recorded: corrections are applied to it each time it is folded
     undo: Undo
 
 
@@ -315,63 +316,119 @@ class IndicatorState:
     fold: IndicatorFold
     events: dict[UUID, tuple[KnowledgeKey, bytes]] = field(default_factory=dict)
     corrections: dict[UUID, EventVoided | EventAmended] = field(default_factory=dict)
+    fixes: dict[UUID, list[EventVoided | EventAmended]] = field(default_factory=dict)
     rows: dict[UUID, list[Row]] = field(default_factory=dict)
     undecodable: list[Row] = field(default_factory=list)
-    recent: list[Applied] = field(default_factory=list)  # knowledge order, WINDOW or more
+    recent: list[Applied] = field(default_factory=list)  # application order, WINDOW or more
 
     def take(self, records: list[Record], caught_up: bool = True) -> Taken:
         """A batch of records; the rows that bring the indicators up to date with it.
 
-        A correction, or an event some earlier correction names, changes what counts
-        before it, so the whole history is folded again and only the difference is
-        written. New state events take their place in knowledge order (`_place`): an
-        event that arrives after later-recorded ones (partitions are read side by side)
-        takes back the recent events recorded after it, and the fold is re-done only
-        if one beyond that window touches the same household or person. While the
-        reader has not `caught_up`, events are judged as they come and a backlog is
-        folded once at its end, not once per batch."""
+        New state events take their place in knowledge order (`_place`): an event that
+        arrives after later-recorded ones (partitions are read side by side) takes back
+        the recent events recorded after it. A correction changes what counts from its
+        target on, so it takes back the recent events from its target on. Only when
+        that reaches beyond the window (a correction of an old event, or a late arrival
+        touching what a later event beyond the window touched: `out_of_order`) is the
+        whole history folded again, and only the difference written. While the reader
+        has not `caught_up` (a backlog, partitions perhaps far apart), events that
+        touch nothing a later one touched are taken back at most REACH events, and a
+        conflict beyond the window is re-folded once, at the backlog's end."""
         taken = Taken([])
         new = self._remember(records, taken)
-        targets = {c.target_event_id for c in self.corrections.values()}
-        if any(history.is_correction(e) or e.envelope.event_id in targets for e in new):
+        fixes = [e for e in new if isinstance(e, EventVoided | EventAmended)]
+        states: list[Event] = [e for e in new if not history.is_correction(e)]
+        arrived = {e.envelope.event_id for e in states}
+        redo = [  # the targets of new corrections that were folded before
+            self.events[f.target_event_id][0]
+            for f in fixes
+            if f.target_event_id in self.events and f.target_event_id not in arrived
+        ]
+        if not all(self._in_window(key) for key in redo):
             taken.rows += self.refold()
             taken.refolded = True
             return taken
-        if caught_up:
-            taken.rows += self._place(new)
-        else:
-            taken.rows += [row for e in sorted(new, key=knowledge_key) for row in self._apply(e)]
+        taken.rows += self._place(states, redo, None if caught_up else REACH)
+        waiting = [  # earlier corrections whose target has just arrived
+            f for e in states for f in self.fixes.get(e.envelope.event_id, []) if f not in fixes
+        ]
+        for fix in [*fixes, *waiting]:
+            old = self.rows.get(fix.envelope.event_id, [])
+            self.rows[fix.envelope.event_id] = now = self._correction_rows(fix)
+            taken.rows += difference(old, now)
         if self.fold.out_of_order and caught_up:
             taken.rows = difference([], [*taken.rows, *self.refold()])
             taken.refolded = True
         return taken
 
-    def _apply(self, event: Event) -> list[Row]:
+    def _in_window(self, key: KnowledgeKey) -> bool:
+        """Whether the event recorded at `key` can be taken back."""
+        at = self._position(key)
+        return at < len(self.recent) and self.recent[at].key == key
+
+    def _apply(self, event: Event, keep: bool = True) -> list[Row]:
+        """The event with its corrections applied; `keep` it in the window to take back."""
+        event_id = event.envelope.event_id
         undo: Undo = {}
-        self.rows[event.envelope.event_id] = rows = self.fold.apply(event, undo)
-        self.recent.append(Applied(knowledge_key(event), event, undo))
-        if len(self.recent) > 2 * WINDOW:
-            del self.recent[:-WINDOW]
+        counted = self._effective(event)
+        if counted is None:
+            self.rows.pop(event_id, None)
+            rows: list[Row] = []
+        else:
+            self.rows[event_id] = rows = self.fold.apply(counted, undo if keep else None)
+        if keep:
+            self.recent.append(Applied(knowledge_key(event), event, undo))
+            if len(self.recent) > 2 * WINDOW:
+                del self.recent[:-WINDOW]
         return rows
 
-    def _place(self, events: list[Event]) -> list[Row]:
+    def _effective(self, event: Event) -> Event | None:
+        """What counts of the event once its corrections are applied; None if voided."""
+        fixes = self.fixes.get(event.envelope.event_id)
+        if not fixes:
+            return event
+        effective = history.effective_events([event, *fixes])
+        return effective[0] if effective else None
+
+    def _correction_rows(self, fix: EventVoided | EventAmended) -> list[Row]:
+        target = self.events.get(fix.target_event_id)
+        return self.fold.correction(
+            fix, None if target is None else decode_single_object(target[1])
+        )
+
+    def _place(self, events: list[Event], redo: list[KnowledgeKey], reach: int | None) -> list[Row]:
         """Events in their place in knowledge order: the recent events recorded after the
-        first of them are taken back, and taken again among them (rows: the difference).
-        Events that left the window are not taken back; if one recorded later touches
-        what a new event touches, the fold notices (`out_of_order`) and `take` folds
-        everything again. Events touching nothing in common commute."""
+        first of them are taken back (at most `reach` of them), and those from each key
+        in `redo` on, and taken again among them (rows: the difference). Events that
+        left the window are not taken back; if one recorded later touches what a new
+        event touches, the fold notices (`out_of_order`) and `take` folds everything
+        again. Events touching nothing in common commute."""
+        at = min([len(self.recent), *(self._position(key) for key in redo)])
         first = min(map(knowledge_key, events), default=None)
-        at = len(self.recent)
-        if first is not None and self.recent and first < self.recent[-1].key:
-            at = bisect_right(self.recent, first, key=lambda a: a.key)
+        if first is not None:
+            placed = self._position(first)
+            if reach is None or len(self.recent) - placed <= reach or self._conflict(events):
+                at = min(at, placed)
         later = self.recent[at:]
         del self.recent[at:]
         for applied in reversed(later):
             self.fold.restore(applied.undo)
-        old = [row for a in later for row in self.rows[a.event.envelope.event_id]]
+        old = [row for a in later for row in self.rows.get(a.event.envelope.event_id, [])]
         again = sorted([*events, *(a.event for a in later)], key=knowledge_key)
         new = [row for event in again for row in self._apply(event)]
         return difference(old, new) if later else new
+
+    def _conflict(self, events: list[Event]) -> bool:
+        """Whether an event touches what an event recorded after it has touched."""
+        last = self.fold.last
+        for event in events:
+            key = knowledge_key(event)
+            if any(last.get(e, key) > key for e in fold.touched(event, self.fold.registry)):
+                return True
+        return False
+
+    def _position(self, key: KnowledgeKey) -> int:
+        return bisect_left(self.recent, key, key=lambda a: a.key)
 
     def load(self, records: Iterable[Record]) -> None:
         """Many records at once (a restart, a rebuild): one fold at the end."""
@@ -405,6 +462,7 @@ class IndicatorState:
                 event = record.event
                 if isinstance(event, EventVoided | EventAmended):
                     self.corrections[event.envelope.event_id] = event
+                    self.fixes.setdefault(event.target_event_id, []).append(event)
                 else:
                     self.events[event.envelope.event_id] = (
                         knowledge_key(event),
@@ -419,28 +477,21 @@ class IndicatorState:
 
     def refold(self) -> list[Row]:
         """Everything again, in knowledge order: a voided event counts nothing, an
-        amended one counts as amended, in its own place."""
+        amended one counts as amended, in its own place. The last WINDOW events are
+        kept in the window, so that what comes next can take them back."""
         old = [row for rows in self.rows.values() for row in rows]
         self.fold = IndicatorFold(self.fold.units, self.fold.secret)
         self.rows = {}
         self.recent = []
-        by_target: dict[UUID, list[Event]] = {}
-        for fix in self.corrections.values():
-            by_target.setdefault(fix.target_event_id, []).append(fix)
         order = [(key, event_id) for event_id, (key, _) in self.events.items()]
         order += [(knowledge_key(c), event_id) for event_id, c in self.corrections.items()]
+        kept_from = len(self.events) - WINDOW
+        applied = 0
         for _, event_id in sorted(order):
             correction = self.corrections.get(event_id)
             if correction is not None:
-                target = self.events.get(correction.target_event_id)
-                found = None if target is None else decode_single_object(target[1])
-                self.rows[event_id] = self.fold.correction(correction, found)
+                self.rows[event_id] = self._correction_rows(correction)
                 continue
-            event = decode_single_object(self.events[event_id][1])
-            if event_id in by_target:
-                effective = history.effective_events([event, *by_target[event_id]])
-                if not effective:
-                    continue
-                event = effective[0]
-            self.rows[event_id] = self.fold.apply(event)
+            self._apply(decode_single_object(self.events[event_id][1]), applied >= kept_from)
+            applied += 1
         return difference(old, [row for rows in self.rows.values() for row in rows])

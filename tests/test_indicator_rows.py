@@ -7,7 +7,7 @@ import json
 import random
 import zlib
 from collections import Counter
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -27,7 +27,7 @@ from projections.indicator_rows import (
 from projections.log import Record
 from projections.state import ALIVE
 from schemas.codec import DecodeError
-from schemas.models import Event
+from schemas.models import BirthRegistered, Event
 from tests.test_fold import (
     UNITS,
     birth,
@@ -133,7 +133,7 @@ def test_a_void_of_a_birth_cancels_its_fact_and_its_baby() -> None:
         "EventVoided", "H1", "2024-03-20", target_event_id=str(target.envelope.event_id), reason="x"
     )
     taken = state.take([Record(0, 99, void, None, None)])
-    assert taken.refolded
+    assert not taken.refolded  # its target is in the window: taken back, not re-folded
     assert total(taken.rows, "vital_events", event_type="BirthRegistered") == -1
     assert total(taken.rows, "population_deltas") == -1
     assert total(taken.rows, "vital_events", event_type="EventVoided") == 1
@@ -219,9 +219,13 @@ def test_taking_the_log_in_any_batches_gives_the_rows_of_one_fold(cuts: list[int
     assert difference(written, whole) == []
 
 
-def test_partitions_read_side_by_side_converge_to_the_one_fold_once_caught_up() -> None:
+def test_partitions_read_far_apart_converge_to_the_one_fold_once_caught_up(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     """Households' events in three partitions, one read far ahead of the others (a
-    backlog): judged as they come, then re-folded once the reader has caught up."""
+    backlog, beyond the window): judged as they come, then re-folded once caught up."""
+    monkeypatch.setattr(indicator_rows, "WINDOW", 20)
+    monkeypatch.setattr(indicator_rows, "REACH", 10)
     partitions: list[list[Record]] = [[], [], []]
     for n, e in enumerate(SYNTH):
         partitions[zlib.crc32(e.envelope.household_id.encode()) % 3].append(
@@ -238,12 +242,14 @@ def test_partitions_read_side_by_side_converge_to_the_one_fold_once_caught_up() 
     assert difference(written, whole) == []
 
 
-def skewed_batches(seed: int, partitions: int = 3, size: int = 60) -> list[list[Record]]:
+def skewed_batches(
+    seed: int, partitions: int = 3, size: int = 60, events: list[Event] = SYNTH
+) -> list[list[Record]]:
     """The log's partitions read side by side, each batch taking a random share of each:
     a batch holds events recorded before events of the batch before it."""
     rng = random.Random(seed)
     queues: list[list[Record]] = [[] for _ in range(partitions)]
-    for n, e in enumerate(SYNTH):
+    for n, e in enumerate(events):
         queues[zlib.crc32(e.envelope.household_id.encode()) % partitions].append(
             Record(0, n, e, None, None)
         )
@@ -270,6 +276,19 @@ def test_late_arrivals_within_the_window_are_put_in_place_without_refolding(seed
     assert difference(written, whole) == []
 
 
+def test_a_backlog_read_side_by_side_is_put_in_place_without_refolding() -> None:
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    written: list[Row] = []
+    events = with_corrections(4)
+    batches = skewed_batches(4, events=events)
+    for n, batch in enumerate(batches):
+        taken = state.take(batch, caught_up=n == len(batches) - 1)
+        assert not taken.refolded
+        written += taken.rows
+    whole = list(fold_all(records(events), UNITS, SECRET).all_rows())
+    assert difference(written, whole) == []
+
+
 def test_a_late_arrival_beyond_the_window_is_caught_by_a_refold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -283,4 +302,56 @@ def test_a_late_arrival_beyond_the_window_is_caught_by_a_refold(
         written += taken.rows
     assert refolds > 0
     whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
+    assert difference(written, whole) == []
+
+
+def with_corrections(seed: int, count: int = 40) -> list[Event]:
+    """SYNTH with voids and amendments of random events, recorded up to 60 days after
+    their target (a few before it: they wait for it), in recording order."""
+    rng = random.Random(seed)
+    fixes: list[Event] = []
+    for target in rng.sample(SYNTH, count):
+        env = target.envelope
+        recorded = env.recorded_at + timedelta(days=rng.choice([-1, 0, 1, 7, 30, 60]))
+        fields: dict[str, object] = {"target_event_id": str(env.event_id), "reason": "x"}
+        kind = "EventVoided"
+        if isinstance(target, BirthRegistered) and rng.random() < 0.5:
+            kind = "EventAmended"
+            sex = "FEMALE" if target.child.sex == "MALE" else "MALE"
+            fields["corrected_fields"] = {"child.sex": json.dumps(sex)}
+        day = (recorded - timedelta(days=1)).date().isoformat()
+        fixes.append(event(kind, env.household_id, day, recorded=recorded.isoformat(), **fields))
+    return sorted([*SYNTH, *fixes], key=lambda e: e.envelope.recorded_at)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_corrections_within_the_window_take_back_from_their_target_without_refolding(
+    seed: int,
+) -> None:
+    events = with_corrections(seed)
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    written: list[Row] = []
+    for batch in skewed_batches(seed, events=events):
+        taken = state.take(batch, caught_up=True)
+        assert not taken.refolded
+        written += taken.rows
+    whole = list(fold_all(records(events), UNITS, SECRET).all_rows())
+    assert difference(written, whole) == []
+    assert total(written, "vital_events", event_type="EventVoided") > 0
+
+
+def test_a_correction_beyond_the_window_is_caught_by_a_refold(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(indicator_rows, "WINDOW", 5)
+    events = with_corrections(3)
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    written: list[Row] = []
+    refolds = 0
+    for batch in skewed_batches(3, events=events):
+        taken = state.take(batch, caught_up=True)
+        refolds += taken.refolded
+        written += taken.rows
+    assert refolds > 0
+    whole = list(fold_all(records(events), UNITS, SECRET).all_rows())
     assert difference(written, whole) == []

@@ -24,7 +24,7 @@ from producers.publisher import Publisher
 from projections.clickhouse_schema import DATABASE
 from schemas.models import Event
 
-POLL_S = 0.05  # a poll costs the host a query: polling harder would slow what it measures
+POLL_S = 0.1  # a poll costs the host a query: polling harder would slow what it measures
 CHUNK = 200  # ids per poll: parameters travel in the URL
 # The stream is the newest part of the province's history (held back from the log),
 # so `since`, its earliest recording time, narrows the scan of `vital_events`;

@@ -90,7 +90,6 @@ Row = tuple[str, tuple[Any, ...]]  # (table, values); the last value is the sign
 KnowledgeKey = tuple[datetime, UUID]
 Undo = dict[fold.Entity, tuple["Household | Person | None", "KnowledgeKey | None"]]
 WINDOW = 20_000  # recent events that can be taken back to let a late arrival in
-REACH = 5_000  # how far back a late arrival is put in place while a backlog is read
 
 
 def knowledge_key(event: Event) -> KnowledgeKey:
@@ -326,14 +325,13 @@ class IndicatorState:
 
         New state events take their place in knowledge order (`_place`): an event that
         arrives after later-recorded ones (partitions are read side by side) takes back
-        the recent events recorded after it. A correction changes what counts from its
-        target on, so it takes back the recent events from its target on. Only when
-        that reaches beyond the window (a correction of an old event, or a late arrival
-        touching what a later event beyond the window touched: `out_of_order`) is the
-        whole history folded again, and only the difference written. While the reader
-        has not `caught_up` (a backlog, partitions perhaps far apart), events that
-        touch nothing a later one touched are taken back at most REACH events, and a
-        conflict beyond the window is re-folded once, at the backlog's end."""
+        the recent events recorded after it that share a household or person with it
+        (and, in turn, with those). A correction changes what counts from its target
+        on, so it takes back its target and what shares with it. Only when that reaches
+        beyond the window (a correction of an old event, or a late arrival touching
+        what a later event beyond the window touched: `out_of_order`) is the whole
+        history folded again, and only the difference written; while the reader has
+        not `caught_up` (a backlog), that is done once, at the backlog's end."""
         taken = Taken([])
         new = self._remember(records, taken)
         fixes = [e for e in new if isinstance(e, EventVoided | EventAmended)]
@@ -348,7 +346,7 @@ class IndicatorState:
             taken.rows += self.refold()
             taken.refolded = True
             return taken
-        taken.rows += self._place(states, redo, None if caught_up else REACH)
+        taken.rows += self._place(states, redo)
         waiting = [  # earlier corrections whose target has just arrived
             f for e in states for f in self.fixes.get(e.envelope.event_id, []) if f not in fixes
         ]
@@ -359,6 +357,8 @@ class IndicatorState:
         if self.fold.out_of_order and caught_up:
             taken.rows = difference([], [*taken.rows, *self.refold()])
             taken.refolded = True
+        if len(self.recent) > 2 * WINDOW:
+            del self.recent[:-WINDOW]
         return taken
 
     def _in_window(self, key: KnowledgeKey) -> bool:
@@ -378,8 +378,6 @@ class IndicatorState:
             self.rows[event_id] = rows = self.fold.apply(counted, undo if keep else None)
         if keep:
             self.recent.append(Applied(knowledge_key(event), event, undo))
-            if len(self.recent) > 2 * WINDOW:
-                del self.recent[:-WINDOW]
         return rows
 
     def _effective(self, event: Event) -> Event | None:
@@ -396,36 +394,42 @@ class IndicatorState:
             fix, None if target is None else decode_single_object(target[1])
         )
 
-    def _place(self, events: list[Event], redo: list[KnowledgeKey], reach: int | None) -> list[Row]:
-        """Events in their place in knowledge order: the recent events recorded after the
-        first of them are taken back (at most `reach` of them), and those from each key
-        in `redo` on, and taken again among them (rows: the difference). Events that
-        left the window are not taken back; if one recorded later touches what a new
-        event touches, the fold notices (`out_of_order`) and `take` folds everything
-        again. Events touching nothing in common commute."""
-        at = min([len(self.recent), *(self._position(key) for key in redo)])
-        first = min(map(knowledge_key, events), default=None)
-        if first is not None:
-            placed = self._position(first)
-            if reach is None or len(self.recent) - placed <= reach or self._conflict(events):
-                at = min(at, placed)
-        later = self.recent[at:]
-        del self.recent[at:]
-        for applied in reversed(later):
-            self.fold.restore(applied.undo)
-        old = [row for a in later for row in self.rows.get(a.event.envelope.event_id, [])]
-        again = sorted([*events, *(a.event for a in later)], key=knowledge_key)
-        new = [row for event in again for row in self._apply(event)]
-        return difference(old, new) if later else new
+    def _place(self, events: list[Event], redo: list[KnowledgeKey]) -> list[Row]:
+        """Events in their place in knowledge order, with the corrected events at `redo`.
 
-    def _conflict(self, events: list[Event]) -> bool:
-        """Whether an event touches what an event recorded after it has touched."""
-        last = self.fold.last
+        Of the recent events recorded after the first of them, those sharing a household
+        or person with them (or with one taken back before) are taken back, newest
+        first, and taken again among them in order (rows: the difference). Others
+        commute with them and stay. Events that left the window are not taken back; if
+        one recorded later touches what a new event touches, the fold notices
+        (`out_of_order`) and `take` folds everything again."""
+        registry = self.fold.registry
+        keys = [*redo, *map(knowledge_key, events)]
+        at = min([len(self.recent), *map(self._position, keys)])
+        shared: set[fold.Entity] = set()
         for event in events:
-            key = knowledge_key(event)
-            if any(last.get(e, key) > key for e in fold.touched(event, self.fold.registry)):
-                return True
-        return False
+            shared |= fold.touched(event, registry)
+        for key in redo:
+            target = self.recent[self._position(key)]
+            shared |= target.undo.keys()
+            if (counted := self._effective(target.event)) is not None:
+                shared |= fold.touched(counted, registry)
+        back: list[Applied] = []
+        kept: list[Applied] = []
+        for applied in self.recent[at:]:
+            if applied.key in redo or not shared.isdisjoint(applied.undo):
+                back.append(applied)
+                shared |= applied.undo.keys()
+            else:
+                kept.append(applied)
+        del self.recent[at:]
+        for applied in reversed(back):
+            self.fold.restore(applied.undo)
+        old = [row for a in back for row in self.rows.get(a.event.envelope.event_id, [])]
+        again = sorted([*events, *(a.event for a in back)], key=knowledge_key)
+        new = [row for event in again for row in self._apply(event)]
+        self.recent[at:] = sorted([*kept, *self.recent[at:]], key=lambda a: a.key)
+        return difference(old, new) if back else new
 
     def _position(self, key: KnowledgeKey) -> int:
         return bisect_left(self.recent, key, key=lambda a: a.key)

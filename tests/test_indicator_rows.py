@@ -225,7 +225,6 @@ def test_partitions_read_far_apart_converge_to_the_one_fold_once_caught_up(
     """Households' events in three partitions, one read far ahead of the others (a
     backlog, beyond the window): judged as they come, then re-folded once caught up."""
     monkeypatch.setattr(indicator_rows, "WINDOW", 20)
-    monkeypatch.setattr(indicator_rows, "REACH", 10)
     partitions: list[list[Record]] = [[], [], []]
     for n, e in enumerate(SYNTH):
         partitions[zlib.crc32(e.envelope.household_id.encode()) % 3].append(

@@ -625,7 +625,7 @@ def test_a_voided_birth_leaves_its_month(
         }
     )
     taken = state.take([Record(0, len(synthetic_events), void, None, None)])
-    assert taken.refolded and any(fields[-1] < 0 for _, fields in taken.rows)
+    assert any(fields[-1] < 0 for _, fields in taken.rows)
     warehouse.add(taken.rows)
     assert births() == before - 1
     reference = Reference(list(state.all_rows()), UNITS)

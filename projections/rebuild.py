@@ -75,6 +75,11 @@ class Folded:
     last_applied: dict[Entity, Key] = field(default_factory=dict)
     windowed: set[Entity] = field(default_factory=set)
 
+    def version(self, entity: Entity, key: Key) -> None:
+        found = state(self.registry, entity)
+        if found is not None:
+            self.versions.append((entity, key, found))
+
 
 @dataclass(frozen=True)
 class RebuildResult:
@@ -125,9 +130,7 @@ def fold_log(log: Log, units: AdminUnits, advance: Advance) -> Folded:
             for entity in entities - folded.windowed:
                 folded.windowed.add(entity)
                 if entity in folded.last_applied:
-                    folded.versions.append(
-                        (entity, folded.last_applied[entity], state(registry, entity))
-                    )
+                    folded.version(entity, folded.last_applied[entity])
         rejection = fold.apply(registry, event, units)
         folded.outcomes[event.envelope.event_id] = rejection
         for entity in entities:
@@ -135,7 +138,7 @@ def fold_log(log: Log, units: AdminUnits, advance: Advance) -> Folded:
             if rejection is None:
                 folded.last_applied[entity] = key
                 if windowed:
-                    folded.versions.append((entity, key, state(registry, entity)))
+                    folded.version(entity, key)
         if count % 10_000 == 0:
             advance("fold", 10_000)
     advance("fold", len(effective) % 10_000)
@@ -153,10 +156,14 @@ def fold_log(log: Log, units: AdminUnits, advance: Advance) -> Folded:
 
 
 def state(registry: Registry, entity: Entity) -> Any:
+    """The entity's version as the live projector stores it; None if the registry does
+    not hold it (an event may name a person it does not register, e.g. a father)."""
     kind, entity_id = entity
     if kind == HOUSEHOLD:
-        return Jsonb(household_json(registry.households[entity_id]))
-    return Jsonb(person_json(registry.persons[entity_id]))
+        household = registry.households.get(entity_id)
+        return None if household is None else Jsonb(household_json(household))
+    person = registry.persons.get(entity_id)
+    return None if person is None else Jsonb(person_json(person))
 
 
 def write(

@@ -14,6 +14,8 @@ import psycopg
 import pytest
 
 from popreg.settings import Settings
+from projections import rebuild
+from projections.log import Record
 from projections.state_tables import COLUMNS
 from tests.cli_env import popreg
 from tests.projector_helpers import (
@@ -25,6 +27,7 @@ from tests.projector_helpers import (
     synthetic,
     wait_projected,
 )
+from tests.test_fold import UNITS, birth, enumerated, enumerated_household
 
 pytestmark = pytest.mark.stack
 
@@ -63,3 +66,21 @@ def test_rebuild_equals_the_live_projection_and_live_continues(settings: Setting
     more = synthetic(later, households=20, years=(2023, 2024), seed=6, error_rate=0.0)
     wait_projected(settings, publish(settings, more))
     assert db_rows(settings, later) == folded(more).rows
+
+
+def test_the_fold_keeps_versions_only_of_what_the_registry_holds() -> None:
+    """A father named by births but never registered gets no entity version (the
+    rebuild used to fail when a second birth in the version window named him)."""
+    events = [
+        enumerated_household("H1", "P1", 2, day="2023-01-01"),
+        enumerated("P1", "H1", "HEAD", "FEMALE", "1990-05-17", "MARRIED", day="2023-01-01"),
+        birth("C1", "P1", day="2023-02-01", father="F9"),
+        birth("C2", "P1", day="2024-03-01", father="F9"),
+    ]
+    log = rebuild.Log({0: len(events)})
+    for n, e in enumerate(events):
+        log.events[e.envelope.event_id] = (Record(0, n, e, None, None), e)
+    folded = rebuild.fold_log(log, UNITS, lambda stage, n: None)
+    assert set(folded.outcomes.values()) == {None}
+    versioned = {entity for entity, _, _ in folded.versions}
+    assert ("P", "C2") in versioned and ("P", "F9") not in versioned

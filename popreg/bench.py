@@ -33,7 +33,7 @@ from infra.supervisor import read_status
 from popreg import bench_baselines, bench_indicators, bench_replay
 from popreg.bench_results import Figure, Results, in_child, new_results, write
 from popreg.settings import Settings
-from producers.publisher import PRODUCER_DEFAULTS, Publisher
+from producers.publisher import Publisher, producer_defaults
 from producers.synth import Synth, SynthConfig
 from projections import log, rebuild
 from projections.admin_units import load
@@ -101,7 +101,7 @@ def publish_figures(settings: Settings, events: list[Event], rounds: int = 3) ->
     topic = scratch_topic(settings)
     codec = Codec(settings.schema_registry_url)
     records = [(e.envelope.household_id.encode(), codec.encode(e, topic)) for e in events]
-    producer = Producer(settings.kafka_config(**PRODUCER_DEFAULTS))
+    producer = Producer(settings.kafka_config(**producer_defaults(settings)))
     topics = settings.topics.model_copy(update={"events": topic})
     with Publisher(settings.model_copy(update={"topics": topics})) as publisher:
         raw_produce(producer, topic, records[:1])

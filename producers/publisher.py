@@ -34,12 +34,15 @@ log = logging.getLogger("popreg.publisher")
 PRODUCER_DEFAULTS: dict[str, Any] = {
     "enable.idempotence": True,
     "acks": "all",
-    "linger.ms": 20,
     "batch.num.messages": 10000,
     "compression.type": "lz4",
     "delivery.timeout.ms": 120_000,
 }
 TYPE_HEADER = "popreg-type"
+
+
+def producer_defaults(settings: Settings) -> dict[str, Any]:
+    return {**PRODUCER_DEFAULTS, "linger.ms": settings.linger_ms}
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,7 @@ class Publisher:
         self.topic = settings.topics.events
         self.codec = Codec(settings.schema_registry_url)
         self._check_world = check_world
-        config = {**PRODUCER_DEFAULTS, **(producer_config or {})}
+        config = {**producer_defaults(settings), **(producer_config or {})}
         self._producer = Producer(settings.kafka_config(logger=log, **config))
         self._closed = False
 

@@ -93,3 +93,11 @@ def test_embedded_postgres_url_needs_a_stack_that_was_set_up(tmp_path: Path) -> 
 def test_redact_url_hides_only_the_password() -> None:
     assert redact_url("postgresql://u:secret@db:5432/x") == "postgresql://u:***@db:5432/x"
     assert redact_url("http://ch:8123") == "http://ch:8123"
+
+
+def test_producers_linger_longer_on_the_embedded_broker(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert Settings().linger_ms == 100
+    monkeypatch.setenv("POPREG_KAFKA__BOOTSTRAP_SERVERS", "kafka-1:9092")
+    assert Settings().linger_ms == 20
+    monkeypatch.setenv("POPREG_KAFKA__LINGER_MS", "5")
+    assert Settings().linger_ms == 5

@@ -280,14 +280,18 @@ def rebuild_state_quietly(settings: Settings) -> rebuild.RebuildResult:
 
 @contextmanager
 def logs_kept(settings: Settings, out_dir: Path) -> Iterator[None]:
-    """On failure, the scratch stack's logs are copied next to the results."""
+    """The scratch stack's logs, copied next to the results (`run-logs/`, or
+    `failed-run-logs/` if the run failed): the processors' batch lines tell where the
+    time went."""
+    kept = out_dir / "run-logs"
     try:
         yield
     except BaseException:
         kept = out_dir / "failed-run-logs"
+        raise
+    finally:
         shutil.rmtree(kept, ignore_errors=True)
         shutil.copytree(settings.resolved_data_dir / "logs", kept)
-        raise
 
 
 GROUPS = ("publish", "live", "rebuild", "baselines", "replay", "queries", "freshness")

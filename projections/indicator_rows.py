@@ -318,7 +318,7 @@ class IndicatorState:
     fixes: dict[UUID, list[EventVoided | EventAmended]] = field(default_factory=dict)
     rows: dict[UUID, list[Row]] = field(default_factory=dict)
     undecodable: list[Row] = field(default_factory=list)
-    recent: list[Applied] = field(default_factory=list)  # application order, WINDOW or more
+    recent: list[Applied] = field(default_factory=list)  # knowledge order, WINDOW or more
 
     def take(self, records: list[Record], caught_up: bool = True) -> Taken:
         """A batch of records; the rows that bring the indicators up to date with it.

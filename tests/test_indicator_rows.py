@@ -219,6 +219,23 @@ def test_taking_the_log_in_any_batches_gives_the_rows_of_one_fold(cuts: list[int
     assert difference(written, whole) == []
 
 
+def take_all(batches: list[list[Record]], backlog: bool = False) -> tuple[list[Row], list[bool]]:
+    """Every batch through one state, caught up after each (a `backlog`: only after the
+    last); the rows written, and which batches re-folded."""
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    written: list[Row] = []
+    refolded: list[bool] = []
+    for n, batch in enumerate(batches):
+        taken = state.take(batch, caught_up=not backlog or n == len(batches) - 1)
+        written += taken.rows
+        refolded.append(taken.refolded)
+    return written, refolded
+
+
+def one_fold(events: list[Event]) -> list[Row]:
+    return list(fold_all(records(events), UNITS, SECRET).all_rows())
+
+
 def test_partitions_read_far_apart_converge_to_the_one_fold_once_caught_up(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -230,15 +247,10 @@ def test_partitions_read_far_apart_converge_to_the_one_fold_once_caught_up(
         partitions[zlib.crc32(e.envelope.household_id.encode()) % 3].append(
             Record(0, n, e, None, None)
         )
-    state = IndicatorState(IndicatorFold(UNITS, SECRET))
-    written: list[Row] = []
     batches = [p[i : i + 400] for p in partitions for i in range(0, len(p), 400)]
-    for n, batch in enumerate(batches):
-        taken = state.take(batch, caught_up=n == len(batches) - 1)
-        assert taken.refolded == (n == len(batches) - 1)
-        written += taken.rows
-    whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
-    assert difference(written, whole) == []
+    written, refolded = take_all(batches, backlog=True)
+    assert refolded == [n == len(batches) - 1 for n in range(len(batches))]
+    assert difference(written, one_fold(SYNTH)) == []
 
 
 def skewed_batches(
@@ -265,43 +277,25 @@ def skewed_batches(
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_late_arrivals_within_the_window_are_put_in_place_without_refolding(seed: int) -> None:
-    state = IndicatorState(IndicatorFold(UNITS, SECRET))
-    written: list[Row] = []
-    for batch in skewed_batches(seed):
-        taken = state.take(batch, caught_up=True)
-        assert not taken.refolded
-        written += taken.rows
-    whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
-    assert difference(written, whole) == []
+    written, refolded = take_all(skewed_batches(seed))
+    assert not any(refolded)
+    assert difference(written, one_fold(SYNTH)) == []
 
 
 def test_a_backlog_read_side_by_side_is_put_in_place_without_refolding() -> None:
-    state = IndicatorState(IndicatorFold(UNITS, SECRET))
-    written: list[Row] = []
     events = with_corrections(4)
-    batches = skewed_batches(4, events=events)
-    for n, batch in enumerate(batches):
-        taken = state.take(batch, caught_up=n == len(batches) - 1)
-        assert not taken.refolded
-        written += taken.rows
-    whole = list(fold_all(records(events), UNITS, SECRET).all_rows())
-    assert difference(written, whole) == []
+    written, refolded = take_all(skewed_batches(4, events=events), backlog=True)
+    assert not any(refolded)
+    assert difference(written, one_fold(events)) == []
 
 
 def test_a_late_arrival_beyond_the_window_is_caught_by_a_refold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(indicator_rows, "WINDOW", 5)
-    state = IndicatorState(IndicatorFold(UNITS, SECRET))
-    written: list[Row] = []
-    refolds = 0
-    for batch in skewed_batches(1, size=200):
-        taken = state.take(batch, caught_up=True)
-        refolds += taken.refolded
-        written += taken.rows
-    assert refolds > 0
-    whole = list(fold_all(records(SYNTH), UNITS, SECRET).all_rows())
-    assert difference(written, whole) == []
+    written, refolded = take_all(skewed_batches(1, size=200))
+    assert any(refolded)
+    assert difference(written, one_fold(SYNTH)) == []
 
 
 def with_corrections(seed: int, count: int = 40) -> list[Event]:
@@ -328,14 +322,9 @@ def test_corrections_within_the_window_take_back_from_their_target_without_refol
     seed: int,
 ) -> None:
     events = with_corrections(seed)
-    state = IndicatorState(IndicatorFold(UNITS, SECRET))
-    written: list[Row] = []
-    for batch in skewed_batches(seed, events=events):
-        taken = state.take(batch, caught_up=True)
-        assert not taken.refolded
-        written += taken.rows
-    whole = list(fold_all(records(events), UNITS, SECRET).all_rows())
-    assert difference(written, whole) == []
+    written, refolded = take_all(skewed_batches(seed, events=events))
+    assert not any(refolded)
+    assert difference(written, one_fold(events)) == []
     assert total(written, "vital_events", event_type="EventVoided") > 0
 
 
@@ -344,13 +333,6 @@ def test_a_correction_beyond_the_window_is_caught_by_a_refold(
 ) -> None:
     monkeypatch.setattr(indicator_rows, "WINDOW", 5)
     events = with_corrections(3)
-    state = IndicatorState(IndicatorFold(UNITS, SECRET))
-    written: list[Row] = []
-    refolds = 0
-    for batch in skewed_batches(3, events=events):
-        taken = state.take(batch, caught_up=True)
-        refolds += taken.refolded
-        written += taken.rows
-    assert refolds > 0
-    whole = list(fold_all(records(events), UNITS, SECRET).all_rows())
-    assert difference(written, whole) == []
+    written, refolded = take_all(skewed_batches(3, events=events))
+    assert any(refolded)
+    assert difference(written, one_fold(events)) == []

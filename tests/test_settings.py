@@ -101,3 +101,6 @@ def test_producers_linger_longer_on_the_embedded_broker(monkeypatch: pytest.Monk
     assert Settings().linger_ms == 20
     monkeypatch.setenv("POPREG_KAFKA__LINGER_MS", "5")
     assert Settings().linger_ms == 5
+    monkeypatch.setenv("POPREG_KAFKA__LINGER_MS", "-1")
+    with pytest.raises(ValidationError, match="greater than or equal to 0"):
+        Settings()

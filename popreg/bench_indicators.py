@@ -23,6 +23,7 @@ from projections import indicators
 from projections.admin_units import load
 from projections.indicator_catalog import Period
 from projections.indicator_rebuild import IndicatorRebuild, rebuild_indicators
+from projections.indicator_rows import COLUMNS
 from projections.log import partition_count, place_markers
 from schemas.models import Event
 from stream_processors.indicator_worker import CONSUMER
@@ -72,6 +73,7 @@ def query_figures(
 ) -> Iterator[Figure]:
     """The analysts' queries over the whole province, through the read-only endpoint."""
     report(f"indicator queries for province 96, {year}, {times} times each")
+    yield Figure("indicator tables: active parts when queried", active_parts(settings), "parts")
     client = analyst_client(settings)
     try:
         one = latencies_ms(lambda: client.query("SELECT 1"), times)
@@ -90,6 +92,20 @@ def query_figures(
     for name, found in (("all indicators, province-year", values), ("pyramid", pyramid)):
         yield Figure(f"query {name} p50", statistics.median(found), "ms", "SELECT 1", base)
         yield Figure(f"query {name} p99", p99(found), "ms", "SELECT 1", base)
+
+
+def active_parts(settings: Settings) -> int:
+    """Parts of the row tables: many (merges pending) slow the queries down."""
+    writer = writer_client(settings)
+    try:
+        (count,) = writer.query(
+            "SELECT count() FROM system.parts WHERE database = 'popreg' AND active"
+            " AND table IN {tables:Array(String)}",
+            parameters={"tables": list(COLUMNS)},
+        ).result_rows[0]
+    finally:
+        writer.close()
+    return int(count)
 
 
 def caught_up(settings: Settings, ends: dict[int, int], timeout_s: float = 3600) -> None:

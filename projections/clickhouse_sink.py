@@ -97,6 +97,12 @@ class IndicatorSink:
         for table in [*COLUMNS, "consumer_positions"]:
             self.client.command(f"TRUNCATE TABLE {DATABASE}.{table}")
 
+    def merge(self) -> None:
+        """Merge each table into one part: a bulk load leaves dozens (one per insert of
+        50,000 rows), and analysts' queries should not meet them or the merges."""
+        for table in COLUMNS:
+            self.client.command(f"OPTIMIZE TABLE {DATABASE}.{table} FINAL")
+
     def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
         insert_rows(self.client, f"{DATABASE}.{table}", columns, rows)
 

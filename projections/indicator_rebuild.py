@@ -2,7 +2,8 @@
 
 The log is read with confluent-kafka up to end markers, folded once (the same fold
 as the live processor, in the same knowledge order), and the tables are replaced
-with the rows; the positions reached are stored, so the live processor resumes there.
+with the rows, merged into one part each; the positions reached are stored, so the live
+processor resumes there.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ def rebuild_indicators(
     sink = IndicatorSink(client, consumer, topic)
     sink.clear()
     sink.write(rows, ends)
+    sink.merge()
     advance("write", len(rows))
     return IndicatorRebuild(
         len(state.events),

@@ -37,7 +37,12 @@ from projections.indicator_catalog import (
 from projections.indicator_reference import Reference
 from projections.indicator_rows import COLUMNS, IndicatorState, Row, fold_all
 from projections.indicator_units import commune_rows, load_units, successor, successor_rows
-from projections.indicators import indicator_values, population_pyramid, rejections_by_reason
+from projections.indicators import (
+    indicator_values,
+    population_pyramid,
+    rejections_by_reason,
+    view_query,
+)
 from projections.log import Record
 from schemas.models import Event
 from schemas.validation import parse_event
@@ -388,6 +393,47 @@ def test_pyramid_by_hand(hand: Client) -> None:
         "60-64": (1, 1, 0),
         "70-74": (1, 0, 0),
     }
+
+
+@pytest.mark.parametrize(
+    ("view", "level", "code", "arguments", "values"),
+    [
+        (
+            "indicator_values",
+            "province",
+            "96",
+            "start = {start:Date32}, end = {end:Date32}",
+            {"start": date(2024, 1, 1), "end": date(2024, 12, 31)},
+        ),
+        (
+            "population_pyramid",
+            "province",
+            "96",
+            "on_date = {on_date:Date32}",
+            {"on_date": date(2024, 7, 1)},
+        ),
+        (
+            "rejections_by_reason",
+            "commune",
+            A,
+            "start = {start:Date32}, end = {end:Date32}",
+            {"start": date(2024, 1, 1), "end": date(2024, 12, 31)},
+        ),
+    ],
+)
+def test_the_views_answer_as_the_queries_popreg_sends(
+    hand: Client, view: str, level: str, code: str, arguments: str, values: dict[str, Any]
+) -> None:
+    """Analysts call the views; popreg sends their SELECTs (projections/indicators.py)."""
+    parameters = {"level": level, "code": code, "units": "as_was"} | values
+    called = hand.query(
+        f"SELECT * FROM popreg.{view}(level = {{level:String}}, code = {{code:String}},"
+        f" units = {{units:String}}, {arguments})",
+        parameters=parameters,
+    ).result_rows
+    sent = hand.query(view_query(view), parameters=parameters).result_rows
+    assert called, view
+    assert repr(called) == repr(sent)  # repr: NaN (no denominator) equals itself
 
 
 def test_rejections_by_hand(hand: Client) -> None:

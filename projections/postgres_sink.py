@@ -24,6 +24,7 @@ from uuid import UUID
 
 import psycopg
 from confluent_kafka import Producer
+from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from popreg.settings import Settings
@@ -63,6 +64,19 @@ def newest(columns: str, source: str, condition: str = "") -> str:
         " ORDER BY t.occurred_on DESC, t.recorded_at DESC, t.event_id DESC LIMIT 1) AS n"
     )
 
+
+# What a rejection notice on the rejected topic holds (the raw bytes stay in PostgreSQL).
+NOTICE = (
+    "topic",
+    "partition",
+    "offset",
+    "event_id",
+    "event_type",
+    "commune_code",
+    "reason",
+    "detail",
+)
+QUOTED_NOTICE = [f'"{column}"' for column in NOTICE]
 
 MIN_KEY: Key = (date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
 
@@ -112,16 +126,43 @@ class StateSink:
         except psycopg.OperationalError:
             self._conn = None
             raise
-        self._publish_rejections(result.notices)
+        self._announce(result.notices)
         return result
 
-    def _publish_rejections(self, rejections: list[dict[str, Any]]) -> None:
+    def announce_pending(self) -> int:
+        """Announce the rejections a worker stored but died before announcing
+        (005_rejection_outbox.sql); returns how many."""
+        with self.connection().cursor(row_factory=dict_row) as cur:
+            pending = cur.execute(
+                f"SELECT {', '.join(QUOTED_NOTICE)} FROM rejected_events WHERE NOT announced"
+                ' ORDER BY topic, partition, "offset"'
+            ).fetchall()
+        self.connection().commit()
+        self._announce(pending)
+        return len(pending)
+
+    def _announce(self, rejections: list[dict[str, Any]]) -> None:
+        """To the rejected topic, then marked announced once the broker has them all."""
+        if not rejections:
+            return
         for row in rejections:
-            doc = {k: v for k, v in row.items() if k != "raw"}
+            doc = {k: row[k] for k in NOTICE}
             value = json.dumps(doc, default=str).encode()
             self._producer.produce(self.rejected_topic, value, str(row["offset"]).encode())
-        if rejections:
-            self._producer.flush(30)
+        if self._producer.flush(30) > 0:
+            raise RuntimeError("the broker did not acknowledge the rejection notices in 30 s")
+        with self.connection().transaction():
+            self.connection().execute(
+                "UPDATE rejected_events r SET announced = true"
+                " FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS a(topic, partition, o)"
+                " WHERE NOT r.announced AND r.topic = a.topic AND r.partition = a.partition"
+                ' AND r."offset" = a.o',
+                (
+                    [row["topic"] for row in rejections],
+                    [row["partition"] for row in rejections],
+                    [row["offset"] for row in rejections],
+                ),
+            )
 
 
 class _Widen(Exception):
@@ -596,16 +637,18 @@ class Batch:
                     "raw": None,
                 }
             )
+        for row in self.result.rejections:  # a re-folded event rejected before was announced
+            row["announced"] = not (
+                row["event_id"] is None or self.previous.get(row["event_id"]) != "rejected"
+            )
         cur.executemany(
             'INSERT INTO rejected_events (topic, partition, "offset", event_id, event_type,'
-            " commune_code, reason, detail, raw) VALUES (%(topic)s, %(partition)s, %(offset)s,"
-            " %(event_id)s, %(event_type)s, %(commune_code)s, %(reason)s, %(detail)s, %(raw)s)"
+            " commune_code, reason, detail, raw, announced) VALUES (%(topic)s, %(partition)s,"
+            " %(offset)s, %(event_id)s, %(event_type)s, %(commune_code)s, %(reason)s,"
+            " %(detail)s, %(raw)s, %(announced)s)"
             ' ON CONFLICT (topic, partition, "offset") DO UPDATE SET reason = EXCLUDED.reason,'
-            " detail = EXCLUDED.detail",
+            " detail = EXCLUDED.detail,"
+            " announced = rejected_events.announced AND EXCLUDED.announced",
             self.result.rejections,
         )
-        self.result.notices = [  # a re-folded event rejected before was announced then
-            row
-            for row in self.result.rejections
-            if row["event_id"] is None or self.previous.get(row["event_id"]) != "rejected"
-        ]
+        self.result.notices = [row for row in self.result.rejections if not row["announced"]]

@@ -2,7 +2,9 @@
 
 Each decoded batch goes to the PostgreSQL sink, which applies the fold and writes the
 rows, the rejections and the next offsets per partition in one transaction; the
-worker resumes from those stored offsets (`stream_processors/batches.py`).
+worker resumes from those stored offsets (`stream_processors/batches.py`). Rejections
+reach their topic through an outbox: stored with the batch, announced after it, and on
+start whatever a killed worker had stored but not announced.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ CONSUMER = "state"
 def run(settings: Settings) -> None:
     (settings.resolved_data_dir / "faust").mkdir(parents=True, exist_ok=True)
     sink = StateSink(settings, CONSUMER)
+    sink.announce_pending()
 
     def handle(records: list[Record], ends: dict[int, int], caught_up: bool) -> str:
         result = sink.apply(settings.topics.events, records, ends)

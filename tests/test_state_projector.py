@@ -478,3 +478,41 @@ def test_kill_9_while_projecting_loses_and_repeats_nothing(settings: Settings) -
     assert change["duplicates"] == len(events) - len({e.envelope.event_id for e in events})
     totals = archive_totals(settings)
     assert {k: after[k] for k in totals} == totals
+
+
+@pytest.mark.durability
+@pytest.mark.fault
+def test_rejections_stored_but_not_announced_are_announced_by_the_next_worker(
+    settings: Settings,
+) -> None:
+    """Rejections reach their topic through an outbox: a worker killed after its commit
+    but before the broker acknowledged its notices leaves them stored unannounced, and
+    the next worker announces them when it starts."""
+    ids = Ids.new()
+    events = synthetic(ids, households=80, years=(2023, 2024), seed=8, error_rate=0.05)
+    wait_projected(settings, publish(settings, events))
+    rejected = rejected_rows(settings, {e.envelope.event_id for e in events})
+    wanted = {str(event_id) for event_id in rejected}
+    assert rejected
+    assert set(rejection_notices(settings, wanted).values()) == {1}
+
+    unannounced = "SELECT count(*) FROM rejected_events WHERE NOT announced"
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        assert conn.execute(unannounced).fetchone() == (0,)
+        # what a kill between the commit and the broker's acknowledgement leaves
+        conn.execute(
+            "UPDATE rejected_events SET announced = false WHERE event_id = ANY(%s)",
+            (list(rejected),),
+        )
+        pid = worker_pid(settings)
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        wait_until(
+            lambda: conn.execute(unannounced).fetchone() == (0,),
+            60,
+            lambda: f"still unannounced; workers {read_status(settings.resolved_data_dir)}",
+        )
+    assert worker_pid(settings) != pid
+    notices = rejection_notices(settings, wanted)
+    assert set(notices) == {(str(e), reasons[0]) for e, reasons in rejected.items()}
+    assert set(notices.values()) == {2}  # once by the batch, again by the next worker

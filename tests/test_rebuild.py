@@ -15,6 +15,7 @@ import pytest
 
 from popreg.settings import Settings
 from projections import rebuild
+from projections.history import key_of
 from projections.log import Record
 from projections.state_tables import COLUMNS
 from tests.cli_env import popreg
@@ -27,7 +28,7 @@ from tests.projector_helpers import (
     synthetic,
     wait_projected,
 )
-from tests.test_fold import UNITS, birth, enumerated, enumerated_household
+from tests.test_fold import UNITS, birth, death, enumerated, enumerated_household
 
 pytestmark = pytest.mark.stack
 
@@ -84,3 +85,23 @@ def test_the_fold_keeps_versions_only_of_what_the_registry_holds() -> None:
     assert set(folded.outcomes.values()) == {None}
     versioned = {entity for entity, _, _ in folded.versions}
     assert ("P", "C2") in versioned and ("P", "F9") not in versioned
+
+
+def test_the_fold_versions_every_entity_at_every_applied_event() -> None:
+    """A registration years late restores what it reaches from these versions; without
+    one (the rebuild kept only the last 180 days) the live projector re-folds from the
+    beginning."""
+    events = [
+        enumerated_household("H1", "P1", 2, day="2016-01-01"),
+        enumerated("P1", "H1", "HEAD", "FEMALE", "1990-05-17", "MARRIED", day="2016-01-01"),
+        birth("C1", "P1", day="2017-02-01"),
+        birth("C2", "P1", day="2025-03-01"),
+        death("P1", day="2025-08-01"),
+    ]
+    log = rebuild.Log({0: len(events)})
+    for n, e in enumerate(events):
+        log.events[e.envelope.event_id] = (Record(0, n, e, None, None), e)
+    folded = rebuild.fold_log(log, UNITS, lambda stage, n: None)
+    assert set(folded.outcomes.values()) == {None}
+    assert [(entity, key) for entity, key, _ in folded.versions] == folded.links
+    assert (("P", "C1"), key_of(events[2])) in folded.links

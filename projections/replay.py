@@ -3,7 +3,8 @@
 Two time axes (DESIGN.md): an event counts iff it occurred on or before `as_of` and
 was recorded by `known_at`; a correction counts iff it was recorded by `known_at`
 (a void recorded later has not happened yet, as far as that moment knew). The
-counted events go through the same fold as the live registry (`history.fold_log`).
+counted events go through the same fold as the live registry, corrections resolved by
+`history.effective_events`.
 
 A snapshot is plain sorted rows, so its content hash (SHA-256 over each row's `repr`:
 strings, integers, dates and None, which print the same on every run) is the same for
@@ -21,8 +22,9 @@ from datetime import date, datetime
 from operator import itemgetter
 from typing import Any
 
+from projections import fold
 from projections.admin_units import AdminUnits
-from projections.history import effective_events, fold_log, is_correction
+from projections.history import effective_events, is_correction
 from projections.state import ALIVE, Registry
 from projections.state_tables import current_rows
 from schemas.models import Event, age_on
@@ -85,8 +87,11 @@ def ordered(
 
 def take(events: Iterable[Event], units: AdminUnits, cutoffs: Cutoffs, scope: Scope) -> Snapshot:
     counted = [e for e in events if cutoffs.counts(e)]
-    registry, _ = fold_log(counted, units)
-    by_type = Counter[str](e.type for e in effective_events(counted))
+    effective = effective_events(counted)
+    registry = Registry()
+    for event in effective:
+        fold.apply(registry, event, units)
+    by_type = Counter[str](e.type for e in effective)
     return snapshot_of(registry, units, cutoffs, scope, len(counted), by_type)
 
 

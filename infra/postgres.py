@@ -20,6 +20,17 @@ from infra.part import Part
 from popreg.settings import LOOPBACK, redact_url
 
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+# The embedded server holds one registry on one machine: a cache that holds a province's
+# hot indexes (the default is 128 MB), checkpoints spaced for bulk loads, and WAL for crash
+# recovery only (no replicas to feed), so the rebuild's COPY into tables it truncated in
+# the same transaction skips the WAL and is synced at commit. A cluster's PostgreSQL keeps
+# its own configuration.
+TUNING = {
+    "shared_buffers": "1GB",
+    "max_wal_size": "4GB",
+    "wal_level": "minimal",
+    "max_wal_senders": "0",
+}
 
 
 def bin_dir() -> Path | None:
@@ -143,6 +154,7 @@ class Postgres(Part):
             f"port={self.settings.ports.postgres}",
             "-c",
             "unix_socket_directories=",
+            *(arg for name, value in TUNING.items() for arg in ("-c", f"{name}={value}")),
         ]
         return procs.spawn(self.data_dir, self.name, argv, self.address, user=user)
 

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import AdminClient
 
 from infra import procs, supervisor
 from infra.clickhouse import writer_client
@@ -57,6 +59,10 @@ class Processors(Part):
         return set(workers) == set(self.workers) and all(w.get("pid") for w in workers.values())
 
     def check(self) -> str:
+        if not broker_answers(self.settings):
+            raise procs.StackError(
+                "the broker does not answer: the workers have nothing to consume"
+            )
         workers = supervisor.read_status(self.data_dir)
         down = [name for name in self.workers if not workers.get(name, {}).get("pid")]
         if down:
@@ -73,6 +79,15 @@ class Processors(Part):
                 f"worker(s) {', '.join(blind)} cannot reach their sink: {detail}"
             )
         return detail
+
+
+def broker_answers(settings: Settings, timeout_s: float = 3.0) -> bool:
+    """Whether the workers' broker answers a metadata request: without it they wait."""
+    try:
+        AdminClient(settings.kafka_config()).list_topics(timeout=timeout_s)
+    except KafkaException:
+        return False
+    return True
 
 
 def settings_path(data_dir: Path) -> Path:

@@ -16,14 +16,14 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
 
 import psycopg
-from confluent_kafka import Producer
+from confluent_kafka import KafkaError, Message, Producer
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
@@ -103,6 +103,7 @@ class StateSink:
             settings.kafka_config(**{"enable.idempotence": True, "acks": "all"})
         )
         self._conn: psycopg.Connection[Any] | None = None
+        self._delivered: list[tuple[str, int, int]] = []  # notices the broker acknowledged
 
     def connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -142,27 +143,37 @@ class StateSink:
         return len(pending)
 
     def _announce(self, rejections: list[dict[str, Any]]) -> None:
-        """To the rejected topic, then marked announced once the broker has them all."""
-        if not rejections:
-            return
+        """To the rejected topic; each is marked announced once the broker acknowledged it.
+        What the broker has not taken within the flush stays queued (it may be away for
+        a while) and is marked after a later batch, once delivered."""
         for row in rejections:
             doc = {k: row[k] for k in NOTICE}
-            value = json.dumps(doc, default=str).encode()
-            self._producer.produce(self.rejected_topic, value, str(row["offset"]).encode())
-        if self._producer.flush(30) > 0:
-            raise RuntimeError("the broker did not acknowledge the rejection notices in 30 s")
+            self._producer.produce(
+                self.rejected_topic,
+                json.dumps(doc, default=str).encode(),
+                str(row["offset"]).encode(),
+                on_delivery=self._on_delivery(row["topic"], row["partition"], row["offset"]),
+            )
+        self._producer.flush(30 if rejections else 0)
+        delivered, self._delivered = self._delivered, []
+        if not delivered:
+            return
+        topics, partitions, offsets = (list(column) for column in zip(*delivered, strict=True))
         with self.connection().transaction():
             self.connection().execute(
                 "UPDATE rejected_events r SET announced = true"
                 " FROM unnest(%s::text[], %s::int[], %s::bigint[]) AS a(topic, partition, o)"
                 " WHERE NOT r.announced AND r.topic = a.topic AND r.partition = a.partition"
                 ' AND r."offset" = a.o',
-                (
-                    [row["topic"] for row in rejections],
-                    [row["partition"] for row in rejections],
-                    [row["offset"] for row in rejections],
-                ),
+                (topics, partitions, offsets),
             )
+
+    def _on_delivery(self, topic: str, partition: int, offset: int) -> Callable[..., None]:
+        def delivered(error: KafkaError | None, _: Message) -> None:
+            if error is None:
+                self._delivered.append((topic, partition, offset))
+
+        return delivered
 
 
 class _Widen(Exception):

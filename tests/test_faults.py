@@ -229,6 +229,9 @@ def test_broker_stopped_and_restarted_mid_stream(
         assert (code, doc["healthy"]) == (1, False), doc
         assert (parts["broker"]["healthy"], parts["broker"]["detail"]) == (False, "not running")
         assert parts["postgres"]["healthy"] and parts["clickhouse"]["healthy"], doc
+        # The workers run, but there is nothing for them to consume: status says so.
+        assert parts["processors"]["healthy"] is False, doc
+        assert "the broker does not answer" in parts["processors"]["detail"], doc
     written = merge(written, publish(settings, rest))
     wait_projected(settings, written, timeout_s=RECOVERY_S)
     wait_counted(client, settings, written, timeout_s=RECOVERY_S)

@@ -9,10 +9,11 @@ import time
 from pathlib import Path
 
 import psutil
+import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from infra import procs, seaweed, stack
+from infra import postgres, procs, seaweed, stack
 from infra.clickhouse import ClickHouse
 from popreg.settings import LOOPBACK, KafkaSettings, Settings
 from tests.cli_env import popreg, status_json
@@ -69,6 +70,14 @@ def test_every_server_listens_on_loopback_only(test_stack: StackUnderTest) -> No
     ]
     assert len(listening) >= 4
     assert {c.laddr.ip for c in listening} == {LOOPBACK}
+
+
+def test_the_embedded_postgres_runs_with_its_tuning(test_stack: StackUnderTest) -> None:
+    if test_stack.backend != "embedded":
+        pytest.skip("checks the embedded parts")
+    with psycopg.connect(test_stack.settings.postgres_url) as conn:
+        found = {name: conn.execute(f"SHOW {name}").fetchone() for name in postgres.TUNING}
+    assert found == {name: (value,) for name, value in postgres.TUNING.items()}
 
 
 def test_up_again_is_a_no_op(test_stack: StackUnderTest) -> None:

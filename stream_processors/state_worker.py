@@ -28,7 +28,8 @@ def run(settings: Settings) -> None:
         result = sink.apply(settings.topics.events, records, ends)
         return (
             f"applied {result.applied}, rejected {result.rejected + result.undecodable},"
-            f" duplicates {result.duplicates}, re-folded {result.refolded}"
+            f" duplicates {result.duplicates}, re-folded {result.refolded};"
+            f" fold {result.fold_s:.2f} s, write {result.write_s:.2f} s"
         )
 
     app = batch_app(settings, CONSUMER, sink.positions, handle)

@@ -78,6 +78,8 @@ NOTICE = (
     "detail",
 )
 QUOTED_NOTICE = [f'"{column}"' for column in NOTICE]
+NoticeKey = tuple[str, int, int]  # topic, partition, offset of the rejected message
+DELIVERY_ATTEMPTS = 3  # then what still failed waits for the next batch, or the next start
 
 MIN_KEY: Key = (date.min, datetime.min.replace(tzinfo=UTC), UUID(int=0))
 
@@ -91,7 +93,6 @@ class BatchResult:
     undecodable: int = 0
     refolded: int = 0
     rejections: list[dict[str, Any]] = field(default_factory=list)  # rows of rejected_events
-    notices: list[dict[str, Any]] = field(default_factory=list)  # newly rejected: to the topic
     fold_s: float = 0.0  # reading what the batch touches, folding and re-folding
     write_s: float = 0.0  # writing the rows, committing, announcing rejections
 
@@ -106,7 +107,10 @@ class StateSink:
             settings.kafka_config(**{"enable.idempotence": True, "acks": "all"})
         )
         self._conn: psycopg.Connection[Any] | None = None
-        self._delivered: list[tuple[str, int, int]] = []  # notices the broker acknowledged
+        self._in_flight: set[NoticeKey] = set()  # produced, no delivery report yet
+        self._delivered: list[NoticeKey] = []  # acknowledged, not yet marked announced
+        self._failed: list[NoticeKey] = []  # delivery failed: produced again
+        self._fatal: KafkaError | None = None
 
     def connection(self) -> psycopg.Connection[Any]:
         if self._conn is None or self._conn.closed:
@@ -131,35 +135,57 @@ class StateSink:
         except psycopg.OperationalError:
             self._conn = None
             raise
-        self._announce(result.notices)
+        self.announce_pending()
         result.write_s = time.perf_counter() - started - result.fold_s
         return result
 
     def announce_pending(self) -> int:
-        """Announce the rejections a worker stored but died before announcing
-        (005_rejection_outbox.sql); returns how many."""
+        """Announce the stored rejections not yet announced (005_rejection_outbox.sql):
+        this batch's, those a killed worker left, and those whose delivery failed; not
+        those still in flight. Returns how many were produced."""
         with self.connection().cursor(row_factory=dict_row) as cur:
             pending = cur.execute(
                 f"SELECT {', '.join(QUOTED_NOTICE)} FROM rejected_events WHERE NOT announced"
                 ' ORDER BY topic, partition, "offset"'
             ).fetchall()
         self.connection().commit()
-        self._announce(pending)
-        return len(pending)
+        fresh = {_notice_key(r): r for r in pending if _notice_key(r) not in self._in_flight}
+        produced = len(fresh)
+        for _ in range(DELIVERY_ATTEMPTS):  # a broker going away fails some deliveries
+            for key, row in fresh.items():
+                self._in_flight.add(key)
+                self._producer.produce(
+                    self.rejected_topic,
+                    json.dumps({k: row[k] for k in NOTICE}, default=str).encode(),
+                    str(row["offset"]).encode(),
+                    on_delivery=self._on_delivery(key),
+                )
+            # What the broker has not taken within the flush stays queued (it may be
+            # away a while) and is marked after a later batch, once delivered.
+            self._producer.flush(30 if fresh else 0)
+            if self._fatal is not None:
+                raise RuntimeError(f"the rejection notices' producer failed: {self._fatal}")
+            failed, self._failed = self._failed, []
+            fresh = {key: fresh[key] for key in failed if key in fresh}
+            if not fresh:
+                break
+        self._mark_delivered()
+        return produced
 
-    def _announce(self, rejections: list[dict[str, Any]]) -> None:
-        """To the rejected topic; each is marked announced once the broker acknowledged it.
-        What the broker has not taken within the flush stays queued (it may be away for
-        a while) and is marked after a later batch, once delivered."""
-        for row in rejections:
-            doc = {k: row[k] for k in NOTICE}
-            self._producer.produce(
-                self.rejected_topic,
-                json.dumps(doc, default=str).encode(),
-                str(row["offset"]).encode(),
-                on_delivery=self._on_delivery(row["topic"], row["partition"], row["offset"]),
-            )
-        self._producer.flush(30 if rejections else 0)
+    def _on_delivery(self, key: NoticeKey) -> Callable[..., None]:
+        def delivered(error: KafkaError | None, _: Message) -> None:
+            self._in_flight.discard(key)
+            if error is None:
+                self._delivered.append(key)
+            elif error.fatal():
+                self._fatal = error
+            else:
+                log.warning("rejection notice %s not delivered (%s): sending it again", key, error)
+                self._failed.append(key)
+
+        return delivered
+
+    def _mark_delivered(self) -> None:
         delivered, self._delivered = self._delivered, []
         if not delivered:
             return
@@ -173,12 +199,9 @@ class StateSink:
                 (topics, partitions, offsets),
             )
 
-    def _on_delivery(self, topic: str, partition: int, offset: int) -> Callable[..., None]:
-        def delivered(error: KafkaError | None, _: Message) -> None:
-            if error is None:
-                self._delivered.append((topic, partition, offset))
 
-        return delivered
+def _notice_key(row: dict[str, Any]) -> NoticeKey:
+    return row["topic"], row["partition"], row["offset"]
 
 
 class _Widen(Exception):
@@ -669,4 +692,3 @@ class Batch:
             " announced = rejected_events.announced AND EXCLUDED.announced",
             self.result.rejections,
         )
-        self.result.notices = [row for row in self.result.rejections if not row["announced"]]

@@ -3,8 +3,9 @@
 Each decoded batch goes to the PostgreSQL sink, which applies the fold and writes the
 rows, the rejections and the next offsets per partition in one transaction; the
 worker resumes from those stored offsets (`stream_processors/batches.py`). Rejections
-reach their topic through an outbox: stored with the batch, announced after it, and on
-start whatever a killed worker had stored but not announced.
+reach their topic through an outbox: stored with the batch, and after each batch (and on
+start) whatever is stored unannounced is announced, a killed worker's and a failed
+delivery's included.
 """
 
 from __future__ import annotations

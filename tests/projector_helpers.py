@@ -422,6 +422,14 @@ def read_rejected_topic(
     return found
 
 
+def unannounced(settings: Settings) -> int:
+    """Rejections stored whose notice the broker has not acknowledged yet (the outbox)."""
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM rejected_events WHERE NOT announced").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
 def rejection_notices(settings: Settings, event_ids: set[str]) -> Counter[tuple[str, str]]:
     """How many notices the rejected topic holds for each (event id, reason) of these
     events, read to end markers (its JSON documents come back as undecodable records)."""

@@ -52,9 +52,10 @@ from tests.projector_helpers import (
     produce_raw,
     projected,
     publish,
-    read_rejected_topic,
+    rejection_notices,
     rejections_at,
     synthetic,
+    unannounced,
     wait_projected,
     wait_until,
 )
@@ -237,7 +238,7 @@ def test_broker_stopped_and_restarted_mid_stream(
     wait_counted(client, settings, written, timeout_s=RECOVERY_S)
 
     assert_exact(settings, client, ids, before, events, published=len(events))
-    # Each rejection's notice reached the rejected topic once, outage or not (an event
+    # Each rejection's notice reached the rejected topic, outage or not (an event
     # rejected at first and applied once a late event arrived has a notice too).
     rejected = {
         str(event_id): reason
@@ -245,11 +246,17 @@ def test_broker_stopped_and_restarted_mid_stream(
         if outcome == "rejected"
     }
     assert rejected
-    docs = read_rejected_topic(
-        settings, lambda d: rejected.get(d.get("event_id", "")) == d["reason"], len(rejected)
+    # Once the broker has acknowledged every notice, the topic is read to end markers
+    # (a read that stops after a timeout missed one now and then after the restart).
+    wait_until(
+        lambda: unannounced(settings) == 0,
+        RECOVERY_S,
+        lambda: f"{unannounced(settings)} rejection notices not acknowledged",
     )
-    notices = Counter((d["event_id"], d["reason"]) for d in docs)
-    assert {item: notices[item] for item in rejected.items()} == dict.fromkeys(rejected.items(), 1)
+    # At least once: the producer's retries across the restart may repeat one (a notice
+    # is keyed by its offset, for consumers to drop repeats).
+    notices = rejection_notices(settings, set(rejected))
+    assert {item for item in rejected.items() if notices[item] >= 1} == set(rejected.items())
     wait_healthy(settings)
     assert all(pid is not None for pid, _ in workers(settings).values())
 

@@ -50,6 +50,7 @@ from tests.projector_helpers import (
     rejection_notices,
     rejections_at,
     synthetic,
+    unannounced,
     wait_projected,
     wait_until,
 )
@@ -496,9 +497,8 @@ def test_rejections_stored_but_not_announced_are_announced_by_the_next_worker(
     assert rejected
     assert set(rejection_notices(settings, wanted).values()) == {1}
 
-    unannounced = "SELECT count(*) FROM rejected_events WHERE NOT announced"
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        assert conn.execute(unannounced).fetchone() == (0,)
+        assert unannounced(settings) == 0
         # what a kill between the commit and the broker's acknowledgement leaves
         conn.execute(
             "UPDATE rejected_events SET announced = false WHERE event_id = ANY(%s)",
@@ -508,7 +508,7 @@ def test_rejections_stored_but_not_announced_are_announced_by_the_next_worker(
         assert pid is not None
         os.kill(pid, signal.SIGKILL)
         wait_until(
-            lambda: conn.execute(unannounced).fetchone() == (0,),
+            lambda: unannounced(settings) == 0,
             60,
             lambda: f"still unannounced; workers {read_status(settings.resolved_data_dir)}",
         )

@@ -40,6 +40,7 @@ from projections.state_tables import (
     COLUMNS,
     EVENTS,
     LINKS,
+    REJECTIONS,
     VERSIONS,
     copy_rows,
     current_rows,
@@ -67,16 +68,7 @@ def newest(columns: str, source: str, condition: str = "") -> str:
 
 
 # What a rejection notice on the rejected topic holds (the raw bytes stay in PostgreSQL).
-NOTICE = (
-    "topic",
-    "partition",
-    "offset",
-    "event_id",
-    "event_type",
-    "commune_code",
-    "reason",
-    "detail",
-)
+NOTICE = tuple(column for column in REJECTIONS if column != "raw")
 QUOTED_NOTICE = [f'"{column}"' for column in NOTICE]
 NoticeKey = tuple[str, int, int]  # topic, partition, offset of the rejected message
 DELIVERY_ATTEMPTS = 3  # then what still failed waits for the next batch, or the next start

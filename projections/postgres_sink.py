@@ -671,8 +671,8 @@ class Batch:
                 }
             )
         for row in self.result.rejections:  # a re-folded event rejected before was announced
-            row["announced"] = not (
-                row["event_id"] is None or self.previous.get(row["event_id"]) != "rejected"
+            row["announced"] = (
+                row["event_id"] is not None and self.previous.get(row["event_id"]) == "rejected"
             )
         cur.executemany(
             'INSERT INTO rejected_events (topic, partition, "offset", event_id, event_type,'

@@ -53,13 +53,15 @@ def topic_partitions(settings: Settings, timeout_s: float = 5.0) -> dict[str, in
 def ensure_topics(settings: Settings) -> list[str]:
     """Create popreg's topics explicitly (tansu would auto-create them with 4 partitions).
 
-    Returns the names created; raises if an existing topic has another partition count.
+    Returns the names created. An existing topic keeps its partition count, unless the
+    settings name another count explicitly: then this raises.
     """
     t = settings.topics
-    wanted = {t.events: t.partitions, t.rejected: t.partitions, t.healthcheck: 1}
+    wanted = {t.events: settings.partitions, t.rejected: settings.partitions, t.healthcheck: 1}
     existing = topic_partitions(settings)
     for name, count in wanted.items():
-        if name in existing and existing[name] != count:
+        chosen = t.partitions is not None or name == t.healthcheck
+        if name in existing and existing[name] != count and chosen:
             raise StackError(
                 f"topic {name} has {existing[name]} partitions, settings ask for {count}; "
                 f"popreg never repartitions a topic (it would break per-household order)"

@@ -30,7 +30,7 @@ from infra import procs, stack
 from infra.ports import free_ports
 from infra.processors import Processors, positions
 from infra.supervisor import read_status
-from popreg import bench_baselines, bench_indicators, bench_replay
+from popreg import bench_baselines, bench_indicators, bench_processes, bench_replay
 from popreg.bench_results import Figure, Results, in_child, new_results, write
 from popreg.settings import Settings
 from producers.publisher import Publisher, producer_defaults
@@ -60,7 +60,7 @@ SCALES = {
 def scratch_topic(settings: Settings) -> str:
     name = f"popreg.bench.{uuid.uuid4().hex[:8]}"
     admin = AdminClient(settings.kafka_config())
-    topic = NewTopic(name, num_partitions=settings.topics.partitions, replication_factor=1)
+    topic = NewTopic(name, num_partitions=settings.partitions, replication_factor=1)
     for future in admin.create_topics([topic]).values():
         future.result(30)
     return name
@@ -340,6 +340,6 @@ def run(
             record(bench_indicators.query_figures(settings, 2025, report))
         if "freshness" in wanted:
             record(bench_indicators.freshness_figures(settings, size.freshness_s, newest, report))
-        record(bench_baselines.server_memory_figures(settings))
+        record(bench_processes.memory_figures(settings))
     write(results, out_dir)
     return results

@@ -8,15 +8,12 @@ through the same HTTP endpoint and format as the indicator processor.
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Iterator
 
-import psutil
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
-from infra import procs, stack
 from infra.clickhouse import writer_client
 from popreg.bench_results import Figure
 from popreg.settings import Settings
@@ -104,19 +101,3 @@ def baseline_figures(settings: Settings) -> Iterator[Figure]:
         clickhouse_insert_rate(settings),
         "rows/s",
     )
-
-
-def server_memory_figures(settings: Settings) -> Iterator[Figure]:
-    """Resident memory of each embedded server's process tree at the end of the run
-    (PostgreSQL forks a backend per connection, so the tree is what it holds)."""
-    for part in stack.parts(settings):
-        record = procs.read_pid(settings.resolved_data_dir, part.name)
-        root = record.process() if record is not None else None
-        if root is None or part.name == "processors":
-            continue
-        tree = [root, *root.children(recursive=True)]
-        rss = 0
-        for proc in tree:
-            with contextlib.suppress(psutil.Error):
-                rss += proc.memory_info().rss
-        yield Figure(f"{part.name}: resident memory at the end", rss / 2**20, "MiB")

@@ -17,6 +17,7 @@ from infra import secrets
 from infra.clickhouse import analyst_client, writer_client
 from infra.processors import PROCESSORS, Processors, positions
 from popreg import freshness
+from popreg.bench_processes import cpu_figures, cpu_seconds
 from popreg.bench_results import Figure, in_child
 from popreg.settings import Settings
 from projections import indicators
@@ -70,10 +71,6 @@ def latencies_ms(run: Callable[[], object], times: int) -> list[float]:
     return found
 
 
-def p99(values: list[float]) -> float:
-    return statistics.quantiles(values, n=100, method="inclusive")[98]
-
-
 def query_figures(
     settings: Settings, year: int, report: Report, times: int = 30
 ) -> Iterator[Figure]:
@@ -96,8 +93,9 @@ def query_figures(
     base = statistics.median(one)
     yield Figure("analysts' endpoint: SELECT 1 p50 (baseline)", base, "ms")
     for name, found in (("all indicators, province-year", values), ("pyramid", pyramid)):
-        yield Figure(f"query {name} p50", statistics.median(found), "ms", "SELECT 1", base)
-        yield Figure(f"query {name} p99", p99(found), "ms", "SELECT 1", base)
+        p50, p99 = freshness.p50_p99(found)
+        yield Figure(f"query {name} p50", p50, "ms", "SELECT 1", base)
+        yield Figure(f"query {name} p99", p99, "ms", "SELECT 1", base)
 
 
 def active_parts(settings: Settings) -> int:
@@ -140,7 +138,11 @@ def freshness_figures(
         client = analyst_client(settings)
         try:
             since = min(e.envelope.recorded_at for e in newest)
+            before, started = cpu_seconds(settings), time.perf_counter()
             found = freshness.measure(settings, client, newest, since, FRESHNESS_RATE, seconds)
+            used = cpu_figures(
+                "freshness", before, cpu_seconds(settings), time.perf_counter() - started
+            )
         finally:
             client.close()
     finally:
@@ -148,3 +150,6 @@ def freshness_figures(
     yield Figure("freshness: events/s published", found.rate, "events/s")
     yield Figure("freshness p50 (publish → indicator query)", found.p50_s * 1000, "ms")
     yield Figure("freshness p99 (aim < 2,000 ms)", found.p99_s * 1000, "ms")
+    yield Figure("freshness: publish → broker ack p50", found.acked_p50_s * 1000, "ms")
+    yield Figure("freshness: publish → broker ack p99", found.acked_p99_s * 1000, "ms")
+    yield from used

@@ -4,7 +4,9 @@ Events are published at a steady rate, without waiting for acknowledgements; eve
 `sample_every`-th one
 is timed from just before it is produced until a query through the analysts'
 endpoint first finds it in `vital_events` (or, if the fold rejected it, in
-`rejections`). A poller asks for all pending samples at once, every few ms.
+`rejections`). A poller asks for all pending samples at once, every few ms. The
+broker's acknowledgement of each sample is timed too, to split the delay into the
+broker's part and the processor's and query's.
 """
 
 from __future__ import annotations
@@ -43,6 +45,8 @@ class Freshness:
     samples: int
     p50_s: float
     p99_s: float
+    acked_p50_s: float  # publication to the broker's acknowledgement
+    acked_p99_s: float
 
 
 def measure(
@@ -57,6 +61,7 @@ def measure(
 ) -> Freshness:
     published: dict[str, float] = {}
     seen: dict[str, float] = {}
+    acked: dict[str, float] = {}
     lock = threading.Lock()
     done = threading.Event()
     failures: list[str] = []
@@ -95,7 +100,11 @@ def measure(
             yield event
 
     with Publisher(settings, check_world=False) as publisher:
-        count = sum(1 for _ in publisher.stream(paced()))
+        count = 0
+        for _, result in publisher.stream(paced()):
+            count += 1
+            if (event_id := str(result.event_id)) in published:
+                acked[event_id] = time.perf_counter()
     elapsed = time.perf_counter() - started
     sent_rate = count / elapsed
     done.set()
@@ -106,6 +115,11 @@ def measure(
             f" within {timeout_s:.0f} s: is the indicator processor running? (popreg status)"
             + (f"; {len(failures)} polls failed, last: {failures[-1]}" if failures else "")
         )
-    delays = sorted(seen[i] - published[i] for i in published)
-    cuts = statistics.quantiles(delays, n=100, method="inclusive")
-    return Freshness(sent_rate, len(delays), statistics.median(delays), cuts[98])
+    delays = [seen[i] - published[i] for i in published]
+    to_broker = [acked[i] - published[i] for i in published]
+    return Freshness(sent_rate, len(delays), *p50_p99(delays), *p50_p99(to_broker))
+
+
+def p50_p99(values: list[float]) -> tuple[float, float]:
+    cuts = statistics.quantiles(values, n=100, method="inclusive")
+    return statistics.median(values), cuts[98]

@@ -3,7 +3,9 @@
 Events come in batches (`take_events`), markers are skipped, undecodable messages
 become records with the reason, and the batch goes to the sink in a thread (sinks
 block on their database). On every assignment faust resumes from the positions the
-sink stored (`PositionedApp`), so faust's own commits are only a hint.
+sink stored (`PositionedApp`), so faust's own commits are only a hint. Each batch's
+log line ends with its lag: from the oldest message's producer timestamp to the sink's
+commit, what an operator (and the freshness bench) reads to tell where time goes.
 
 A batch the sink fails to write (its database down, say) ends the worker process
 (`EXIT_SINK_FAILED`). Otherwise faust restarts the agent inside the same process, on a
@@ -20,6 +22,7 @@ import asyncio
 import logging
 import os
 import sys
+import time
 from collections.abc import Callable
 from typing import Any, NoReturn
 
@@ -44,7 +47,7 @@ def faust_settings(settings: Settings, name: str) -> dict[str, Any]:
         "broker": [f"kafka://{server.strip()}" for server in servers],
         "datadir": str(settings.resolved_data_dir / "faust" / name),
         "web_enabled": False,
-        "topic_partitions": settings.topics.partitions,
+        "topic_partitions": settings.partitions,
         "topic_replication_factor": settings.topics.replication_factor,
         "consumer_auto_offset_reset": "earliest",
         "broker_session_timeout": 6.0,
@@ -74,12 +77,13 @@ def batch_app(
             ]
             ends = {e.message.partition: e.message.offset + 1 for e in events}
             caught_up = len(events) < BATCH
+            oldest = min(e.message.timestamp for e in events)
             try:
                 line = await loop.run_in_executor(None, handle, records, ends, caught_up)
             except Exception:
                 log.exception("batch failed; the worker exits, to resume from stored positions")
                 exit_now(EXIT_SINK_FAILED)
-            log.info("batch of %d: %s", len(events), line)
+            log.info("batch of %d: %s; lag %.2f s", len(events), line, time.time() - oldest)
 
     return app
 

@@ -367,7 +367,7 @@ def test_a_burst_of_poison_in_valid_traffic_is_rejected_and_passed(
     # The burst, spread over every partition, between the two halves of the traffic.
     key = ids.household(1).encode()
     at: dict[int, tuple[int, int]] = {}  # value index -> (partition, offset)
-    partitions = settings.topics.partitions
+    partitions = settings.partitions
     for partition in range(partitions):
         mine = list(range(partition, len(values), partitions))
         offsets = produce_raw(settings, [(key, values[n]) for n in mine], partition)

@@ -15,6 +15,8 @@ from confluent_kafka import Consumer, TopicPartition
 
 from infra import postgres, procs, seaweed, stack
 from infra.clickhouse import ClickHouse
+from infra.kafka import ensure_topics, topic_partitions
+from infra.procs import StackError
 from popreg.settings import LOOPBACK, KafkaSettings, Settings
 from tests.cli_env import popreg, status_json
 from tests.conftest import StackUnderTest, embedded_settings
@@ -183,3 +185,27 @@ def test_cli_lifecycle_keeps_events_and_tells_the_truth(tmp_path: Path) -> None:
     finally:
         popreg(settings, "down")
     assert processes_using(tmp_path) == []
+
+
+def test_an_existing_topic_keeps_its_partitions_unless_the_settings_name_others(
+    settings: Settings,
+) -> None:
+    """A stack created with another default partition count comes up as it was; a count
+    named explicitly that the topic does not have is refused (repartitioning would
+    break per-household order)."""
+    assert settings.topics.partitions is None and settings.partitions == 2
+    name = f"popreg.test-parts-{time.time_ns()}"
+    topics = settings.topics.model_copy(
+        update={"events": name, "rejected": f"{name}.rejected", "partitions": 3}
+    )
+    made = settings.model_copy(update={"topics": topics})
+    assert topics.events in ensure_topics(made)
+    assert topic_partitions(made)[topics.events] == 3
+    by_default = settings.model_copy(
+        update={"topics": topics.model_copy(update={"partitions": None})}
+    )
+    assert ensure_topics(by_default) == []
+    assert topic_partitions(by_default)[topics.events] == 3
+    other = settings.model_copy(update={"topics": topics.model_copy(update={"partitions": 4})})
+    with pytest.raises(StackError, match="has 3 partitions, settings ask for 4"):
+        ensure_topics(other)

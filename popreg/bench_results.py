@@ -56,11 +56,16 @@ class Results:
         ]
         for f in self.figures:
             ratio = "" if f.ratio is None else f"{f.ratio:.2f}"
-            base = "" if f.baseline_value is None else f"{f.baseline_value:,.0f} {f.unit}"
+            base = "" if f.baseline_value is None else f"{shown(f.baseline_value)} {f.unit}"
             lines.append(
-                f"| {f.name} | {f.value:,.0f} {f.unit} | {f.baseline or ''} | {base} | {ratio} |"
+                f"| {f.name} | {shown(f.value)} {f.unit} | {f.baseline or ''} | {base} | {ratio} |"
             )
         return "\n".join(lines) + "\n"
+
+
+def shown(value: float) -> str:
+    """Whole numbers with thousands separators; below 10 (cores, seconds), two decimals."""
+    return f"{value:.2f}" if abs(value) < 10 and value != int(value) else f"{value:,.0f}"
 
 
 def machine() -> dict[str, Any]:

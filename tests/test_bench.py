@@ -13,10 +13,11 @@ def test_a_figure_is_reported_as_a_ratio_to_its_baseline(tmp_path: Path) -> None
     results.figures += [
         Figure("raw produce (baseline)", 50_000, "events/s"),
         Figure("SDK publish", 25_000, "events/s", "raw produce", 50_000),
+        Figure("freshness: CPU of broker", 0.25, "cores"),
     ]
     json_path, md_path = write(results, tmp_path)
     doc = json.loads(json_path.read_text("utf-8"))
-    assert [f["ratio"] for f in doc["figures"]] == [None, 0.5]
-    assert "| SDK publish | 25,000 events/s | raw produce | 50,000 events/s | 0.50 |" in (
-        md_path.read_text("utf-8")
-    )
+    assert [f["ratio"] for f in doc["figures"]] == [None, 0.5, None]
+    markdown = md_path.read_text("utf-8")
+    assert "| SDK publish | 25,000 events/s | raw produce | 50,000 events/s | 0.50 |" in markdown
+    assert "| freshness: CPU of broker | 0.25 cores |  |  |  |" in markdown

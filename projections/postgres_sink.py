@@ -215,12 +215,13 @@ class Batch:
         self.archive: dict[UUID, tuple[Record, Event]] = {}
         self.outcomes: dict[UUID, Rejection | None] = {}
         self.previous: dict[UUID, str] = {}
-        self.versions: dict[tuple[Entity, Key], Any] = {}
+        self.versions: dict[Entity, dict[Key, Any]] = {}  # this batch's, by entity
         self.links: dict[UUID, tuple[Key, set[Entity]]] = {}
         self.linked: dict[Entity, set[UUID]] = {}
         self.known: dict[UUID, Event] = {}  # archived events parsed in this batch
         self.dirty: set[Entity] = set()
         self.corrected: set[UUID] = set()
+        self.corrections: dict[UUID, list[Event]] = {}  # this batch's, by target
         self.result = BatchResult()
 
     def run(self, records: list[Record], ends: dict[int, int]) -> BatchResult:
@@ -230,10 +231,12 @@ class Batch:
         self.result.redelivered = len(records) - len(fresh)
         events = self._new_events(fresh)
         self.archive = {e.envelope.event_id: (r, e) for r, e in events}
+        for _, event in events:
+            if isinstance(event, EventVoided | EventAmended):
+                self.corrections.setdefault(event.target_event_id, []).append(event)
         self._prefetch([e for _, e in events])
-        self.corrected = self._archived_correction_targets([e for _, e in events]) | {
-            e.target_event_id for _, e in events if isinstance(e, EventVoided | EventAmended)
-        }
+        archived = self._archived_correction_targets([e for _, e in events])
+        self.corrected = archived | self.corrections.keys()
         ordered = sorted((e for _, e in events), key=key_of)
         for event in ordered:
             if is_correction(event) or self._is_corrected(event) or self._is_late(event):
@@ -294,9 +297,13 @@ class Batch:
         return event.envelope.event_id in self.corrected
 
     def _prefetch(self, events: list[Event]) -> None:
-        """Load what `events` name in a few queries, not a few per event."""
+        """Load what `events` name in a few queries, not a few per event; each round
+        follows what the last one loaded (a person's household), until nothing is new."""
         for _ in range(3):
-            self._load(set().union(*(fold.touched(e, self.registry) for e in events)))
+            wanted = set().union(*(fold.touched(e, self.registry) for e in events))
+            if wanted <= self.loaded:
+                return
+            self._load(wanted)
 
     def _touched(self, event: Event) -> set[Entity]:
         """What the event touches, loading what it names until that names nothing new."""
@@ -363,7 +370,7 @@ class Batch:
             self.linked.setdefault(entity, set()).add(event_id)
             self.last[entity] = max(key, self.last.get(entity, key))
             if rejection is None:
-                self.versions[(entity, key)] = self._state(entity)
+                self.versions.setdefault(entity, {})[key] = self._state(entity)
                 self.dirty.add(entity)
 
     def _refold(self, event: Event) -> None:
@@ -497,8 +504,8 @@ class Batch:
         for event_id, doc, outcome in rows:
             self.previous.setdefault(event_id, outcome)
             found[event_id] = parse_event(doc)
-        for _, event in self.archive.values():
-            if isinstance(event, EventVoided | EventAmended) and event.target_event_id in event_ids:
+        for target in event_ids & self.corrections.keys():
+            for event in self.corrections[target]:
                 found[event.envelope.event_id] = event
         return list(found.values())
 
@@ -516,9 +523,10 @@ class Batch:
             (kinds, ids, *start),
         ).fetchall():
             before[(kind, entity_id)] = ((key[0], key[1], key[2]), state)
-        for (entity, key), state in self.versions.items():
-            if entity in closure and key < start and key > before.get(entity, (MIN_KEY,))[0]:
-                before[entity] = (key, state)
+        for entity in closure & self.versions.keys():
+            for key, state in self.versions[entity].items():
+                if start > key > before.get(entity, (MIN_KEY,))[0]:
+                    before[entity] = (key, state)
         applied = self.conn.execute(
             newest(
                 "t.occurred_on, t.recorded_at, t.event_id",
@@ -541,8 +549,10 @@ class Batch:
             f" WHERE {OF_WANTED} AND {KEY} >= (%s, %s, %s)",
             (kinds, ids, *start),
         )
-        for version in [v for v in self.versions if v[0] in closure and v[1] >= start]:
-            del self.versions[version]
+        for entity in closure & self.versions.keys():
+            kept = self.versions[entity]
+            for key in [k for k in kept if k >= start]:
+                del kept[key]
         return False
 
     # --- writing ------------------------------------------------------------------------
@@ -590,7 +600,8 @@ class Batch:
             VERSIONS,
             (
                 (k, i, *key, None if state is None else Jsonb(state))
-                for ((k, i), key), state in self.versions.items()
+                for (k, i), kept in self.versions.items()
+                for key, state in kept.items()
             ),
         )
         self._write_current(cur)

@@ -8,6 +8,7 @@ file (`<data>/logs/<name>.log`) whose tail is shown when it fails.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import signal
@@ -132,8 +133,11 @@ def spawn(
     env: Mapping[str, str] | None = None,
     user: str | None = None,
     cwd: Path | None = None,
+    nice: int = 0,
 ) -> PidRecord:
-    """Start a server detached from our session (it outlives this command) and record its pid."""
+    """Start a server detached from our session (it outlives this command) and record its
+    pid; `nice` is set before it runs, so all its threads have it (Linux keeps niceness
+    per thread, and native libraries start threads as they are imported)."""
     log = log_path(data_dir, name)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -146,6 +150,7 @@ def spawn(
             cwd=cwd,
             user=user,
             start_new_session=True,
+            preexec_fn=functools.partial(os.nice, nice) if nice else None,
         )
     record = PidRecord(
         name=name,

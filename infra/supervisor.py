@@ -24,6 +24,7 @@ from types import FrameType
 import psutil
 
 from infra import procs
+from popreg.settings import Settings
 
 log = logging.getLogger("popreg.supervisor")
 STATUS_FILE = "processors-status.json"
@@ -62,6 +63,9 @@ class Supervisor:
         self.data_dir = data_dir
         self.workers = {name: Worker(name) for name in processors}
         self.stopping = False
+        self.settings_file = procs.run_dir(data_dir) / "processors-settings.json"
+        settings = Settings.model_validate_json(self.settings_file.read_text())
+        self.nice = {str(name): n for name, n in settings.processors.nice.items()}
 
     def run(self) -> None:
         signal.signal(signal.SIGTERM, self._stop)
@@ -94,9 +98,10 @@ class Supervisor:
             worker.restarts += 1
             return
         if now >= worker.next_start:
-            settings = str(procs.run_dir(self.data_dir) / "processors-settings.json")
-            argv = [sys.executable, "-m", "popreg", "worker", worker.name, "--settings", settings]
-            record = procs.spawn(self.data_dir, worker_name(worker.name), argv, "-")
+            argv = [sys.executable, "-m", "popreg", "worker", worker.name]
+            argv += ["--settings", str(self.settings_file)]
+            nice = self.nice.get(worker.name, 0)
+            record = procs.spawn(self.data_dir, worker_name(worker.name), argv, "-", nice=nice)
             worker.pid, worker.started_at = record.pid, now
             log.info("worker %s started, pid %d", worker.name, record.pid)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import BaseModel, Field, field_validator
@@ -87,6 +87,21 @@ class GatewaySettings(BaseModel):
     )
 
 
+Processor = Literal["state", "indicators"]
+Niceness = Annotated[int, Field(ge=0, le=19)]
+
+
+class ProcessorSettings(BaseModel):
+    """How the stream workers share a machine."""
+
+    nice: dict[Processor, Niceness] = Field(
+        default={"state": 10},
+        description="CPU niceness per worker. The state projector's default 10 lets the"
+        " indicator path (broker, indicator processor, ClickHouse: a 2 s freshness aim)"
+        " have the CPU first where they share one; it catches up when the CPU is free",
+    )
+
+
 class EmbeddedSettings(BaseModel):
     broker_storage: Literal["s3", "memory"] = Field(
         default="s3",
@@ -116,6 +131,7 @@ class Settings(BaseSettings):
     ports: PortSettings = PortSettings()
     embedded: EmbeddedSettings = EmbeddedSettings()
     gateway: GatewaySettings = GatewaySettings()
+    processors: ProcessorSettings = ProcessorSettings()
 
     @field_validator("clickhouse_dsn")
     @classmethod

@@ -15,7 +15,7 @@ from typing import Any
 
 from popreg.settings import Settings
 from projections.admin_units import AdminUnits
-from projections.clickhouse_sink import IndicatorSink, canonical_rows
+from projections.clickhouse_sink import IndicatorSink
 from projections.indicator_rows import IndicatorFold, IndicatorState
 from projections.log import Record, read_log
 from projections.memory import bulk
@@ -58,7 +58,7 @@ def rebuild_indicators(
     state.remember(records())
     read_done = time.perf_counter()
     state.refold()
-    rows = canonical_rows(state.all_rows())
+    rows = list(state.all_rows())
     advance("fold", len(state.events))
     fold_done = time.perf_counter()
     sink = IndicatorSink(client, consumer, topic)

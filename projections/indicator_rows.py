@@ -19,9 +19,9 @@ import hmac
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from projections import fold, history
@@ -189,9 +189,11 @@ class IndicatorFold:
             household = self.registry.households.get(entity_id)
             if household is None:
                 return None
-            return replace(household, members=[replace(m) for m in household.members])
+            copied = _shallow(household)
+            copied.members = [_shallow(m) for m in household.members]
+            return copied
         person = self.registry.persons.get(entity_id)
-        return None if person is None else replace(person)
+        return None if person is None else _shallow(person)
 
     def correction(self, event: EventVoided | EventAmended, target: Event | None) -> list[Row]:
         rejection = history.correction_verdict(event, target)
@@ -269,6 +271,17 @@ def _envelope_fact(event: Event, key: int) -> tuple[Any, ...]:
         delay,
         key,
     )
+
+
+Copied = TypeVar("Copied")
+
+
+def _shallow(record: Copied) -> Copied:
+    """A copy sharing the field values: a fifth of `dataclasses.replace`'s cost, which
+    runs `__init__` (the undo window copies every entity each live event touches)."""
+    copied = object.__new__(type(record))
+    copied.__dict__.update(record.__dict__)
+    return copied
 
 
 def single_object(record: Record) -> bytes:

@@ -104,3 +104,15 @@ def test_producers_linger_longer_on_the_embedded_broker(monkeypatch: pytest.Monk
     monkeypatch.setenv("POPREG_KAFKA__LINGER_MS", "-1")
     with pytest.raises(ValidationError, match="greater than or equal to 0"):
         Settings()
+
+
+def test_the_state_projector_runs_nicer_unless_told_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert Settings().processors.nice == {"state": 10}
+    monkeypatch.setenv("POPREG_PROCESSORS__NICE", '{"state": 0, "indicators": 5}')
+    assert Settings().processors.nice == {"state": 0, "indicators": 5}
+    for wrong, message in (('{"state": -1}', "greater than or equal to 0"), ('{"x": 1}', "'x'")):
+        monkeypatch.setenv("POPREG_PROCESSORS__NICE", wrong)
+        with pytest.raises(ValidationError, match=message):
+            Settings()

@@ -17,6 +17,7 @@ from infra import postgres, procs, seaweed, stack
 from infra.clickhouse import ClickHouse
 from infra.kafka import ensure_topics, topic_partitions
 from infra.procs import StackError
+from infra.supervisor import read_status
 from popreg.settings import LOOPBACK, KafkaSettings, Settings
 from tests.cli_env import popreg, status_json
 from tests.conftest import StackUnderTest, embedded_settings
@@ -80,6 +81,22 @@ def test_the_embedded_postgres_runs_with_its_tuning(test_stack: StackUnderTest) 
     with psycopg.connect(test_stack.settings.postgres_url) as conn:
         found = {name: conn.execute(f"SHOW {name}").fetchone() for name in postgres.TUNING}
     assert found == {name: (value,) for name, value in postgres.TUNING.items()}
+
+
+def test_the_state_projector_runs_nicer_in_every_thread(test_stack: StackUnderTest) -> None:
+    """Threads take their niceness from the thread that starts them (Linux: per thread),
+    so the worker sets it before it starts any."""
+    workers = read_status(test_stack.settings.resolved_data_dir)
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    for name, nice in (("state", 10), ("indicators", 0)):
+        pid = workers[name]["pid"]
+        assert isinstance(pid, int)
+        deadline = time.monotonic() + 60
+        while len(threads := psutil.Process(pid).threads()) < 2:  # librdkafka's, faust's
+            assert time.monotonic() < deadline, f"the {name} worker started no thread"
+            time.sleep(0.1)
+        found = {os.getpriority(os.PRIO_PROCESS, t.id) for t in threads}
+        assert found == {min(ours + nice, 19)}, f"{name} worker threads at {found}"
 
 
 def test_up_again_is_a_no_op(test_stack: StackUnderTest) -> None:

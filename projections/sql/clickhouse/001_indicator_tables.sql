@@ -19,10 +19,18 @@ CREATE TABLE IF NOT EXISTS popreg.vital_events
     persons       UInt16,
     detail        LowCardinality(String),
     other_commune LowCardinality(String),
-    sign          Int8
+    sign          Int8,
+    -- the rows are in occurrence order; queries by recording time (communes online,
+    -- the freshness bench's polls) skip the granules recorded outside their window
+    INDEX recorded_at_minmax recorded_at TYPE minmax GRANULARITY 1
 )
 ENGINE = MergeTree
 ORDER BY (event_type, commune_code, occurred_on);
+
+-- for a table created without it: parts written from now on (and by `popreg rebuild
+-- indicators`) have it; older ones are read whole, as before
+ALTER TABLE popreg.vital_events
+    ADD INDEX IF NOT EXISTS recorded_at_minmax recorded_at TYPE minmax GRANULARITY 1;
 
 CREATE TABLE IF NOT EXISTS popreg.population_deltas
 (

@@ -43,9 +43,8 @@ def canonical_rows(rows: Iterable[Row]) -> list[Row]:
 
 
 def _json_value(value: Any) -> Any:
-    """What json writes for a value it has no form for: the canonical one. Only UUIDs
-    and dates reach here, so the rows need no canonical pass first (a fifth of the
-    indicator processor's time, profiled)."""
+    """What json writes for a value it has no form for: the canonical one. json asks
+    only for UUIDs and dates, so rows need no canonical pass before they are written."""
     found = canonical(value)
     if found is value:
         raise TypeError(f"{type(value).__name__} has no ClickHouse JSON form")

@@ -277,8 +277,9 @@ Copied = TypeVar("Copied")
 
 
 def _shallow(record: Copied) -> Copied:
-    """A copy sharing the field values: a fifth of `dataclasses.replace`'s cost, which
-    runs `__init__` (the undo window copies every entity each live event touches)."""
+    """A copy sharing the field values. The undo window copies every entity each live
+    event touches; `dataclasses.replace` runs `__init__` and costs ~5x as much a copy
+    (5.8 against 1.2 µs for a person)."""
     copied = object.__new__(type(record))
     copied.__dict__.update(record.__dict__)
     return copied

@@ -64,10 +64,11 @@ def measure(
     acked: dict[str, float] = {}
     lock = threading.Lock()
     done = threading.Event()
+    gave_up = threading.Event()
     failures: list[str] = []
 
     def poll() -> None:
-        while not done.is_set() or len(seen) < len(published):
+        while not gave_up.is_set() and (not done.is_set() or len(seen) < len(published)):
             with lock:
                 pending = [i for i in published if i not in seen]
             for start in range(0, len(pending), CHUNK):
@@ -110,6 +111,7 @@ def measure(
     done.set()
     poller.join(timeout_s)
     if poller.is_alive() or len(seen) < len(published):
+        gave_up.set()  # else it polls on, and its errors bury this one once the stack is down
         raise RuntimeError(
             f"{len(published) - len(seen)} sampled events never reached ClickHouse"
             f" within {timeout_s:.0f} s: is the indicator processor running? (popreg status)"

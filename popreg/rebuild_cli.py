@@ -79,6 +79,7 @@ def indicators(data_dir: DataDir = None) -> None:
                     "read": bar.add_task("reading the log", total=None),
                     "fold": bar.add_task("folding", total=None),
                     "write": bar.add_task("writing rows", total=None),
+                    "snapshot": bar.add_task("writing the fold's snapshot", total=1),
                 }
                 result = rebuild_indicators(
                     settings,
@@ -95,5 +96,6 @@ def indicators(data_dir: DataDir = None) -> None:
     console.print(
         f"rebuilt from {result.events:,} events in {result.seconds:.1f} s"
         f" ({result.events / max(result.seconds, 1e-9):,.0f} events/s; read {result.read_s:.1f} s,"
-        f" fold {result.fold_s:.1f} s, write {result.write_s:.1f} s): {result.rows:,} rows"
+        f" fold {result.fold_s:.1f} s, write {result.write_s:.1f} s): {result.rows:,} rows;"
+        f" the fold's snapshot for the processor written in {result.snapshot_s:.1f} s"
     )

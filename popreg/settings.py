@@ -100,6 +100,13 @@ class ProcessorSettings(BaseModel):
         " indicator path (broker, indicator processor, ClickHouse: a 2 s freshness aim)"
         " have the CPU first where they share one; it catches up when the CPU is free",
     )
+    snapshot_every: int = Field(
+        default=100_000,
+        ge=1,
+        description="the indicator processor writes its fold to disk (in the background)"
+        " once this many of the events it holds are in no snapshot, so that a start"
+        " folds only the events after the last snapshot, not the whole log",
+    )
 
 
 class EmbeddedSettings(BaseModel):

@@ -110,14 +110,19 @@ def read_log(
 
 
 def read_until(
-    settings: Settings, topic: str, ends: dict[int, int], batch_size: int = 5000
+    settings: Settings,
+    topic: str,
+    ends: dict[int, int],
+    start: dict[int, int] | None = None,
+    batch_size: int = 5000,
 ) -> Iterator[list[Record]]:
-    """The records before `ends` (next offset per partition), in batches.
+    """The records before `ends` (next offset per partition), from `start` (default 0),
+    in batches.
 
     Markers are placed first, so a record exists at every end however far the log
     has grown: the reader never waits for an offset that may not come."""
     place_markers(settings, topic, partition_count(settings, topic))
-    begin = {p: 0 for p in ends}
+    begin = {p: (start or {}).get(p, 0) for p in ends}
     return _batches(settings, topic, begin, ends, batch_size)
 
 

@@ -1,27 +1,35 @@
 """The indicator processor: a faust worker from `popreg.vital-events` to ClickHouse.
 
 It keeps the fold's registry in memory (the indicators need each event's verdict and
-the persons it names), so on start it first folds the log up to the positions stored
-in ClickHouse and reconciles the tables with that fold (`projections/clickhouse_sink`).
-Then faust resumes exactly at those positions (`PositionedApp`); each batch's rows
-and next offsets are written in that order.
+the persons it names), so on start it first brings a fold to the positions stored in
+ClickHouse and reconciles the tables with it (`projections/clickhouse_sink`). The fold
+is the last snapshot (`projections/indicator_snapshot`) with the records after it
+taken, or, if there is none it can use, the log folded from offset 0. Once
+`processors.snapshot_every` events are in the fold but in no snapshot (at the start,
+or later), a forked child writes a new snapshot while the worker goes on. Then faust
+resumes exactly at the stored positions (`PositionedApp`); each batch's rows and next
+offsets are written in that order.
 """
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 
 import faust
 
 from infra import secrets
 from infra.clickhouse import writer_client
 from popreg.settings import Settings
+from projections import indicator_snapshot as snapshot
 from projections.admin_units import load
+from projections.checkpoint import Refused
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
 from projections.indicator_rows import IndicatorFold, IndicatorState, difference
 from projections.log import Record, read_until
 from projections.memory import collector_paused, settle
+from stream_processors import forked
 from stream_processors.batches import batch_app
 
 CONSUMER = "indicators"
@@ -35,23 +43,71 @@ class IndicatorProcessor:
         self.settings = settings
         self.topic = settings.topics.events
         self.sink = IndicatorSink(writer_client(settings), CONSUMER, self.topic)
-        secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
-        self.state = IndicatorState(IndicatorFold(load(), secret))
+        self.secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
+        self.state = IndicatorState(IndicatorFold(load(), self.secret))
+        self.snapshots = snapshot.directory(settings.resolved_data_dir)
         self.next: dict[int, int] = {}
+        self.stamps: dict[int, snapshot.Stamp] = {}
+        self.unsaved = 0  # events taken since the last snapshot
+        self.writer: tuple[int, float] | None = None  # the snapshot child: pid, start
 
     def restore(self) -> int:
-        """Fold the log up to the stored positions and make the tables agree with it;
+        """Fold up to the stored positions and make the tables agree with the fold;
         returns the number of rows written to reconcile them."""
         stored = self.sink.positions()
         with collector_paused():
-            batches = read_until(self.settings, self.topic, stored)
-            self.state.load(record for batch in batches for record in batch)
+            try:
+                self._resume(stored)
+            except Refused as why:
+                log.info("folding the log from offset 0: the snapshot is not used, as %s", why)
+                self._fold_all(stored)
             held = self.sink.net_rows()
             fix = difference(held, canonical_rows(self.state.all_rows()))
         settle()
         self.sink.write(fix, {})
         self.next = dict(stored)
         return len(fix)
+
+    def _resume(self, stored: dict[int, int]) -> None:
+        """The snapshot, and the records between it and `stored` taken; raises Refused
+        if the snapshot cannot serve (then nothing of it is kept)."""
+        found = snapshot.load(self.snapshots, self.topic, load(), self.secret)
+        if any(offset > stored.get(p, 0) for p, offset in found.positions.items()):
+            raise Refused(f"it is at {found.positions}, ahead of ClickHouse's {stored}")
+        unmatched = dict(found.stamps)
+        start = {p: at for p, (at, _) in unmatched.items()}
+        taken = 0
+        for batch in read_until(self.settings, self.topic, stored, start):
+            fresh: list[Record] = []
+            for record in batch:
+                if unmatched.get(record.partition, (-1, ""))[0] == record.offset:
+                    if snapshot.stamp(record) != unmatched.pop(record.partition):
+                        raise Refused(f"partition {record.partition} holds other records")
+                elif record.offset >= found.positions.get(record.partition, 0):
+                    fresh.append(record)
+            found.state.take(fresh, caught_up=False)
+            snapshot.stamps_of(fresh, found.stamps)
+            taken += len(fresh)
+        if unmatched:
+            raise Refused(f"the log no longer holds the records it was taken after ({unmatched})")
+        if found.state.fold.out_of_order:
+            found.state.refold()
+        self.state, self.stamps, self.unsaved = found.state, found.stamps, taken
+        log.info(
+            "resumed from the snapshot at %s; %d events taken after it", found.positions, taken
+        )
+
+    def _fold_all(self, stored: dict[int, int]) -> None:
+        self.state = IndicatorState(IndicatorFold(load(), self.secret))
+        self.stamps = {}
+
+        def records() -> Iterator[Record]:
+            for batch in read_until(self.settings, self.topic, stored):
+                snapshot.stamps_of(batch, self.stamps)
+                yield from batch
+
+        self.state.load(records())
+        self.unsaved = len(self.state.events) + len(self.state.corrections)
 
     def positions(self, keys: list[tuple[str, int]]) -> dict[tuple[str, int], int]:
         return {(t, p): self.next[p] for t, p in keys if t == self.topic and p in self.next}
@@ -66,12 +122,36 @@ class IndicatorProcessor:
         reached = {p: max(o, self.next.get(p, 0)) for p, o in ends.items()}
         self.sink.write(taken.rows, reached)
         self.next.update(reached)
+        snapshot.stamps_of(fresh, self.stamps)
+        self.unsaved += len(fresh)
         settle()
+        self.snapshot_when_due()
         return (
             f"{taken.new} new, {taken.duplicates} duplicates, {taken.undecodable} undecodable,"
             f" {len(taken.rows)} rows{' (re-folded)' if taken.refolded else ''};"
             f" fold {folded - started:.2f} s, write {time.perf_counter() - folded:.2f} s"
         )
+
+    def snapshot_when_due(self) -> None:
+        """Reap the snapshot child if it has ended; start one if enough is unsaved."""
+        if self.writer is not None:
+            pid, since = self.writer
+            code = forked.ended(pid)
+            if code is None:
+                return
+            self.writer = None
+            if code == 0:
+                log.info("snapshot written in %.1f s", time.monotonic() - since)
+            else:
+                log.warning(
+                    "the snapshot child %d ended with %d; the next start folds more", pid, code
+                )
+        if self.unsaved < self.settings.processors.snapshot_every:
+            return
+        taken = snapshot.Snapshot(self.state, dict(self.next), dict(self.stamps))
+        pid = forked.start(lambda: snapshot.save(taken, self.topic, self.snapshots))
+        self.writer, self.unsaved = (pid, time.monotonic()), 0
+        log.info("writing a snapshot at %s (child %d)", taken.positions, pid)
 
 
 def run(settings: Settings) -> None:
@@ -79,6 +159,7 @@ def run(settings: Settings) -> None:
     logging.basicConfig(level=logging.INFO)
     processor = IndicatorProcessor(settings)
     fixed = processor.restore()
+    processor.snapshot_when_due()
     log.info(
         "restored %d events up to %s; %d rows written to reconcile ClickHouse",
         len(processor.state.events),

@@ -20,7 +20,11 @@ from infra import stack
 from infra.broker import Broker
 from infra.ports import free_ports
 from infra.postgres import Postgres
-from popreg.settings import KafkaSettings, Settings
+from popreg.settings import KafkaSettings, ProcessorSettings, Settings
+
+# The indicator worker snapshots its fold this often, so that tests meet snapshots.
+SNAPSHOT_EVERY = 500
+PROCESSORS = ProcessorSettings(snapshot_every=SNAPSHOT_EVERY)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -60,7 +64,7 @@ class StackUnderTest:
 
 
 def embedded_settings(data_dir: Path) -> Settings:
-    return Settings(data_dir=data_dir, ports=free_ports())
+    return Settings(data_dir=data_dir, ports=free_ports(), processors=PROCESSORS)
 
 
 @pytest.fixture(scope="session")
@@ -104,6 +108,7 @@ def containers_stack(data_dir: Path) -> Iterator[StackUnderTest]:
             kafka=KafkaSettings(bootstrap_servers=kafka.get_bootstrap_server()),
             postgres_dsn=pg.get_connection_url(),
             clickhouse_dsn=clickhouse_dsn,
+            processors=PROCESSORS,
         )
         stack.up(settings)
         yield StackUnderTest(settings, "containers")

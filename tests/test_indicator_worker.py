@@ -16,15 +16,19 @@ import pytest
 
 from infra import secrets
 from infra.clickhouse import writer_client
-from infra.supervisor import read_status
+from infra.procs import log_path
+from infra.supervisor import read_status, worker_name
 from popreg.settings import Settings
+from projections import indicator_snapshot as snapshot
 from projections.admin_units import load
+from projections.checkpoint import Refused
 from projections.clickhouse_schema import DATABASE
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
 from projections.indicator_rows import COLUMNS, Row, fold_all
 from projections.log import Record, partition_count, place_markers
 from schemas.models import Event
 from tests.cli_env import popreg
+from tests.conftest import SNAPSHOT_EVERY
 from tests.projector_helpers import (
     Ids,
     Offsets,
@@ -147,6 +151,62 @@ def births_in(client: Any, commune: str, month: str) -> int:
     return int(result.result_rows[0][0] or 0)
 
 
+class WorkerLog:
+    """What the indicator worker logs from now on (its log is appended across starts)."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.path = log_path(settings.resolved_data_dir, worker_name(CONSUMER))
+        self.start = self.path.stat().st_size
+
+    def since(self) -> str:
+        with self.path.open("rb") as file:
+            file.seek(self.start)
+            return file.read().decode(errors="replace")
+
+
+def snapshot_positions(settings: Settings) -> dict[int, int]:
+    secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
+    root = snapshot.directory(settings.resolved_data_dir)
+    try:
+        return snapshot.load(root, settings.topics.events, load(), secret).positions
+    except Refused:
+        return {}
+
+
+@pytest.mark.durability
+@pytest.mark.fault
+def test_a_restart_resumes_from_the_snapshot_and_counts_exactly(
+    settings: Settings, client: Any
+) -> None:
+    """The worker snapshots its fold in a forked child every SNAPSHOT_EVERY events; a
+    kill -9 after that resumes from the snapshot (no fold of the whole log), and the
+    events after it, some published while the worker was down, count exactly."""
+    events = synthetic(Ids.new(), households=400, years=(2022, 2024), seed=21, error_rate=0.02)
+    half = len(events) // 2
+    assert half > 2 * SNAPSHOT_EVERY
+    before = sink(client, settings).positions()
+    wait_counted(client, settings, publish(settings, events[:half]))
+
+    def snapshot_taken_since() -> bool:  # a snapshot that holds part of the first half
+        found = snapshot_positions(settings)
+        return (
+            all(found.get(p, 0) >= o for p, o in before.items())
+            and sum(found.values()) >= sum(before.values()) + SNAPSHOT_EVERY
+        )
+
+    wait_until(snapshot_taken_since, 120, lambda: f"snapshot at {snapshot_positions(settings)}")
+    log = WorkerLog(settings)
+    pid = worker_pid(settings)
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    publish(settings, events[half:])
+    wait_until(lambda: worker_pid(settings) not in (None, pid), 60, lambda: "no restart")
+    quiesce(client, settings)
+    assert "resumed from the snapshot at" in log.since()
+    assert "folding the log from offset 0" not in log.since()
+    assert held(client, settings, events) == expected(settings, events)
+
+
 def test_a_void_of_a_birth_lowers_that_months_births_by_one(
     settings: Settings, client: Any
 ) -> None:
@@ -202,10 +262,13 @@ def test_rebuild_equals_the_live_tables_and_live_continues(settings: Settings, c
     quiesce(client, settings)
     live = sorted(sink(client, settings).net_rows(), key=repr)
 
+    log = WorkerLog(settings)
     result = popreg(settings, "rebuild", "indicators", timeout=300)
     assert result.returncode == 0, result.stderr
     assert sorted(sink(client, settings).net_rows(), key=repr) == live
+    assert "the fold's snapshot for the processor written in" in result.stdout
 
     more = synthetic(Ids.new(), households=20, years=(2023, 2024), seed=12, error_rate=0.0)
     wait_counted(client, settings, publish(settings, more))
     assert held(client, settings, more) == expected(settings, more)
+    assert "resumed from the snapshot at" in log.since()

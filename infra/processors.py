@@ -15,6 +15,7 @@ from infra import procs, supervisor
 from infra.clickhouse import writer_client
 from infra.part import Part
 from popreg.settings import Settings
+from projections import indicator_snapshot as snapshot
 from projections import registry_queries
 from projections.clickhouse_sink import IndicatorSink
 
@@ -120,9 +121,7 @@ def counts(settings: Settings, processor: str) -> tuple[int, int, int, int, int,
         ).fetchone()
     if row is None:
         return None
-    positions = registry_queries.positions(settings.postgres_url, processor)
-    shown = " ".join(f"p{p}:{o}" for p, o in sorted(positions.items())) or "none"
-    return (*row, shown)
+    return (*row, shown(registry_queries.positions(settings.postgres_url, processor)))
 
 
 def indicator_progress(settings: Settings) -> str:
@@ -132,8 +131,27 @@ def indicator_progress(settings: Settings) -> str:
             positions = sink.positions()
     except Exception as error:  # clickhouse-connect raises several kinds; status must not
         return f"{UNAVAILABLE} ({error.__class__.__name__})"
-    shown = " ".join(f"p{p}:{o}" for p, o in sorted(positions.items())) or "none"
-    return f"counted {counted:,}, rejected {rejected:,}; positions {shown}"
+    return (
+        f"counted {counted:,}, rejected {rejected:,}; positions {shown(positions)};"
+        f" {snapshot_summary(settings)}"
+    )
+
+
+def snapshot_summary(settings: Settings) -> str:
+    try:
+        found = snapshot.summary(snapshot.directory(settings.resolved_data_dir))
+    except (OSError, ValueError) as error:
+        return f"fold snapshot unreadable ({error}): the next start folds the whole log"
+    if found is None:
+        return "no fold snapshot yet"
+    return (
+        f"fold snapshot at {shown(found.positions)}"
+        f" ({found.events:,} events, {found.age_s / 60:.0f} min old)"
+    )
+
+
+def shown(positions: dict[int, int]) -> str:
+    return " ".join(f"p{p}:{o}" for p, o in sorted(positions.items())) or "none"
 
 
 @contextmanager

@@ -107,6 +107,13 @@ class ProcessorSettings(BaseModel):
         " once this many of the events it holds are in no snapshot, so that a start"
         " folds only the events after the last snapshot, not the whole log",
     )
+    snapshot_interval_s: float = Field(
+        default=600.0,
+        ge=0,
+        description="and at most once in this many seconds: at province scale a snapshot"
+        " takes minutes of a background core, and a busy stream could ask for one every"
+        " few minutes",
+    )
 
 
 class EmbeddedSettings(BaseModel):

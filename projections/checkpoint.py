@@ -36,7 +36,7 @@ from schemas.models import Event, EventAmended, EventVoided
 
 
 class Refused(Exception):
-    """This checkpoint cannot serve these cutoffs; `str(self)` says why."""
+    """This checkpoint (or fold snapshot) cannot serve; `str(self)` says why."""
 
 
 @dataclass

@@ -29,6 +29,7 @@ import hmac
 import json
 import os
 import pickle
+import time
 from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
@@ -169,6 +170,30 @@ def load(root: Path, topic: str, units: AdminUnits, secret: bytes) -> Snapshot:
     positions = {int(p): int(o) for p, o in meta["positions"].items()}
     stamps = {int(p): (int(o), str(s)) for p, (o, s) in meta["stamps"].items()}
     return Snapshot(state, positions, stamps)
+
+
+@dataclass(frozen=True)
+class Summary:
+    positions: dict[int, int]
+    events: int
+    age_s: float
+
+
+def summary(root: Path) -> Summary | None:
+    """What the snapshot covers and how old it is, from its trailer; None if there is
+    none. Raises ValueError or OSError if it is unreadable."""
+    path = root / NAME
+    try:
+        with path.open("rb") as file:
+            meta = _trailer(file)
+        age_s = time.time() - path.stat().st_mtime
+    except FileNotFoundError:
+        return None
+    try:
+        positions = {int(p): int(o) for p, o in meta["positions"].items()}
+        return Summary(positions, int(meta["events"]), age_s)
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(f"the trailer lacks {error}") from None
 
 
 def _detached(state: IndicatorState) -> IndicatorState:

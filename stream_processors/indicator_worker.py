@@ -14,6 +14,7 @@ offsets are written in that order.
 from __future__ import annotations
 
 import logging
+import math
 import time
 from collections.abc import Iterator
 
@@ -21,7 +22,7 @@ import faust
 
 from infra import secrets
 from infra.clickhouse import writer_client
-from popreg.settings import Settings
+from popreg.settings import ProcessorSettings, Settings
 from projections import indicator_snapshot as snapshot
 from projections.admin_units import load
 from projections.checkpoint import Refused
@@ -50,6 +51,7 @@ class IndicatorProcessor:
         self.stamps: dict[int, snapshot.Stamp] = {}
         self.unsaved = 0  # events taken since the last snapshot
         self.writer: tuple[int, float] | None = None  # the snapshot child: pid, start
+        self.last = -math.inf  # when the last snapshot began (time.monotonic)
 
     def restore(self) -> int:
         """Fold up to the stored positions and make the tables agree with the fold;
@@ -133,7 +135,8 @@ class IndicatorProcessor:
         )
 
     def snapshot_when_due(self) -> None:
-        """Reap the snapshot child if it has ended; start one if enough is unsaved."""
+        """Reap the snapshot child if it has ended; start one if enough is unsaved and
+        the last began long enough ago."""
         if self.writer is not None:
             pid, since = self.writer
             code = forked.ended(pid)
@@ -146,12 +149,16 @@ class IndicatorProcessor:
                 log.warning(
                     "the snapshot child %d ended with %d; the next start folds more", pid, code
                 )
-        if self.unsaved < self.settings.processors.snapshot_every:
+        if not snapshot_due(self.unsaved, time.monotonic() - self.last, self.settings.processors):
             return
         taken = snapshot.Snapshot(self.state, dict(self.next), dict(self.stamps))
         pid = forked.start(lambda: snapshot.save(taken, self.topic, self.snapshots))
-        self.writer, self.unsaved = (pid, time.monotonic()), 0
+        self.writer, self.unsaved, self.last = (pid, time.monotonic()), 0, time.monotonic()
         log.info("writing a snapshot at %s (child %d)", taken.positions, pid)
+
+
+def snapshot_due(unsaved: int, since_last_s: float, every: ProcessorSettings) -> bool:
+    return unsaved >= every.snapshot_every and since_last_s >= every.snapshot_interval_s
 
 
 def run(settings: Settings) -> None:

@@ -24,7 +24,7 @@ from popreg.settings import KafkaSettings, ProcessorSettings, Settings
 
 # The indicator worker snapshots its fold this often, so that tests meet snapshots.
 SNAPSHOT_EVERY = 500
-PROCESSORS = ProcessorSettings(snapshot_every=SNAPSHOT_EVERY)
+PROCESSORS = ProcessorSettings(snapshot_every=SNAPSHOT_EVERY, snapshot_interval_s=0)
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import stat
 import subprocess
 import sys
@@ -10,12 +11,14 @@ from pathlib import Path
 
 import pytest
 
+from popreg.settings import ProcessorSettings
 from projections import indicator_snapshot as snapshot
 from projections.checkpoint import Refused
 from projections.indicator_rows import IndicatorFold, IndicatorState
 from projections.log import Record
 from schemas.codec import DecodeError
 from stream_processors import forked
+from stream_processors.indicator_worker import snapshot_due
 from tests.test_fold import UNITS
 from tests.test_indicator_rows import SECRET, SYNTH, records
 
@@ -80,6 +83,18 @@ def test_a_missing_damaged_or_foreign_snapshot_is_refused_with_the_reason(
     assert refusal(tmp_path).startswith("it is unreadable (ValueError")
 
 
+def test_the_summary_says_what_a_snapshot_covers_without_loading_it(tmp_path: Path) -> None:
+    assert snapshot.summary(tmp_path) is None
+    snapshot.save(taken(300), TOPIC, tmp_path)
+    found = snapshot.summary(tmp_path)
+    assert found is not None and found.positions == {0: 300}
+    assert found.events == len({e.envelope.event_id for e in SYNTH[:300]})
+    assert 0 <= found.age_s < 60
+    (tmp_path / snapshot.NAME).write_bytes(b"garbage")
+    with pytest.raises(ValueError):
+        snapshot.summary(tmp_path)
+
+
 def test_a_writer_killed_mid_way_leaves_the_last_snapshot_whole(tmp_path: Path) -> None:
     snapshot.save(taken(100), TOPIC, tmp_path)
     (tmp_path / f".{snapshot.NAME}.123.partial").write_bytes(b"half a pickle")
@@ -115,6 +130,7 @@ def wait_ended(pid: int, timeout_s: float = 30) -> int | None:
 CHILD_OF_A_PARENT = """
 import time
 from stream_processors import forked
+from stream_processors.indicator_worker import snapshot_due
 print(forked.start(lambda: time.sleep(120)), flush=True)
 time.sleep(120)
 """
@@ -141,3 +157,11 @@ def alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return state != "Z"
+
+
+def test_a_snapshot_is_due_after_enough_events_and_long_enough_after_the_last() -> None:
+    every = ProcessorSettings(snapshot_every=1000, snapshot_interval_s=600)
+    assert not snapshot_due(999, math.inf, every)
+    assert snapshot_due(1000, math.inf, every)
+    assert not snapshot_due(50_000, 599.0, every)
+    assert snapshot_due(1000, 600.0, every)

@@ -195,6 +195,8 @@ def test_a_restart_resumes_from_the_snapshot_and_counts_exactly(
         )
 
     wait_until(snapshot_taken_since, 120, lambda: f"snapshot at {snapshot_positions(settings)}")
+    status = popreg(settings, "status")
+    assert "fold snapshot at p0:" in status.stdout.replace("\n", " "), status.stdout
     log = WorkerLog(settings)
     pid = worker_pid(settings)
     assert pid is not None

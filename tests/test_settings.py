@@ -116,3 +116,19 @@ def test_the_state_projector_runs_nicer_unless_told_otherwise(
         monkeypatch.setenv("POPREG_PROCESSORS__NICE", wrong)
         with pytest.raises(ValidationError, match=message):
             Settings()
+
+
+def test_the_indicator_fold_is_snapshotted_every_100k_events_at_most_every_10_min(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = Settings().processors
+    assert (found.snapshot_every, found.snapshot_interval_s) == (100_000, 600.0)
+    monkeypatch.setenv("POPREG_PROCESSORS__SNAPSHOT_EVERY", "5000")
+    monkeypatch.setenv("POPREG_PROCESSORS__SNAPSHOT_INTERVAL_S", "0")
+    found = Settings().processors
+    assert (found.snapshot_every, found.snapshot_interval_s) == (5000, 0.0)
+    for name, wrong in (("SNAPSHOT_EVERY", "0"), ("SNAPSHOT_INTERVAL_S", "-1")):
+        monkeypatch.setenv(f"POPREG_PROCESSORS__{name}", wrong)
+        with pytest.raises(ValidationError, match="greater than or equal to"):
+            Settings()
+        monkeypatch.delenv(f"POPREG_PROCESSORS__{name}")

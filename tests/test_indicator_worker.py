@@ -16,6 +16,7 @@ import pytest
 
 from infra import secrets
 from infra.clickhouse import writer_client
+from infra.processors import progress
 from infra.procs import log_path
 from infra.supervisor import read_status, worker_name
 from popreg.settings import Settings
@@ -195,8 +196,7 @@ def test_a_restart_resumes_from_the_snapshot_and_counts_exactly(
         )
 
     wait_until(snapshot_taken_since, 120, lambda: f"snapshot at {snapshot_positions(settings)}")
-    status = popreg(settings, "status")
-    assert "fold snapshot at p0:" in status.stdout.replace("\n", " "), status.stdout
+    assert "; fold snapshot at p0:" in progress(settings, CONSUMER)  # as `popreg status` says
     log = WorkerLog(settings)
     pid = worker_pid(settings)
     assert pid is not None

@@ -298,7 +298,11 @@ GROUPS = ("publish", "live", "rebuild", "baselines", "replay", "queries", "fresh
 
 
 def run(
-    scale: str, out_dir: Path, report: Callable[[str], None], only: Iterable[str] = GROUPS
+    scale: str,
+    out_dir: Path,
+    report: Callable[[str], None],
+    only: Iterable[str] = GROUPS,
+    freshness_rate: int = bench_indicators.FRESHNESS_RATE,
 ) -> Results:
     """Every group of figures, or `only` some: the log is always published and rebuilt
     (replay, queries and freshness need the rebuilt stores)."""
@@ -306,7 +310,7 @@ def run(
     wanted = set(only) | {"rebuild"}
     results = new_results(scale)
     newest: list[Event] = []  # the freshness stream: recorded after everything in the log
-    count = int(size.freshness_s * bench_indicators.FRESHNESS_RATE) + 1
+    count = int(size.freshness_s * freshness_rate) + 1
     events = held_back(synthetic_events(size.households), count, newest)
     with scratch_stack(report) as settings, logs_kept(settings, out_dir):
         Processors(settings).stop()
@@ -339,7 +343,11 @@ def run(
         if "queries" in wanted:
             record(bench_indicators.query_figures(settings, 2025, report))
         if "freshness" in wanted:
-            record(bench_indicators.freshness_figures(settings, size.freshness_s, newest, report))
+            record(
+                bench_indicators.freshness_figures(
+                    settings, size.freshness_s, newest, report, freshness_rate
+                )
+            )
         record(bench_processes.memory_figures(settings))
     write(results, out_dir)
     return results

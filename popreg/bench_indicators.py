@@ -30,7 +30,7 @@ from schemas.models import Event
 from stream_processors.indicator_worker import CONSUMER
 
 Report = Callable[[str], None]
-FRESHNESS_RATE = 1000
+FRESHNESS_RATE = 1000  # events/s: the aim's rate
 
 
 def rebuild_quietly(settings: Settings) -> IndicatorRebuild:
@@ -123,23 +123,23 @@ def caught_up(settings: Settings, ends: dict[int, int], timeout_s: float = 3600)
 
 
 def freshness_figures(
-    settings: Settings, seconds: float, newest: list[Event], report: Report
+    settings: Settings, seconds: float, newest: list[Event], report: Report, rate: int
 ) -> Iterator[Figure]:
     """Both processors running, the `newest` events of the province (held back from the
-    log, so recorded after everything in it, as live traffic is) published at 1,000/s:
-    publication to query."""
+    log, so recorded after everything in it, as live traffic is) published at `rate`
+    (the aim is for 1,000/s): publication to query."""
     processors = Processors(settings)
     report("starting both processors (the indicator processor folds the log first)")
     processors.start()
     try:
         topic = settings.topics.events
         caught_up(settings, place_markers(settings, topic, partition_count(settings, topic)))
-        report(f"publishing {FRESHNESS_RATE:,} events/s for {seconds:.0f} s, timing samples")
+        report(f"publishing {rate:,} events/s for {seconds:.0f} s, timing samples")
         client = analyst_client(settings)
         try:
             since = min(e.envelope.recorded_at for e in newest)
             before, started = cpu_seconds(settings), time.perf_counter()
-            found = freshness.measure(settings, client, newest, since, FRESHNESS_RATE, seconds)
+            found = freshness.measure(settings, client, newest, since, rate, seconds)
             used = cpu_figures(
                 "freshness", before, cpu_seconds(settings), time.perf_counter() - started
             )

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 from popreg.bench_results import Figure, new_results, write
@@ -21,3 +24,16 @@ def test_a_figure_is_reported_as_a_ratio_to_its_baseline(tmp_path: Path) -> None
     markdown = md_path.read_text("utf-8")
     assert "| SDK publish | 25,000 events/s | raw produce | 50,000 events/s | 0.50 |" in markdown
     assert "| freshness: CPU of broker | 0.25 cores |  |  |  |" in markdown
+
+
+def test_the_freshness_rate_is_a_positive_number_of_events_per_second() -> None:
+    refused = subprocess.run(
+        [sys.executable, "-m", "popreg", "bench", "--freshness-rate", "0"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert refused.returncode == 2
+    assert "'--freshness-rate': Input should be greater than or equal to 1" in refused.stderr

@@ -113,7 +113,7 @@ def active_parts(settings: Settings) -> int:
 
 
 def caught_up(settings: Settings, ends: dict[int, int], timeout_s: float = 3600) -> None:
-    """Until every processor has passed `ends` (the indicator one folds the log first)."""
+    """Until every processor has passed `ends` (the indicator one first loads its fold)."""
     deadline = time.monotonic() + timeout_s
     for name in PROCESSORS:
         while any(positions(settings, name).get(p, 0) < e for p, e in ends.items()):
@@ -129,7 +129,7 @@ def freshness_figures(
     log, so recorded after everything in it, as live traffic is) published at `rate`
     (the aim is for 1,000/s): publication to query."""
     processors = Processors(settings)
-    report("starting both processors (the indicator processor folds the log first)")
+    report("starting both processors (the indicator processor first loads its fold)")
     processors.start()
     try:
         topic = settings.topics.events

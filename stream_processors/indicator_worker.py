@@ -50,7 +50,7 @@ class IndicatorProcessor:
         self.next: dict[int, int] = {}
         self.stamps: dict[int, snapshot.Stamp] = {}
         self.unsaved = 0  # events taken since the last snapshot
-        self.writer: tuple[int, float] | None = None  # the snapshot child: pid, start
+        self.writer: int | None = None  # the pid of the child writing a snapshot
         self.last = -math.inf  # when the last snapshot began (time.monotonic)
 
     def restore(self) -> int:
@@ -138,23 +138,24 @@ class IndicatorProcessor:
         """Reap the snapshot child if it has ended; start one if enough is unsaved and
         the last began long enough ago."""
         if self.writer is not None:
-            pid, since = self.writer
-            code = forked.ended(pid)
+            code = forked.ended(self.writer)
             if code is None:
                 return
-            self.writer = None
             if code == 0:
-                log.info("snapshot written in %.1f s", time.monotonic() - since)
+                log.info("snapshot written in %.1f s", time.monotonic() - self.last)
             else:
                 log.warning(
-                    "the snapshot child %d ended with %d; the next start folds more", pid, code
+                    "the snapshot child %d ended with %d; the next start folds more",
+                    self.writer,
+                    code,
                 )
+            self.writer = None
         if not snapshot_due(self.unsaved, time.monotonic() - self.last, self.settings.processors):
             return
         taken = snapshot.Snapshot(self.state, dict(self.next), dict(self.stamps))
-        pid = forked.start(lambda: snapshot.save(taken, self.topic, self.snapshots))
-        self.writer, self.unsaved, self.last = (pid, time.monotonic()), 0, time.monotonic()
-        log.info("writing a snapshot at %s (child %d)", taken.positions, pid)
+        self.writer = forked.start(lambda: snapshot.save(taken, self.topic, self.snapshots))
+        self.unsaved, self.last = 0, time.monotonic()
+        log.info("writing a snapshot at %s (child %d)", taken.positions, self.writer)
 
 
 def snapshot_due(unsaved: int, since_last_s: float, every: ProcessorSettings) -> bool:

@@ -150,6 +150,8 @@ def load(root: Path, topic: str, units: AdminUnits, secret: bytes) -> Snapshot:
             file.seek(0)
             if _digest(file, meta["size"]) != meta["sha256"]:
                 raise Refused("its content does not match its digest")
+            positions = {int(p): int(o) for p, o in meta["positions"].items()}
+            stamps = {int(p): (int(o), str(s)) for p, (o, s) in meta["stamps"].items()}
             file.seek(0)
             state = pickle.load(file)
     except FileNotFoundError:
@@ -160,6 +162,7 @@ def load(root: Path, topic: str, units: AdminUnits, secret: bytes) -> Snapshot:
         KeyError,
         EOFError,
         AttributeError,
+        TypeError,
         ImportError,
         pickle.UnpicklingError,
     ) as error:
@@ -167,8 +170,6 @@ def load(root: Path, topic: str, units: AdminUnits, secret: bytes) -> Snapshot:
     if not isinstance(state, IndicatorState):
         raise Refused(f"it holds a {type(state).__name__}")
     state.fold = replace(state.fold, units=units, secret=secret)
-    positions = {int(p): int(o) for p, o in meta["positions"].items()}
-    stamps = {int(p): (int(o), str(s)) for p, (o, s) in meta["stamps"].items()}
     return Snapshot(state, positions, stamps)
 
 

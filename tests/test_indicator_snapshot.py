@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import stat
 import subprocess
@@ -81,6 +82,17 @@ def test_a_missing_damaged_or_foreign_snapshot_is_refused_with_the_reason(
     assert refusal(tmp_path).startswith("it is unreadable (")
     path.write_bytes(b"not a snapshot")
     assert refusal(tmp_path).startswith("it is unreadable (ValueError")
+    snapshot.save(taken(200), TOPIC, tmp_path)
+    pickled, trailer = split_trailer(path.read_bytes())
+    edited = json.dumps({**json.loads(trailer), "stamps": 5}).encode()
+    path.write_bytes(pickled + edited + len(edited).to_bytes(snapshot.TRAILER, "big"))
+    assert refusal(tmp_path).startswith("it is unreadable (AttributeError")
+
+
+def split_trailer(data: bytes) -> tuple[bytes, bytes]:
+    length = int.from_bytes(data[-snapshot.TRAILER :], "big")
+    end = len(data) - snapshot.TRAILER
+    return data[: end - length], data[end - length : end]
 
 
 def test_the_summary_says_what_a_snapshot_covers_without_loading_it(tmp_path: Path) -> None:

@@ -60,7 +60,12 @@ def batch_app(
     settings: Settings, name: str, positions: Positions, handle: Handler
 ) -> PositionedApp:
     codec = Codec(settings.schema_registry_url)
-    app = PositionedApp(f"popreg-{name}", positions=positions, **faust_settings(settings, name))
+    app = PositionedApp(
+        f"popreg-{name}",
+        positions=positions,
+        fetch_wait_ms=settings.processors.fetch_wait_ms,
+        **faust_settings(settings, name),
+    )
     topic = app.topic(
         settings.topics.events, value_serializer="raw", key_serializer="raw", internal=False
     )

@@ -18,11 +18,9 @@ import aiokafka
 import faust
 from faust.types import TP
 
-FETCH_MAX_WAIT_MS = 250
-
-
 class PromptConsumer(aiokafka.AIOKafkaConsumer):  # type: ignore[misc]
-    """aiokafka's consumer, asking the broker to answer a fetch within 250 ms.
+    """aiokafka's consumer, asking the broker to answer a fetch within
+    `processors.fetch_wait_ms` (set once per worker process by `PositionedApp`).
 
     faust hard-codes `fetch_max_wait_ms=1500`, and tansu answers a fetch that found no
     new data only when that wait is over, so events waited up to 1.5 s in the broker
@@ -33,7 +31,9 @@ class PromptConsumer(aiokafka.AIOKafkaConsumer):  # type: ignore[misc]
     every 300 ms (measured)."""
 
     def __init__(self, *topics: Any, **kwargs: Any) -> None:
-        super().__init__(*topics, **{**kwargs, "fetch_max_wait_ms": FETCH_MAX_WAIT_MS})
+        super().__init__(*topics, **{**kwargs, "fetch_max_wait_ms": self.fetch_max_wait_ms})
+
+    fetch_max_wait_ms = 250
 
 
 # faust's driver builds its consumer as `aiokafka.AIOKafkaConsumer(...)`: workers import
@@ -44,9 +44,12 @@ Positions = Callable[[list[tuple[str, int]]], dict[tuple[str, int], int]]
 
 
 class PositionedApp(faust.App):
-    def __init__(self, *args: Any, positions: Positions, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, positions: Positions, fetch_wait_ms: int, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self._positions = positions
+        PromptConsumer.fetch_max_wait_ms = fetch_wait_ms
 
     def _new_consumer(self) -> Any:
         consumer = super()._new_consumer()

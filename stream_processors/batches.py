@@ -31,12 +31,11 @@ from projections.log import Record, decode, is_marker
 from schemas.codec import Codec
 from stream_processors.positioned import PositionedApp, Positions
 
-BATCH = 1000
 WITHIN_S = 0.2
 EXIT_SINK_FAILED = 75  # EX_TEMPFAIL: the supervisor starts the worker again
 
 # A batch's records, the next offset per partition it reaches, and whether it was the
-# last of a backlog (fewer than BATCH came); returns a line for the log.
+# last of a backlog (fewer than `processors.batch_size` came); returns a line for the log.
 Handler = Callable[[list[Record], dict[int, int], bool], str]
 
 
@@ -70,18 +69,19 @@ def batch_app(
         settings.topics.events, value_serializer="raw", key_serializer="raw", internal=False
     )
     log = logging.getLogger(f"popreg.worker.{name}")
+    batch_size = settings.processors.batch_size
 
     @app.agent(topic)
     async def project(stream: Any) -> None:
         loop = asyncio.get_running_loop()
-        async for events in stream.take_events(BATCH, within=WITHIN_S):
+        async for events in stream.take_events(batch_size, within=WITHIN_S):
             records = [
                 decode(codec, e.message.partition, e.message.offset, e.message.value, keep=True)
                 for e in events
                 if not is_marker(e.message.headers)
             ]
             ends = {e.message.partition: e.message.offset + 1 for e in events}
-            caught_up = len(events) < BATCH
+            caught_up = len(events) < batch_size
             oldest = min(e.message.timestamp for e in events)
             try:
                 line = await loop.run_in_executor(None, handle, records, ends, caught_up)

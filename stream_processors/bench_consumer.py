@@ -16,7 +16,7 @@ from typing import Any
 import faust
 
 from popreg.settings import Settings
-from stream_processors.batches import BATCH, WITHIN_S, faust_settings
+from stream_processors.batches import WITHIN_S, faust_settings
 
 
 def main() -> None:
@@ -35,7 +35,7 @@ def main() -> None:
 
     @app.agent(topic)
     async def count(stream: Any) -> None:
-        async for events in stream.take_events(BATCH, within=WITHIN_S):
+        async for events in stream.take_events(settings.processors.batch_size, within=WITHIN_S):
             if not seen["count"]:
                 seen["first_batch_at"] = time.time()
             seen["count"] += len(events)

@@ -132,3 +132,19 @@ def test_the_indicator_fold_is_snapshotted_every_100k_events_at_most_every_10_mi
         with pytest.raises(ValidationError, match="greater than or equal to"):
             Settings()
         monkeypatch.delenv(f"POPREG_PROCESSORS__{name}")
+
+
+def test_workers_take_batches_of_1000_and_wait_250_ms_on_a_fetch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    found = Settings().processors
+    assert (found.batch_size, found.fetch_wait_ms) == (1000, 250)
+    monkeypatch.setenv("POPREG_PROCESSORS__BATCH_SIZE", "3000")
+    monkeypatch.setenv("POPREG_PROCESSORS__FETCH_WAIT_MS", "500")
+    found = Settings().processors
+    assert (found.batch_size, found.fetch_wait_ms) == (3000, 500)
+    for name in ("BATCH_SIZE", "FETCH_WAIT_MS"):
+        monkeypatch.setenv(f"POPREG_PROCESSORS__{name}", "0")
+        with pytest.raises(ValidationError, match="greater than or equal to 1"):
+            Settings()
+        monkeypatch.delenv(f"POPREG_PROCESSORS__{name}")

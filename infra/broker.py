@@ -9,6 +9,10 @@ from infra.part import Part
 from infra.seaweed import BUCKET, Seaweed
 from popreg.settings import LOOPBACK
 
+# record batches a partition past which the embedded broker's fetches took twice as
+# long end to end (README, finding 11)
+SLOW_FETCHES_PAST = 3_000
+
 
 def tansu_binary() -> Path | None:
     try:
@@ -78,4 +82,20 @@ class Broker(Part):
 
     def check(self) -> str:
         trip = kafka.round_trip(self.settings)
-        return f"produce+consume round trip {trip.millis:.0f} ms"
+        detail = f"produce+consume round trip {trip.millis:.0f} ms"
+        if self.embedded and self.settings.embedded.broker_storage == "s3":
+            detail += f"; {self.stored_batches()}"
+        return detail
+
+    def stored_batches(self) -> str:
+        """How far the event log is from tansu's slow fetches (README, finding 11)."""
+        topic = self.settings.topics.events
+        counts = Seaweed(self.settings).stored_batches(topic)
+        most = max(counts.values(), default=0)
+        detail = f"{topic}: {most:,} stored record batches in its fullest partition"
+        if most > SLOW_FETCHES_PAST:
+            detail += (
+                f" (over {SLOW_FETCHES_PAST:,}: every fetch lists them all, so freshness"
+                " suffers; for long-running use, a Kafka cluster: README, finding 11)"
+            )
+        return detail

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
+from typing import Any
 
 from infra import procs, secrets
 from infra.part import Part
@@ -117,3 +120,39 @@ class Seaweed(Part):
             if exc.code != 403:
                 raise
         return f"S3 gateway answering, bucket {BUCKET}"
+
+    def stored_batches(self, topic: str, cap: int = 100_000) -> dict[int, int]:
+        """Record batches the broker stored per partition of `topic` (one S3 object
+        each), counted up to `cap`: tansu lists them all on every fetch, so fetches
+        slow down as they grow (README, finding 11). Read from the filer, on loopback."""
+        counts: dict[int, int] = {}
+        for cluster in self._names("clusters/"):
+            partitions = f"clusters/{cluster}/topics/{topic}/partitions/"
+            for partition in self._names(partitions):
+                if partition.isdigit():
+                    found = len(self._names(f"{partitions}{partition}/records/", cap))
+                    counts[int(partition)] = counts.get(int(partition), 0) + found
+        return counts
+
+    def _names(self, folder: str, cap: int = 10_000) -> list[str]:
+        """Names in a folder of the bucket, page by page (none if it does not exist)."""
+        names: list[str] = []
+        while len(names) < cap:
+            query = urllib.parse.urlencode(
+                {"limit": 10_000, "lastFileName": names[-1] if names else ""}
+            )
+            url = (
+                f"http://{LOOPBACK}:{self.port_of('filer.port')}/buckets/{BUCKET}/{folder}?{query}"
+            )
+            request = urllib.request.Request(url, headers={"Accept": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=10) as response:
+                    page: dict[str, Any] = json.load(response)
+            except urllib.error.HTTPError as exc:
+                if exc.code == 404:
+                    return names
+                raise
+            names += [entry["FullPath"].rsplit("/", 1)[-1] for entry in page.get("Entries") or []]
+            if not page.get("ShouldDisplayLoadMore"):
+                break
+        return names[:cap]

@@ -11,9 +11,9 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
-from confluent_kafka import Consumer, TopicPartition
+from confluent_kafka import Consumer, Producer, TopicPartition
 
-from infra import postgres, procs, seaweed, stack
+from infra import broker, postgres, procs, seaweed, stack
 from infra.clickhouse import ClickHouse
 from infra.kafka import ensure_topics, topic_partitions
 from infra.procs import StackError
@@ -21,7 +21,7 @@ from infra.supervisor import read_status
 from popreg.settings import LOOPBACK, KafkaSettings, Settings
 from tests.cli_env import popreg, status_json
 from tests.conftest import StackUnderTest, embedded_settings
-from tests.kafka_helpers import consume_until
+from tests.kafka_helpers import consume_until, new_topic
 
 pytestmark = pytest.mark.stack
 
@@ -97,6 +97,33 @@ def test_the_state_projector_runs_nicer_in_every_thread(test_stack: StackUnderTe
             time.sleep(0.1)
         found = {os.getpriority(os.PRIO_PROCESS, t.id) for t in threads}
         assert found == {min(ours + nice, 19)}, f"{name} worker threads at {found}"
+
+
+def test_status_counts_the_record_batches_the_broker_stored(test_stack: StackUnderTest) -> None:
+    """Each flush of one record is one stored batch; status names the fullest partition
+    of the event log and warns past the count where fetches slowed down."""
+    if test_stack.backend != "embedded":
+        pytest.skip("counts what the embedded broker stored")
+    settings = test_stack.settings
+    topic = new_topic(settings, partitions=2)
+    producer = Producer(settings.kafka_config(**{"enable.idempotence": True}))
+    for partition, flushes in ((0, 5), (1, 2)):
+        for n in range(flushes):
+            producer.produce(topic, value=b"x%d" % n, partition=partition)
+            assert producer.flush(30) == 0
+    assert seaweed.Seaweed(settings).stored_batches(topic) == {0: 5, 1: 2}
+    assert seaweed.Seaweed(settings).stored_batches("no.such.topic") == {}
+
+    events = seaweed.Seaweed(settings).stored_batches(settings.topics.events)
+    detail = broker.Broker(settings).check()
+    assert f"{max(events.values(), default=0):,} stored record batches in its fullest" in detail
+    assert "over 3,000" not in detail
+    many = {0: broker.SLOW_FETCHES_PAST + 1}
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(seaweed.Seaweed, "stored_batches", lambda self, topic: many)
+        assert "3,001 stored record batches in its fullest partition (over 3,000" in (
+            broker.Broker(settings).stored_batches()
+        )
 
 
 def test_up_again_is_a_no_op(test_stack: StackUnderTest) -> None:

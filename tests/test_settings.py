@@ -118,33 +118,32 @@ def test_the_state_projector_runs_nicer_unless_told_otherwise(
             Settings()
 
 
-def test_the_indicator_fold_is_snapshotted_every_100k_events_at_most_every_10_min(
+@pytest.mark.parametrize(
+    ("names", "defaults", "given", "wrong"),
+    [
+        # the fold is snapshotted every 100k events, at most every 10 min
+        (("snapshot_every", "snapshot_interval_s"), (100_000, 600.0), (5000, 0.0), (0, -1)),
+        # workers take batches of 1,000 and wait 250 ms on a fetch
+        (("batch_size", "fetch_wait_ms"), (1000, 250), (3000, 500), (0, 0)),
+    ],
+)
+def test_processor_settings_have_defaults_read_the_environment_and_refuse_too_small(
     monkeypatch: pytest.MonkeyPatch,
+    names: tuple[str, str],
+    defaults: tuple[float, float],
+    given: tuple[float, float],
+    wrong: tuple[float, float],
 ) -> None:
-    found = Settings().processors
-    assert (found.snapshot_every, found.snapshot_interval_s) == (100_000, 600.0)
-    monkeypatch.setenv("POPREG_PROCESSORS__SNAPSHOT_EVERY", "5000")
-    monkeypatch.setenv("POPREG_PROCESSORS__SNAPSHOT_INTERVAL_S", "0")
-    found = Settings().processors
-    assert (found.snapshot_every, found.snapshot_interval_s) == (5000, 0.0)
-    for name, wrong in (("SNAPSHOT_EVERY", "0"), ("SNAPSHOT_INTERVAL_S", "-1")):
-        monkeypatch.setenv(f"POPREG_PROCESSORS__{name}", wrong)
+    def found() -> tuple[object, ...]:
+        processors = Settings().processors
+        return tuple(getattr(processors, name) for name in names)
+
+    assert found() == defaults
+    for name, value in zip(names, given, strict=True):
+        monkeypatch.setenv(f"POPREG_PROCESSORS__{name.upper()}", str(value))
+    assert found() == given
+    for name, value in zip(names, wrong, strict=True):
+        monkeypatch.setenv(f"POPREG_PROCESSORS__{name.upper()}", str(value))
         with pytest.raises(ValidationError, match="greater than or equal to"):
             Settings()
-        monkeypatch.delenv(f"POPREG_PROCESSORS__{name}")
-
-
-def test_workers_take_batches_of_1000_and_wait_250_ms_on_a_fetch(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    found = Settings().processors
-    assert (found.batch_size, found.fetch_wait_ms) == (1000, 250)
-    monkeypatch.setenv("POPREG_PROCESSORS__BATCH_SIZE", "3000")
-    monkeypatch.setenv("POPREG_PROCESSORS__FETCH_WAIT_MS", "500")
-    found = Settings().processors
-    assert (found.batch_size, found.fetch_wait_ms) == (3000, 500)
-    for name in ("BATCH_SIZE", "FETCH_WAIT_MS"):
-        monkeypatch.setenv(f"POPREG_PROCESSORS__{name}", "0")
-        with pytest.raises(ValidationError, match="greater than or equal to 1"):
-            Settings()
-        monkeypatch.delenv(f"POPREG_PROCESSORS__{name}")
+        monkeypatch.delenv(f"POPREG_PROCESSORS__{name.upper()}")

@@ -16,6 +16,7 @@ from infra.part import Part
 from popreg.settings import LOOPBACK
 
 BUCKET = "tansu"
+COUNTED_UP_TO = 100_000  # stored record batches a partition: listing more is slow
 
 # weed mini opens many servers, each on a default port and often not on loopback:
 # every one is set explicitly, from a block of consecutive ports, so two stacks can
@@ -121,7 +122,7 @@ class Seaweed(Part):
                 raise
         return f"S3 gateway answering, bucket {BUCKET}"
 
-    def stored_batches(self, topic: str, cap: int = 100_000) -> dict[int, int]:
+    def stored_batches(self, topic: str, cap: int = COUNTED_UP_TO) -> dict[int, int]:
         """Record batches the broker stored per partition of `topic` (one S3 object
         each), counted up to `cap`: tansu lists them all on every fetch, so fetches
         slow down as they grow (README, finding 11). Read from the filer, on loopback."""

@@ -93,7 +93,8 @@ class Broker(Part):
         counts = Seaweed(self.settings).stored_batches(topic)
         most = max(counts.values(), default=0)
         shown = f"at least {most:,}" if most >= COUNTED_UP_TO else f"{most:,}"
-        detail = f"{topic}: {shown} stored record batches in its fullest partition"
+        batches = "batch" if most == 1 else "batches"
+        detail = f"{topic}: {shown} stored record {batches} in its fullest partition"
         if most > SLOW_FETCHES_PAST:
             detail += (
                 f" (over {SLOW_FETCHES_PAST:,}: every fetch lists them all, so freshness"

@@ -112,8 +112,7 @@ class ProcessorSettings(BaseModel):
         description="how long a worker's fetch may wait on the broker for new events"
         " (faust's own is 1.5 s, which embedded tansu always waits out). Every fetch"
         " makes embedded tansu list the partition's stored batches: shorter waits mean"
-        " more listing work for the S3 store. At province scale and 1,000 events/s, 500"
-        " ms fell behind where 250 kept up (README, finding 11)",
+        " more listing work for the S3 store (README, finding 11)",
     )
     snapshot_every: int = Field(
         default=100_000,

@@ -90,7 +90,10 @@ class Broker(Part):
     def stored_batches(self) -> str:
         """How far the event log is from tansu's slow fetches (README, finding 11)."""
         topic = self.settings.topics.events
-        counts = Seaweed(self.settings).stored_batches(topic)
+        try:
+            counts = Seaweed(self.settings).stored_batches(topic)
+        except (OSError, ValueError, KeyError) as exc:  # a count, not the broker's health
+            return f"{topic}: stored record batches not counted ({type(exc).__name__}: {exc})"
         most = max(counts.values(), default=0)
         shown = f"at least {most:,}" if most >= COUNTED_UP_TO else f"{most:,}"
         batches = "batch" if most == 1 else "batches"

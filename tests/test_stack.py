@@ -126,6 +126,11 @@ def test_status_counts_the_record_batches_the_broker_stored(test_stack: StackUnd
         )
         many = {0: seaweed.COUNTED_UP_TO}
         assert "at least 100,000 stored record batches" in broker.Broker(settings).stored_batches()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(seaweed.Seaweed, "port_of", lambda self, flag: 9)  # nothing listens
+        detail = broker.Broker(settings).check()  # the broker itself is healthy
+        assert detail.startswith("produce+consume round trip"), detail
+        assert "stored record batches not counted (URLError" in detail, detail
 
 
 def test_up_again_is_a_no_op(test_stack: StackUnderTest) -> None:

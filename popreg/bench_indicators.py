@@ -112,11 +112,15 @@ def active_parts(settings: Settings) -> int:
     return int(count)
 
 
-def caught_up(settings: Settings, ends: dict[int, int], timeout_s: float = 3600) -> None:
-    """Until every processor has passed `ends` (the indicator one first loads its fold)."""
+def caught_up(settings: Settings, timeout_s: float = 3600) -> None:
+    """Until every processor has read past end markers placed now. Past, not up to: a
+    processor still loading its fold (the indicator one takes minutes at province
+    scale) already holds the positions of everything before them after an earlier run."""
+    topic = settings.topics.events
+    ends = place_markers(settings, topic, partition_count(settings, topic))
     deadline = time.monotonic() + timeout_s
     for name in PROCESSORS:
-        while any(positions(settings, name).get(p, 0) < e for p, e in ends.items()):
+        while any(positions(settings, name).get(p, 0) <= e for p, e in ends.items()):
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the {name} processor did not catch up in {timeout_s:.0f} s")
             time.sleep(0.2)
@@ -132,8 +136,7 @@ def freshness_figures(
     report("starting both processors (the indicator processor first loads its fold)")
     processors.start()
     try:
-        topic = settings.topics.events
-        caught_up(settings, place_markers(settings, topic, partition_count(settings, topic)))
+        caught_up(settings)
         report(f"publishing {rate:,} events/s for {seconds:.0f} s, timing samples")
         client = analyst_client(settings)
         try:

@@ -1,4 +1,5 @@
-"""The freshness measurement against the real broker: what it says when events never arrive."""
+"""The freshness measurement against the real stack: when it starts, and what it says
+when events never arrive."""
 
 from __future__ import annotations
 
@@ -8,7 +9,9 @@ from typing import Any
 
 import pytest
 
+from infra.processors import PROCESSORS, positions
 from popreg import freshness
+from popreg.bench_indicators import caught_up
 from popreg.settings import Settings
 from tests.projector_helpers import Ids, synthetic
 
@@ -32,3 +35,16 @@ def test_samples_that_never_arrive_are_reported_and_polling_stops(settings: Sett
     while left := [t for t in set(threading.enumerate()) - before if t.is_alive()]:
         assert time.monotonic() < deadline, f"still polling: {left}"
         time.sleep(0.05)
+
+
+def test_the_stream_waits_until_both_processors_read_past_its_own_markers(
+    settings: Settings,
+) -> None:
+    """Positions that merely reach the markers, as an earlier run leaves them, would let
+    the stream start while a processor is still loading its fold."""
+    caught_up(settings, timeout_s=120)
+    before = {name: positions(settings, name) for name in PROCESSORS}
+    caught_up(settings, timeout_s=120)
+    for name in PROCESSORS:
+        after = positions(settings, name)
+        assert all(after[p] > at for p, at in before[name].items()), (name, before, after)

@@ -42,6 +42,7 @@ from projections.indicators import (
     population_pyramid,
     rejections_by_reason,
     view_query,
+    without_comments,
 )
 from projections.log import Record
 from schemas.models import Event
@@ -732,3 +733,10 @@ def test_migration_files_split_into_statements() -> None:
                 line for line in statement.splitlines() if not line.lstrip().startswith("--")
             )
             assert code.strip().startswith(("CREATE", "ALTER")), (path.name, statement[:200])
+
+
+def test_queries_are_sent_without_their_comments() -> None:
+    sql = "SELECT '--kept', \"a--b\" -- gone\n\n  -- gone too\n  , 'it\\'s -- kept' -- gone"
+    assert without_comments(sql) == "SELECT '--kept', \"a--b\"\n  , 'it\\'s -- kept'"
+    for view in ("indicator_values", "population_pyramid", "rejections_by_reason"):
+        assert "--" not in view_query(view), view

@@ -107,6 +107,23 @@ def test_the_state_projector_runs_nicer_in_every_thread(test_stack: StackUnderTe
         assert found == {min(ours + nice, 19)}, f"{name} worker threads at {found}"
 
 
+def test_the_state_projectors_postgresql_backend_runs_as_nice_as_it(
+    test_stack: StackUnderTest,
+) -> None:
+    """Its writes are its backend's work: at niceness 0 that would take the CPU the
+    indicator path is given first."""
+    if test_stack.backend != "embedded":
+        pytest.skip("checks the embedded parts")
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    deadline = time.monotonic() + 60
+    with psycopg.connect(test_stack.settings.postgres_url, autocommit=True) as conn:
+        query = "SELECT pid FROM pg_stat_activity WHERE application_name = 'popreg-state'"
+        while not (pids := [pid for (pid,) in conn.execute(query).fetchall()]):
+            assert time.monotonic() < deadline, "the state projector holds no connection"
+            time.sleep(0.1)
+    assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in pids} == {min(ours + 10, 19)}
+
+
 def test_status_counts_the_record_batches_the_broker_stored(test_stack: StackUnderTest) -> None:
     """Each flush of one record is one stored batch; status names the fullest partition
     of the event log and warns past the count where fetches slowed down."""

@@ -101,10 +101,12 @@ class ProcessorSettings(BaseModel):
         " have the CPU first where they share one; it catches up when the CPU is free",
     )
     batch_size: int = Field(
-        default=1000,
+        default=3000,
         ge=1,
         description="most events a worker folds and writes at once; a backlog comes in"
-        " batches this big, a trickle in what arrived within 0.2 s",
+        " batches this big, a trickle in what arrived within 0.2 s. A batch's fixed costs"
+        " (a ClickHouse insert, a PostgreSQL transaction) are paid once a batch: a worker"
+        " that falls behind catches up in bigger batches instead of staying behind",
     )
     fetch_wait_ms: int = Field(
         default=250,

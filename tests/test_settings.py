@@ -123,8 +123,8 @@ def test_the_state_projector_runs_nicer_unless_told_otherwise(
     [
         # the fold is snapshotted every 100k events, at most every 10 min
         (("snapshot_every", "snapshot_interval_s"), (100_000, 600.0), (5000, 0.0), (0, -1)),
-        # workers take batches of 1,000 and wait 250 ms on a fetch
-        (("batch_size", "fetch_wait_ms"), (1000, 250), (3000, 500), (0, 0)),
+        # workers take batches of up to 3,000 and wait 250 ms on a fetch
+        (("batch_size", "fetch_wait_ms"), (3000, 250), (1000, 500), (0, 0)),
     ],
 )
 def test_processor_settings_have_defaults_read_the_environment_and_refuse_too_small(

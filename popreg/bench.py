@@ -123,14 +123,22 @@ def publish_figures(settings: Settings, events: list[Event], rounds: int = 3) ->
 
 @contextmanager
 def scratch_stack(report: Callable[[str], None]) -> Iterator[Settings]:
-    """A throwaway embedded stack on free ports, so a bench never touches real data."""
-    with tempfile.TemporaryDirectory(prefix="popreg-bench-") as data_dir:
-        settings = Settings(data_dir=Path(data_dir), ports=free_ports())
+    """A throwaway embedded stack on free ports, so a bench never touches real data.
+    Its directory goes only once its servers are stopped: it holds their pid files, and
+    servers whose directory is gone can no longer be stopped by `popreg down`."""
+    settings = Settings(data_dir=Path(tempfile.mkdtemp(prefix="popreg-bench-")), ports=free_ports())
+    try:
         stack.up(settings, report=report)
+        yield settings
+    finally:
         try:
-            yield settings
-        finally:
             stack.down(settings)
+        except procs.StackError as error:
+            report(
+                f"{error}; kept {settings.data_dir}: `popreg down --data-dir` it, then remove it"
+            )
+            raise
+        shutil.rmtree(settings.resolved_data_dir)
 
 
 def synthetic_events(households: int) -> Iterator[Event]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import shutil
 import signal
 import socket
 import time
@@ -18,6 +20,7 @@ from infra.clickhouse import ClickHouse
 from infra.kafka import ensure_topics, topic_partitions
 from infra.procs import StackError
 from infra.supervisor import read_status
+from popreg import bench
 from popreg.settings import LOOPBACK, KafkaSettings, Settings
 from tests.cli_env import popreg, status_json
 from tests.conftest import StackUnderTest, embedded_settings
@@ -285,3 +288,28 @@ def test_an_existing_topic_keeps_its_partitions_unless_the_settings_name_others(
     other = settings.model_copy(update={"topics": topics.model_copy(update={"partitions": 4})})
     with pytest.raises(StackError, match="has 3 partitions, settings ask for 4"):
         ensure_topics(other)
+
+
+def test_a_scratch_stack_goes_with_its_directory_or_keeps_both(test_stack: StackUnderTest) -> None:
+    """The bench's stack: its pid files are how its servers are stopped, so a directory
+    removed while they run (here a `popreg down` holds the stack's lock) would leave
+    them running with nothing to stop them by."""
+    if test_stack.backend != "embedded":
+        pytest.skip("checks the embedded parts")
+    said: list[str] = []
+    with bench.scratch_stack(said.append) as settings:
+        pass
+    assert not settings.resolved_data_dir.exists()
+    with (
+        pytest.raises(StackError, match="another `popreg up/down` is running"),
+        bench.scratch_stack(said.append) as settings,
+    ):
+        lock = (settings.resolved_data_dir / "run" / "stack.lock").open("w")
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        assert procs.read_pid(settings.resolved_data_dir, "postgres") is not None
+        assert f"kept {settings.data_dir}" in said[-1]
+    finally:
+        lock.close()
+        stack.down(settings)
+        shutil.rmtree(settings.resolved_data_dir)

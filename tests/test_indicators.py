@@ -456,6 +456,36 @@ SPLIT = "00688"  # Hà Giang's Phường Quang Trung, split between two new Tuy�
 CHOSEN, OTHER = "00691", "00694"  # the first by code takes all of its rows
 
 
+def completed_years(born: date, on: date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def test_ages_are_completed_years_on_and_around_birthdays(warehouse: Warehouse) -> None:
+    """The views' YYYYMMDD arithmetic against the calendar, at the edges of age groups."""
+    born = [date(y, m, d) for y in (2010, 2020, 1960, 1925) for m, d in ((7, 1), (7, 2))]
+    born += [date(2020, 2, 29), date(2020, 3, 1), date(2020, 2, 28), date(1924, 2, 29)]
+    rows = [
+        ("population_deltas", (UUID(int=n), A, "MALE", b, "MARRIED", date(2009, 1, 1), 1))
+        for n, b in enumerate(born)
+    ]
+    warehouse.hold(rows)
+    client = warehouse.client
+    for on in (date(2025, 2, 28), date(2025, 3, 1), date(2024, 2, 29), date(2025, 7, 1)):
+        expected = Counter(min(completed_years(b, on) // 5 * 5, 100) for b in born if b <= on)
+        pyramid = population_pyramid(client, "nation", "", on)
+        assert {r.age_from: r.male for r in pyramid if r.male} == expected, on
+    # 2025 is a calendar year: its stocks are those of 1 July, when the first of each pair
+    # turns 15, 5, 65 or 100 and the second is a day younger
+    found = values(indicator_values(client, "nation", "", Period.parse("2025")))
+    ages = [completed_years(b, date(2025, 7, 1)) for b in born]
+    young, working, old = (
+        sum(lo <= a <= hi for a in ages) for lo, hi in ((0, 14), (15, 64), (65, 200))
+    )
+    assert (young, working, old) == (6, 2, 4)
+    assert found["young_dependency_ratio"] == pytest.approx(young / working * 100, abs=1e-9)
+    assert found["old_dependency_ratio"] == pytest.approx(old / working * 100, abs=1e-9)
+
+
 def test_split_commune_maps_onto_one_successor(warehouse: Warehouse) -> None:
     link = successor(UNITS, SPLIT)
     assert link is not None and link.new_code == CHOSEN

@@ -4,10 +4,8 @@ Events come in batches (`take_events`), markers are skipped, undecodable message
 become records with the reason, and the batch goes to the sink in a thread (sinks
 block on their database). On every assignment faust resumes from the positions the
 sink stored (`PositionedApp`), so faust's own commits are only a hint. Each batch's
-log line ends with its lag: from the oldest message's producer timestamp to the end of
-the handler (the sink's commit; for the indicator processor, whose write runs behind,
-the hand-over of the write, which its next line times), what an operator reads to tell
-where time goes.
+log line ends with its lag: from the oldest message's producer timestamp to the sink's
+commit, what an operator (and the freshness bench) reads to tell where time goes.
 
 A batch the sink fails to write (its database down, say) ends the worker process
 (`EXIT_SINK_FAILED`). Otherwise faust restarts the agent inside the same process, on a

@@ -8,8 +8,7 @@ taken, or, if there is none it can use, the log folded from offset 0. Once
 `processors.snapshot_every` events are in the fold but in no snapshot (at the start,
 or later), a forked child writes a new snapshot while the worker goes on. Then faust
 resumes exactly at the stored positions (`PositionedApp`); each batch's rows and next
-offsets are written in that order, behind the fold of the next batch
-(`stream_processors/write_behind`).
+offsets are written in that order.
 """
 
 from __future__ import annotations
@@ -28,12 +27,11 @@ from projections import indicator_snapshot as snapshot
 from projections.admin_units import load
 from projections.checkpoint import Refused
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
-from projections.indicator_rows import IndicatorFold, IndicatorState, Row, difference
+from projections.indicator_rows import IndicatorFold, IndicatorState, difference
 from projections.log import Record, read_until
 from projections.memory import collector_paused, settle
 from stream_processors import forked
 from stream_processors.batches import batch_app
-from stream_processors.write_behind import WriteBehind
 
 CONSUMER = "indicators"
 log = logging.getLogger("popreg.worker.indicators")
@@ -54,9 +52,6 @@ class IndicatorProcessor:
         self.unsaved = 0  # events taken since the last snapshot
         self.writer: int | None = None  # the pid of the child writing a snapshot
         self.last = -math.inf  # when the last snapshot began (time.monotonic)
-        self.writes: WriteBehind[tuple[list[Row], dict[int, int]]] = WriteBehind(
-            lambda batch: self.sink.write(*batch), CONSUMER
-        )
 
     def restore(self) -> int:
         """Fold up to the stored positions and make the tables agree with the fold;
@@ -120,27 +115,23 @@ class IndicatorProcessor:
         return {(t, p): self.next[p] for t, p in keys if t == self.topic and p in self.next}
 
     def handle(self, records: list[Record], ends: dict[int, int], caught_up: bool) -> str:
-        """One batch: records below the positions were taken before and are skipped.
-        Its write is left in flight; the previous batch's is waited for first, so that a
-        snapshot starts only from a fold that ClickHouse holds."""
-        wrote, waited = self.writes.wait()
-        self.snapshot_when_due()
+        """One batch: records below the positions were taken before and are skipped."""
         started = time.perf_counter()
         fresh = [r for r in records if r.offset >= self.next.get(r.partition, 0)]
         taken = self.state.take(fresh, caught_up)
         taken.duplicates += len(records) - len(fresh)
-        reached = {p: max(o, self.next.get(p, 0)) for p, o in ends.items()}
-        self.writes.submit((taken.rows, reached))
-        self.next.update(reached)
         folded = time.perf_counter()
+        reached = {p: max(o, self.next.get(p, 0)) for p, o in ends.items()}
+        self.sink.write(taken.rows, reached)
+        self.next.update(reached)
         snapshot.stamps_of(fresh, self.stamps)
         self.unsaved += len(fresh)
         settle()
+        self.snapshot_when_due()
         return (
             f"{taken.new} new, {taken.duplicates} duplicates, {taken.undecodable} undecodable,"
             f" {len(taken.rows)} rows{' (re-folded)' if taken.refolded else ''};"
-            f" fold {folded - started:.2f} s; the previous batch's write {wrote:.2f} s,"
-            f" {waited:.2f} s of it waited for"
+            f" fold {folded - started:.2f} s, write {time.perf_counter() - folded:.2f} s"
         )
 
     def snapshot_when_due(self) -> None:

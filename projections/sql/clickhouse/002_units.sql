@@ -77,3 +77,16 @@ CREATE TABLE IF NOT EXISTS popreg.unit_places
 )
 ENGINE = MergeTree
 ORDER BY (level, unit, reading, code);
+
+-- Each unit's codes as arrays, in any reading and by reading, for the indicator views to
+-- take in one scalar subquery (003_indicator_views.sql says why arrays).
+CREATE OR REPLACE VIEW popreg.unit_code_sets AS
+SELECT
+    level,
+    unit,
+    groupArray(code) AS any_reading,
+    groupArrayIf(code, reading = 'after') AS after,
+    groupArrayIf(code, reading = 'before') AS before,
+    groupArrayIf(code, reading = 'before_mapped') AS before_mapped
+FROM popreg.unit_places
+GROUP BY level, unit;

@@ -33,7 +33,7 @@
 -- How it stays fast (a province of ~1.3 M people: a few million rows per table): each
 -- row table is read once, only the unit's rows (every primary key holds the commune
 -- code), and a row is placed by testing its code against small sets of the unit's codes
--- (popreg.unit_places, 002_units.sql), never by a join. The sets are arrays from one
+-- (popreg.unit_code_sets, 002_units.sql), never by a join. The sets are arrays from one
 -- scalar subquery, run once while the query is analysed: five `IN (subquery)` sets each
 -- cost a subquery plan and a set built at run time (a province-year took 11 ms longer,
 -- a commune-year 18 ms, in-process). Both stock dates are summed side by side in one
@@ -84,9 +84,8 @@ WITH
     -- on; for an earlier row, 'before_mapped' (carried onto its successor) in today's
     -- units or for a figure about a date from the reform on, otherwise 'before'.
     -- code_sets holds them as arrays: (any, 'after', 'before', 'before_mapped').
-    (SELECT (groupArray(code), groupArrayIf(code, reading = 'after'),
-             groupArrayIf(code, reading = 'before'), groupArrayIf(code, reading = 'before_mapped'))
-     FROM popreg.unit_places WHERE level = p_level AND unit = p_code) AS code_sets,
+    (SELECT (any_reading, after, before, before_mapped) FROM popreg.unit_code_sets
+     WHERE level = p_level AND unit = p_code) AS code_sets,
     code_sets.1 AS unit_codes,
     code_sets.2 AS after_codes,
     if(p_units = 'current' OR first_day >= reform, code_sets.4, code_sets.3) AS first_day_codes,
@@ -435,9 +434,8 @@ WITH
 
     -- the codes whose rows land in the unit: any, 'after', and as an earlier row is read
     -- on the date (002_units.sql), as arrays (see indicator_values)
-    (SELECT (groupArray(code), groupArrayIf(code, reading = 'after'),
-             groupArrayIf(code, reading = 'before'), groupArrayIf(code, reading = 'before_mapped'))
-     FROM popreg.unit_places WHERE level = p_level AND unit = p_code) AS code_sets,
+    (SELECT (any_reading, after, before, before_mapped) FROM popreg.unit_code_sets
+     WHERE level = p_level AND unit = p_code) AS code_sets,
     code_sets.1 AS unit_codes,
     code_sets.2 AS after_codes,
     if(p_units = 'current' OR p_on >= reform, code_sets.4, code_sets.3) AS earlier_codes,

@@ -7,8 +7,11 @@ pickle in /tmp (folding runs at ~10-15k events/s). They are written to a chDB wa
 and copied `--copies` times over (each copy's `subject_key` shifted; the other columns
 are de-identified and left as they are, so every count is multiplied): with the
 defaults ~3.4 M population deltas, ~2.9 M vital events and ~0.6 M household deltas,
-about 1.3 M people in ~360k households over 11 years. `--data` keeps the warehouse
-between runs. Each query shape then runs after a warm-up; p50/p99 in milliseconds.
+about 1.3 M people in ~360k households over 11 years. Copies are identical population
+deltas, which `population_stock_deltas` sums into one row: for the stocks' speed, fold a
+province whole instead (`--households 290000 --copies 1`, as `popreg bench --scale
+province`; ~15 minutes to fold). `--data` keeps the warehouse between runs. Each query
+shape then runs after a warm-up; p50/p99 in milliseconds.
 
 `--views-from` replaces the views with those of another copy of
 `003_indicator_views.sql` (say, `git show HEAD~1:projections/sql/clickhouse/...`) to
@@ -69,9 +72,9 @@ def warehouse(directory: str, households: int, copies: int) -> Any:
     load_units(client, load())
     if Path(directory, FILLED).exists():
         return client
-    for table in TABLES:
-        client.command(f"TRUNCATE TABLE popreg.{table}")
-    IndicatorSink(client, "bench", "bench").write(rows(households), {})
+    sink = IndicatorSink(client, "bench", "bench")
+    sink.clear()
+    sink.write(rows(households), {})
     if copies > 1:
         client.command(
             "INSERT INTO popreg.vital_events SELECT t.* REPLACE"
@@ -83,8 +86,7 @@ def warehouse(directory: str, households: int, copies: int) -> Any:
                 f"INSERT INTO popreg.{table} SELECT t.* FROM popreg.{table} AS t,"
                 f" numbers({copies - 1}) AS n"
             )
-    for table in TABLES:
-        client.command(f"OPTIMIZE TABLE popreg.{table} FINAL")
+    sink.merge()
     Path(directory, FILLED).touch()
     return client
 

@@ -68,7 +68,7 @@ class IndicatorProcessor:
         settle()
         self.sink.write(fix, {})
         self.next = dict(stored)
-        return len(fix)
+        return len(fix) + self.sink.settle()
 
     def _resume(self, stored: dict[int, int]) -> None:
         """The snapshot, and the records between it and `stored` taken; raises Refused

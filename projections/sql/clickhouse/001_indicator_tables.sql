@@ -81,3 +81,47 @@ CREATE TABLE IF NOT EXISTS popreg.consumer_positions
 )
 ENGINE = ReplacingMergeTree(written_at)
 ORDER BY (consumer, topic, partition);
+
+-- The population deltas summed as the indicator stocks read them (003_indicator_views.sql):
+-- a province's few million deltas are a fraction as many rows. Stocks are taken only on
+-- the 1st or the last day of a month (the 28th or later), so a date's day can be coarsened
+-- to the 1st, the 2nd (for the 2nd to the 28th) or the 29th (the 29th to the 31st):
+-- whether a delta is dated by a stock date, and the age in completed years on it, come
+-- out the same. The view below fills the table as deltas are inserted; the indicator
+-- processor adds what it lacks on every start (`IndicatorSink.settle`: the first time,
+-- and after a crash between the two inserts).
+CREATE OR REPLACE FUNCTION popregStockDay AS (day) ->
+    day - toDayOfMonth(day) + multiIf(toDayOfMonth(day) = 1, 1, toDayOfMonth(day) <= 28, 2, 29);
+
+CREATE TABLE IF NOT EXISTS popreg.population_stock_deltas
+(
+    commune_code   LowCardinality(String),
+    sex            LowCardinality(String),
+    marital_status LowCardinality(String),
+    birth_key      Date32, -- popregStockDay(birth_date)
+    on_key         Date32, -- popregStockDay(on_date)
+    delta          Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (commune_code, on_key, sex, marital_status, birth_key);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.population_stock_filler
+TO popreg.population_stock_deltas AS
+SELECT commune_code, sex, marital_status, popregStockDay(birth_date) AS birth_key,
+       popregStockDay(on_date) AS on_key, toInt64(delta) AS delta
+FROM popreg.population_deltas;
+
+-- What population_stock_deltas lacks against population_deltas, as rows to add to it.
+CREATE OR REPLACE VIEW popreg.population_stock_missing AS
+SELECT commune_code, sex, marital_status, birth_key, on_key, sum(d) AS delta
+FROM
+(
+    SELECT commune_code, sex, marital_status, popregStockDay(birth_date) AS birth_key,
+           popregStockDay(on_date) AS on_key, toInt64(delta) AS d
+    FROM popreg.population_deltas
+    UNION ALL
+    SELECT commune_code, sex, marital_status, birth_key, on_key, -delta AS d
+    FROM popreg.population_stock_deltas
+)
+GROUP BY commune_code, sex, marital_status, birth_key, on_key
+HAVING delta != 0;

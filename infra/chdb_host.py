@@ -60,6 +60,8 @@ from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBAC
 # An INSERT's data (maybe binary) is for the engine, not the parser: the writer's INSERT
 # runs as sent, the analyst's is refused unread.
 _INSERT = re.compile(rb"^(\s|--[^\n]*\n|/\*.*?\*/)*INSERT\b", re.IGNORECASE | re.DOTALL)
+# Where an INSERT's inline data begins: after its format's name and the first newline.
+_INLINE_DATA = re.compile(rb"\bFORMAT\s+\w+[ \t]*\r?\n", re.IGNORECASE)
 _SETTING_NAME = re.compile(r"^[A-Za-z_]\w*$")
 NORMALISED_KEPT = 1000  # distinct query texts whose normalised statements are kept
 
@@ -125,13 +127,16 @@ class ChdbHost:
                 raise ClickHouseError(exc.code, exc.name, str(exc)) from None
 
     def _write(self, conn: Connection, request: QueryRequest) -> Answer:
-        statement = None if _INSERT.match(request.sql) else self._normalised(conn, request.sql)
+        inserting = _INSERT.match(request.sql) is not None
+        if inserting:
+            _refuse_cut_data(request.sql)
+        statement = None if inserting else self._normalised(conn, request.sql)
         _apply_settings(conn, request.settings)
         if request.via_get:
             conn.query("SET readonly = 2")  # as ClickHouse: a GET only reads
         if request.database:
             conn.query(f"USE {_quote_identifier(request.database)}")
-        # chDB takes bytes as well, which keeps binary (Native) INSERT data intact.
+        # chDB takes bytes as well: NULs and other bytes reach the format intact.
         result = conn.query(cast(str, request.sql), request.default_format, params=request.binds)
         return _answer(result, statement, request.default_format)
 
@@ -180,6 +185,26 @@ class ChdbHost:
 
     def close(self) -> None:
         self.anchor.close()
+
+
+def _refuse_cut_data(sql: bytes) -> None:
+    """chDB ends an INSERT's inline data at its first empty line and drops the rest
+    (silently, if it falls between two blocks). Binary data (Native, RowBinary: what
+    clickhouse-connect's `insert` sends) holds one within a few thousand rows; popreg
+    writes JSON rows, one a line, which never do."""
+    found = _INLINE_DATA.search(sql)
+    if found is None:
+        return
+    data = sql[found.end() :]
+    cut = data.find(b"\n\n")
+    if cut != -1 and data[cut:].strip():
+        raise ClickHouseError(
+            36,
+            "BAD_ARGUMENTS",
+            f"The INSERT's data holds an empty line at byte {cut}, where the embedded engine"
+            " would end it and drop the rest: send a text format with one row a line, such"
+            " as JSONEachRow (not Native or RowBinary, as clickhouse-connect's insert does)",
+        )
 
 
 def _rows(conn: Connection, sql: str, params: dict[str, str] | None = None) -> list[list[Any]]:

@@ -156,6 +156,26 @@ def test_writer_runs_ddl_inserts_deletes_and_truncates(scratch: Scratch) -> None
         writer.command(f"DROP TABLE {table}")
 
 
+def test_writer_insert_data_the_engine_would_cut_is_refused(scratch: Scratch) -> None:
+    """chDB ends inline INSERT data at an empty line: 3,000 UInt32s in Native hold one
+    (row 2,570 is 0x0A0A), and so does JSON with a blank line before its last row."""
+    writer = scratch.writer
+    table = f"{scratch.table}_cut"
+    writer.command(f"CREATE TABLE {table} (id UInt32) ENGINE = MergeTree ORDER BY id")
+    try:
+        with pytest.raises(DatabaseError) as native:
+            writer.insert(table, [[n] for n in range(3000)], column_names=["id"])
+        assert "empty line" in str(native.value) and "JSONEachRow" in str(native.value)
+        with pytest.raises(DatabaseError) as blank:
+            writer.command(f'INSERT INTO {table} FORMAT JSONEachRow\n{{"id": 1}}\n\n{{"id": 2}}')
+        assert "BAD_ARGUMENTS" in str(blank.value)
+        assert writer.command(f"SELECT count() FROM {table}") == 0
+        writer.command(f'INSERT INTO {table} FORMAT JSONEachRow\n{{"id": 1}}\n{{"id": 2}}\n\n')
+        assert writer.command(f"SELECT count() FROM {table}") == 2
+    finally:
+        writer.command(f"DROP TABLE {table}")
+
+
 def test_writer_errors_read_like_clickhouse(scratch: Scratch) -> None:
     with pytest.raises(DatabaseError) as missing:
         scratch.writer.query("SELECT * FROM no_such_table")

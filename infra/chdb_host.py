@@ -25,13 +25,15 @@ import argparse
 import hmac
 import json
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import traceback
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -61,7 +63,8 @@ from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBAC
 # runs as sent, the analyst's is refused unread.
 _INSERT = re.compile(rb"^(\s|--[^\n]*\n|/\*.*?\*/)*INSERT\b", re.IGNORECASE | re.DOTALL)
 # Where an INSERT's inline data begins: after its format's name and the first newline.
-_INLINE_DATA = re.compile(rb"\bFORMAT\s+\w+[ \t]*\r?\n", re.IGNORECASE)
+_INLINE_DATA = re.compile(rb"\bFORMAT\s+(\w+)[ \t]*\r?\n", re.IGNORECASE)
+_SETTINGS_CLAUSE = re.compile(rb"\bSETTINGS\b", re.IGNORECASE)
 _SETTING_NAME = re.compile(r"^[A-Za-z_]\w*$")
 NORMALISED_KEPT = 1000  # distinct query texts whose normalised statements are kept
 
@@ -85,6 +88,9 @@ class ChdbHost:
         table_functions = _rows(self.anchor, "SELECT name FROM system.table_functions")
         self.denied = readonly_sql.denied_functions(name for (name,) in table_functions)
         self.normalised: dict[str, str] = {}  # query text: its normalised statement
+        self.spool = path / "popreg-inserts"  # INSERT data on its way in (`_spooled`)
+        shutil.rmtree(self.spool, ignore_errors=True)
+        self.spool.mkdir()
         self.lock = threading.Lock()
 
     @contextmanager
@@ -128,17 +134,38 @@ class ChdbHost:
 
     def _write(self, conn: Connection, request: QueryRequest) -> Answer:
         inserting = _INSERT.match(request.sql) is not None
-        if inserting:
-            _refuse_cut_data(request.sql)
         statement = None if inserting else self._normalised(conn, request.sql)
         _apply_settings(conn, request.settings)
         if request.via_get:
             conn.query("SET readonly = 2")  # as ClickHouse: a GET only reads
         if request.database:
             conn.query(f"USE {_quote_identifier(request.database)}")
-        # chDB takes bytes as well: NULs and other bytes reach the format intact.
-        result = conn.query(cast(str, request.sql), request.default_format, params=request.binds)
+        with self._spooled(request.sql) if inserting else nullcontext(request.sql) as sql:
+            result = conn.query(cast(str, sql), request.default_format, params=request.binds)
         return _answer(result, statement, request.default_format)
+
+    @contextmanager
+    def _spooled(self, sql: bytes) -> Iterator[bytes]:
+        """The INSERT with its inline data moved to a file it reads `FROM INFILE`.
+
+        chDB ends inline data at its first empty line and runs what follows as another
+        statement: JSON rows with a blank line kept those before it and failed on the
+        rest, and Native data (clickhouse-connect's `insert`) holds such a line within a
+        few thousand rows. Read from a file, every byte reaches the format."""
+        found = _INLINE_DATA.search(sql)
+        if found is None:  # VALUES, INSERT ... SELECT, or no data
+            yield sql
+            return
+        head, fmt, data = sql[: found.start()], found.group(1), sql[found.end() :]
+        clause = _SETTINGS_CLAUSE.search(head)
+        into, settings = (
+            (head, b"") if clause is None else (head[: clause.start()], head[clause.start() :])
+        )
+        with tempfile.NamedTemporaryFile(dir=self.spool, suffix=".data") as spooled:
+            spooled.write(data)
+            spooled.flush()
+            infile = _quote(spooled.name).encode()
+            yield b"%s FROM INFILE %s %s FORMAT %s" % (into, infile, settings, fmt)
 
     def _read(self, conn: Connection, request: QueryRequest) -> Answer:
         if _INSERT.match(request.sql):  # refused before its (maybe binary) data is decoded
@@ -185,26 +212,6 @@ class ChdbHost:
 
     def close(self) -> None:
         self.anchor.close()
-
-
-def _refuse_cut_data(sql: bytes) -> None:
-    """chDB ends an INSERT's inline data at its first empty line and drops the rest
-    (silently, if it falls between two blocks). Binary data (Native, RowBinary: what
-    clickhouse-connect's `insert` sends) holds one within a few thousand rows; popreg
-    writes JSON rows, one a line, which never do."""
-    found = _INLINE_DATA.search(sql)
-    if found is None:
-        return
-    data = sql[found.end() :]
-    cut = data.find(b"\n\n")
-    if cut != -1 and data[cut:].strip():
-        raise ClickHouseError(
-            36,
-            "BAD_ARGUMENTS",
-            f"The INSERT's data holds an empty line at byte {cut}, where the embedded engine"
-            " would end it and drop the rest: send a text format with one row a line, such"
-            " as JSONEachRow (not Native or RowBinary, as clickhouse-connect's insert does)",
-        )
 
 
 def _rows(conn: Connection, sql: str, params: dict[str, str] | None = None) -> list[list[Any]]:

@@ -17,7 +17,7 @@ from confluent_kafka import Consumer, TopicPartition
 from infra.clickhouse import writer_client
 from popreg.bench_results import Figure
 from popreg.settings import Settings
-from projections.clickhouse_sink import canonical, insert_rows
+from projections.clickhouse_sink import NativeInserts
 from projections.indicator_rows import COLUMNS as INDICATOR_COLUMNS
 from projections.log import partition_count, place_markers
 from projections.state_tables import COLUMNS, copy_rows
@@ -74,14 +74,13 @@ def clickhouse_insert_rate(settings: Settings) -> float:
     columns = INDICATOR_COLUMNS["population_deltas"]
     client = writer_client(settings)
     try:
-        found = client.query(
+        rows = client.query(
             f"SELECT {', '.join(columns)} FROM popreg.population_deltas LIMIT {ROWS}"
         ).result_rows
-        rows = [tuple(canonical(v) for v in row) for row in found]
         client.command("DROP TABLE IF EXISTS popreg.bench_insert")
         client.command("CREATE TABLE popreg.bench_insert AS popreg.population_deltas")
         started = time.perf_counter()
-        insert_rows(client, "popreg.bench_insert", columns, rows)
+        NativeInserts(client).insert("popreg.bench_insert", columns, rows)
         seconds = time.perf_counter() - started
         client.command("DROP TABLE popreg.bench_insert")
     finally:

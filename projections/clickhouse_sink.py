@@ -8,8 +8,9 @@ A crash between the rows and the positions therefore leaves rows that the next s
 cancels (and the batch is read again); a redelivered batch is below the positions
 and skipped. Figures are sums of signed rows, so writing a difference is exact.
 
-Only plain SQL over HTTP is used (inline `FORMAT JSONCompactEachRow` inserts), so the same
-code writes to the embedded chDB host and to a ClickHouse server.
+Rows go over HTTP in ClickHouse's Native format (clickhouse-connect's `insert`), so the
+same code writes to the embedded chDB host and to a ClickHouse server. Rows read back from
+ClickHouse (a start's reconciliation) are in their JSON form and go back as JSON.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from uuid import UUID
 from projections.clickhouse_schema import DATABASE
 from projections.indicator_rows import COLUMNS, Row
 
+CHUNK = 50_000  # rows a request at most: the embedded host holds a request whole
 NO_QUOTES = "SETTINGS output_format_json_quote_64bit_integers = 0"
 # Tables ClickHouse fills from the row tables (001_indicator_tables.sql), with the view
 # that says what each lacks: a crash between an insert and its view's leaves it short.
@@ -45,20 +47,12 @@ def canonical_rows(rows: Iterable[Row]) -> list[Row]:
     return [(table, tuple(canonical(v) for v in values)) for table, values in rows]
 
 
-def _json_value(value: Any) -> Any:
-    """What json writes for a value it has no form for: the canonical one. json asks
-    only for UUIDs and dates, so rows need no canonical pass before they are written."""
-    found = canonical(value)
-    if found is value:
-        raise TypeError(f"{type(value).__name__} has no ClickHouse JSON form")
-    return found
-
-
 class IndicatorSink:
     """The indicator tables and this consumer's positions, through one writer client."""
 
     def __init__(self, client: Any, consumer: str, topic: str) -> None:
         self.client, self.consumer, self.topic = client, consumer, topic
+        self.inserts = NativeInserts(client)
 
     def positions(self) -> dict[int, int]:
         result = self.client.query(
@@ -77,19 +71,22 @@ class IndicatorSink:
         return int(counted or 0), int(rejected or 0)
 
     def write(self, rows: Iterable[Row], positions: dict[int, int]) -> None:
-        """The rows first, then the positions they bring the tables to."""
-        by_table: dict[str, list[tuple[Any, ...]]] = {}
-        for table, values in rows:
-            by_table.setdefault(table, []).append(values)
-        for table, listed in by_table.items():
-            self._insert(table, COLUMNS[table], listed)
+        """The rows as the fold makes them first, then the positions they bring the
+        tables to."""
+        for table, listed in by_table(rows).items():
+            self.inserts.insert(f"{DATABASE}.{table}", COLUMNS[table], listed)
         if positions:
-            now = canonical(datetime.now(UTC))
-            self._insert(
-                "consumer_positions",
+            now = datetime.now(UTC)
+            self.inserts.insert(
+                f"{DATABASE}.consumer_positions",
                 ("consumer", "topic", "partition", "next_offset", "written_at"),
                 [(self.consumer, self.topic, p, o, now) for p, o in sorted(positions.items())],
             )
+
+    def write_canonical(self, rows: Iterable[Row]) -> None:
+        """Rows in their canonical (JSON) form, as `net_rows` reads them back."""
+        for table, listed in by_table(rows).items():
+            insert_json(self.client, f"{DATABASE}.{table}", COLUMNS[table], listed)
 
     def net_rows(self) -> list[Row]:
         """Every distinct row the tables hold with its summed count, zero sums left out."""
@@ -128,18 +125,42 @@ class IndicatorSink:
         for table in [*COLUMNS, *DERIVED]:
             self.client.command(f"OPTIMIZE TABLE {DATABASE}.{table} FINAL")
 
-    def _insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
-        insert_rows(self.client, f"{DATABASE}.{table}", columns, rows)
+
+def by_table(rows: Iterable[Row]) -> dict[str, list[tuple[Any, ...]]]:
+    found: dict[str, list[tuple[Any, ...]]] = {}
+    for table, values in rows:
+        found.setdefault(table, []).append(values)
+    return found
 
 
-def insert_rows(
+class NativeInserts:
+    """Inserts of Python values in the Native format, at most CHUNK rows a request.
+
+    In-process (chDB), 3,000 population deltas took 21 ms this way against 48 ms as JSON
+    (19 of them `json.dumps`). clickhouse-connect asks for a table's column types
+    (DESCRIBE TABLE) before every insert unless given a context: one is kept per table."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.contexts: dict[tuple[str, tuple[str, ...]], Any] = {}
+
+    def insert(self, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        context = self.contexts.get((table, columns))
+        if context is None:
+            context = self.client.create_insert_context(table, list(columns))
+            self.contexts[(table, columns)] = context
+        for start in range(0, len(rows), CHUNK):
+            context.data = rows[start : start + CHUNK]
+            self.client.insert(context=context)
+
+
+def insert_json(
     client: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
-    """Rows as inline JSONCompactEachRow inserts of at most 50,000 rows each."""
-    for start in range(0, len(rows), 50_000):
+    """Rows as inline JSONCompactEachRow inserts of at most CHUNK rows each."""
+    for start in range(0, len(rows), CHUNK):
         lines = "\n".join(
-            json.dumps(row, ensure_ascii=False, default=_json_value)
-            for row in rows[start : start + 50_000]
+            json.dumps(row, ensure_ascii=False) for row in rows[start : start + CHUNK]
         )
         head = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONCompactEachRow\n"
         client.command(head + lines)

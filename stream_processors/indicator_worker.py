@@ -66,7 +66,7 @@ class IndicatorProcessor:
             held = self.sink.net_rows()
             fix = difference(held, canonical_rows(self.state.all_rows()))
         settle()
-        self.sink.write(fix, {})
+        self.sink.write_canonical(fix)
         self.next = dict(stored)
         return len(fix) + self.sink.settle()
 

@@ -156,22 +156,25 @@ def test_writer_runs_ddl_inserts_deletes_and_truncates(scratch: Scratch) -> None
         writer.command(f"DROP TABLE {table}")
 
 
-def test_writer_insert_data_the_engine_would_cut_is_refused(scratch: Scratch) -> None:
-    """chDB ends inline INSERT data at an empty line: 3,000 UInt32s in Native hold one
-    (row 2,570 is 0x0A0A), and so does JSON with a blank line before its last row."""
+def test_writer_insert_data_reaches_the_engine_whole(scratch: Scratch) -> None:
+    """chDB ends inline INSERT data at an empty line and runs the rest as a statement:
+    3,000 UInt32s in Native hold one (row 2,570 is 0x0A0A), and so does JSON with a blank
+    line between rows. The host hands it the data in a file."""
     writer = scratch.writer
-    table = f"{scratch.table}_cut"
+    table = f"{scratch.table}_whole"
     writer.command(f"CREATE TABLE {table} (id UInt32) ENGINE = MergeTree ORDER BY id")
     try:
-        with pytest.raises(DatabaseError) as native:
-            writer.insert(table, [[n] for n in range(3000)], column_names=["id"])
-        assert "empty line" in str(native.value) and "JSONEachRow" in str(native.value)
-        with pytest.raises(DatabaseError) as blank:
-            writer.command(f'INSERT INTO {table} FORMAT JSONEachRow\n{{"id": 1}}\n\n{{"id": 2}}')
-        assert "BAD_ARGUMENTS" in str(blank.value)
-        assert writer.command(f"SELECT count() FROM {table}") == 0
-        writer.command(f'INSERT INTO {table} FORMAT JSONEachRow\n{{"id": 1}}\n{{"id": 2}}\n\n')
-        assert writer.command(f"SELECT count() FROM {table}") == 2
+        writer.insert(table, [[n] for n in range(3000)], column_names=["id"])
+        assert writer.query(f"SELECT count(), sum(id) FROM {table}").result_rows == [
+            (3000, sum(range(3000)))
+        ]
+        writer.command(f"TRUNCATE TABLE {table}")
+        sql = f"INSERT INTO {table} SETTINGS async_insert = 0 FORMAT JSONEachRow\n"
+        writer.command(sql + '{"id": 1}\n\n{"id": 2}\n\n')
+        assert writer.query(f"SELECT id FROM {table} ORDER BY id").result_rows == [(1,), (2,)]
+        with pytest.raises(DatabaseError, match="CANNOT_PARSE_INPUT"):  # data, not a statement
+            writer.command(sql + f'{{"id": 3}}\n\nTRUNCATE TABLE {table}')
+        assert writer.query(f"SELECT id FROM {table} ORDER BY id").result_rows == [(1,), (2,)]
     finally:
         writer.command(f"DROP TABLE {table}")
 

@@ -60,7 +60,7 @@ from infra.clickhouse_http import (
 from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK
 
 # An INSERT's data (maybe binary) is for the engine, not the parser: the writer's INSERT
-# runs as sent, the analyst's is refused unread.
+# runs with its data in a file (`_spooled`), the analyst's is refused unread.
 _INSERT = re.compile(rb"^(\s|--[^\n]*\n|/\*.*?\*/)*INSERT\b", re.IGNORECASE | re.DOTALL)
 # Where an INSERT's inline data begins: after its format's name and the first newline.
 _INLINE_DATA = re.compile(rb"\bFORMAT\s+(\w+)[ \t]*\r?\n", re.IGNORECASE)

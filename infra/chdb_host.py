@@ -64,7 +64,7 @@ from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBAC
 _INSERT = re.compile(rb"^(\s|--[^\n]*\n|/\*.*?\*/)*INSERT\b", re.IGNORECASE | re.DOTALL)
 # Where an INSERT's inline data begins: after its format's name and the first newline.
 _INLINE_DATA = re.compile(rb"\bFORMAT\s+(\w+)[ \t]*\r?\n", re.IGNORECASE)
-_SETTINGS_CLAUSE = re.compile(rb"\bSETTINGS\b", re.IGNORECASE)
+_SETTINGS_CLAUSE = re.compile(rb"\bSETTINGS\s+\w+\s*=", re.IGNORECASE)  # not a column `settings`
 _SETTING_NAME = re.compile(r"^[A-Za-z_]\w*$")
 NORMALISED_KEPT = 1000  # distinct query texts whose normalised statements are kept
 
@@ -161,9 +161,18 @@ class ChdbHost:
         into, settings = (
             (head, b"") if clause is None else (head[: clause.start()], head[clause.start() :])
         )
-        with tempfile.NamedTemporaryFile(dir=self.spool, suffix=".data") as spooled:
+        try:
+            spooled = tempfile.NamedTemporaryFile(dir=self.spool, suffix=".data")  # noqa: SIM115
             spooled.write(data)
             spooled.flush()
+        except OSError as exc:
+            raise ClickHouseError(
+                75,
+                "CANNOT_WRITE_TO_FILE_DESCRIPTOR",
+                f"The host could not keep the INSERT's data in {self.spool} ({exc}); nothing"
+                " was inserted: check that directory (free space, it exists), then retry",
+            ) from None
+        with spooled:
             infile = _quote(spooled.name).encode()
             yield b"%s FROM INFILE %s %s FORMAT %s" % (into, infile, settings, fmt)
 

@@ -16,7 +16,7 @@ ClickHouse (a start's reconciliation) are in their JSON form and go back as JSON
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 from uuid import UUID
@@ -149,18 +149,21 @@ class NativeInserts:
         if context is None:
             context = self.client.create_insert_context(table, list(columns))
             self.contexts[(table, columns)] = context
-        for start in range(0, len(rows), CHUNK):
-            context.data = rows[start : start + CHUNK]
+        for chunk in chunks(rows):
+            context.data = chunk
             self.client.insert(context=context)
+
+
+def chunks(rows: list[tuple[Any, ...]]) -> Iterator[list[tuple[Any, ...]]]:
+    for start in range(0, len(rows), CHUNK):
+        yield rows[start : start + CHUNK]
 
 
 def insert_json(
     client: Any, table: str, columns: tuple[str, ...], rows: list[tuple[Any, ...]]
 ) -> None:
     """Rows as inline JSONCompactEachRow inserts of at most CHUNK rows each."""
-    for start in range(0, len(rows), CHUNK):
-        lines = "\n".join(
-            json.dumps(row, ensure_ascii=False) for row in rows[start : start + CHUNK]
-        )
+    for chunk in chunks(rows):
+        lines = "\n".join(json.dumps(row, ensure_ascii=False) for row in chunk)
         head = f"INSERT INTO {table} ({', '.join(columns)}) FORMAT JSONCompactEachRow\n"
         client.command(head + lines)

@@ -179,6 +179,25 @@ def test_writer_insert_data_reaches_the_engine_whole(scratch: Scratch) -> None:
         writer.command(f"DROP TABLE {table}")
 
 
+def test_writer_insert_clauses_and_a_missing_spool(scratch: Scratch) -> None:
+    """A column named `settings` is not a SETTINGS clause; with nowhere to keep the data,
+    the INSERT fails whole and says where to look."""
+    writer = scratch.writer
+    table = f"{scratch.table}_spool"
+    writer.command(f"CREATE TABLE {table} (settings UInt8) ENGINE = MergeTree ORDER BY settings")
+    spool = scratch.settings.chdb_path / "popreg-inserts"
+    try:
+        writer.command(f'INSERT INTO {table} (settings) FORMAT JSONEachRow\n{{"settings": 1}}')
+        spool.rmdir()
+        with pytest.raises(DatabaseError, match="CANNOT_WRITE_TO_FILE_DESCRIPTOR") as missing:
+            writer.command(f'INSERT INTO {table} FORMAT JSONEachRow\n{{"settings": 2}}')
+        assert str(spool) in str(missing.value) and "nothing was inserted" in str(missing.value)
+        assert writer.command(f"SELECT groupArray(settings) FROM {table}") == "[1]"
+    finally:
+        spool.mkdir(exist_ok=True)
+        writer.command(f"DROP TABLE {table}")
+
+
 def test_writer_errors_read_like_clickhouse(scratch: Scratch) -> None:
     with pytest.raises(DatabaseError) as missing:
         scratch.writer.query("SELECT * FROM no_such_table")

@@ -1,8 +1,14 @@
 """Starting, finding and stopping the stack's server processes by pid.
 
-Each started process gets a pid file (`<data>/run/<name>.json`) holding its pid, its
-start time (so a recycled pid is never mistaken for it) and its address, and a log
+Each started process gets a pid file (`<data>/run/<name>.json`) holding its pid, when
+it started (so a recycled pid is never mistaken for it) and its address, and a log
 file (`<data>/logs/<name>.log`) whose tail is shown when it fails.
+
+When it started is counted from the boot, with the boot's id: a wall-clock start time
+moves whenever the system clock is stepped (psutil adds the boot time, which the kernel
+derives from the clock), and one such step of more than a second on 2026-12-04 left
+popreg taking its own running servers for exited ones, so that `popreg down` left them
+running and a bench removed their directory under them.
 """
 
 from __future__ import annotations
@@ -26,11 +32,29 @@ class StackError(RuntimeError):
     """A failure an operator can act on; the message says what happened and what to do."""
 
 
+BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+SAME_START_S = 0.05  # the kernel counts start times in ticks of 0.01 s
+
+
+def boot_id() -> str:
+    """Which boot this is: Linux names each one; elsewhere its boot time stands in."""
+    try:
+        return BOOT_ID.read_text().strip()
+    except OSError:
+        return f"{psutil.boot_time():.0f}"
+
+
+def since_boot(proc: psutil.Process) -> float:
+    """Seconds from the boot to the process's start, which a clock step does not move."""
+    return float(proc.create_time() - psutil.boot_time())
+
+
 @dataclass(frozen=True)
 class PidRecord:
     name: str
     pid: int
-    create_time: float
+    started: float  # `since_boot`
+    boot: str  # `boot_id`: in another boot the pid is another process's
     address: str
     log: str
 
@@ -38,7 +62,7 @@ class PidRecord:
         """The live process this record names, or None if it has exited (or the pid was reused)."""
         try:
             proc = psutil.Process(self.pid)
-            if abs(proc.create_time() - self.create_time) > 1.0:
+            if self.boot != boot_id() or abs(since_boot(proc) - self.started) > SAME_START_S:
                 return None
             if proc.status() == psutil.STATUS_ZOMBIE:
                 return None
@@ -62,7 +86,11 @@ def pid_path(data_dir: Path, name: str) -> Path:
 def read_pid(data_dir: Path, name: str) -> PidRecord | None:
     path = pid_path(data_dir, name)
     try:
-        return PidRecord(**json.loads(path.read_text()))
+        fields = json.loads(path.read_text())
+        if "create_time" in fields:  # written before 2026-12-04: the wall-clock start
+            fields["started"] = fields.pop("create_time") - psutil.boot_time()
+            fields["boot"] = boot_id()
+        return PidRecord(**fields)
     except (FileNotFoundError, ValueError, TypeError):
         return None
 
@@ -155,7 +183,8 @@ def spawn(
     record = PidRecord(
         name=name,
         pid=proc.pid,
-        create_time=psutil.Process(proc.pid).create_time(),
+        started=since_boot(psutil.Process(proc.pid)),
+        boot=boot_id(),
         address=address,
         log=str(log),
     )

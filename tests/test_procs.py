@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import json
+import os
+import signal
 import socket
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import psutil
@@ -42,12 +47,60 @@ def test_stop_kills_what_ignores_sigterm(tmp_path: Path) -> None:
     assert record.process() is None
 
 
-def test_a_reused_pid_is_not_mistaken_for_our_process(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("started_s", "boot"),
+    [(-100, procs.boot_id()), (-0.1, procs.boot_id()), (0, "another-boot")],
+    ids=["started earlier", "started a tick apart", "in another boot"],
+)
+def test_a_reused_pid_is_not_mistaken_for_our_process(
+    tmp_path: Path, started_s: float, boot: str
+) -> None:
     me = psutil.Process()
-    procs.write_pid(tmp_path, procs.PidRecord("ghost", me.pid, me.create_time() - 100, "-", "-"))
+    started = procs.since_boot(me) + started_s
+    procs.write_pid(tmp_path, procs.PidRecord("ghost", me.pid, started, boot, "-", "-"))
     assert procs.read_pid(tmp_path, "ghost") is not None
     assert procs.stop(tmp_path, "ghost", timeout_s=1) == "not running (stale pid file removed)"
     assert me.is_running()
+
+
+@pytest.fixture
+def sleeper(tmp_path: Path) -> Iterator[procs.PidRecord]:
+    """A process to find and stop, killed by its pid at the end if a test could not."""
+    argv = [sys.executable, "-c", "import time; time.sleep(600)"]
+    record = procs.spawn(tmp_path, "sleeper", argv, "-")
+    yield record
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(record.pid, signal.SIGKILL)
+
+
+def test_a_clock_step_does_not_lose_our_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, sleeper: procs.PidRecord
+) -> None:
+    """The kernel's boot time follows the clock: psutil's start times move with it."""
+    record = sleeper
+    booted = psutil.boot_time()
+    monkeypatch.setattr(psutil._psplatform, "boot_time", lambda: booted + 5.0)
+    assert abs(psutil.Process(record.pid).create_time() - booted - record.started) > 4
+    assert record.process() is not None
+    assert procs.stop(tmp_path, "sleeper", timeout_s=5) == "stopped"
+    assert not psutil.pid_exists(record.pid) or record.process() is None
+
+
+def test_a_pid_file_of_the_earlier_format_still_names_its_process(
+    tmp_path: Path, sleeper: procs.PidRecord
+) -> None:
+    record = sleeper
+    earlier = {
+        "name": "sleeper",
+        "pid": record.pid,
+        "create_time": psutil.Process(record.pid).create_time(),
+        "address": "-",
+        "log": record.log,
+    }
+    procs.pid_path(tmp_path, "sleeper").write_text(json.dumps(earlier))
+    found = procs.read_pid(tmp_path, "sleeper")
+    assert found is not None and found.process() is not None
+    assert procs.stop(tmp_path, "sleeper", timeout_s=5) == "stopped"
 
 
 def test_wait_until_reports_a_dead_process_with_its_log(tmp_path: Path) -> None:

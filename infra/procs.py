@@ -37,7 +37,8 @@ SAME_START_S = 0.05  # the kernel counts start times in ticks of 0.01 s
 
 
 def boot_id() -> str:
-    """Which boot this is: Linux names each one; elsewhere its boot time stands in."""
+    """Which boot this is: Linux names each one; elsewhere its boot time stands in (which
+    a clock step moves, so there a step still loses track of running servers)."""
     try:
         return BOOT_ID.read_text().strip()
     except OSError:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import signal
 import socket
 import sys
 import time
@@ -30,10 +28,19 @@ def wait_for_log(path: Path, text: str) -> None:
         time.sleep(0.02)
 
 
-def test_stop_is_graceful_first(tmp_path: Path) -> None:
-    record = procs.spawn(
-        tmp_path, "sleeper", [sys.executable, "-c", "import time; time.sleep(600)"], "-"
-    )
+@pytest.fixture
+def sleeper(tmp_path: Path) -> Iterator[procs.PidRecord]:
+    """A process to find and stop, killed by its pid at the end if a test could not."""
+    argv = [sys.executable, "-c", "import time; time.sleep(600)"]
+    record = procs.spawn(tmp_path, "sleeper", argv, "-")
+    started = psutil.Process(record.pid)  # psutil refuses to signal a pid reused since
+    yield record
+    with contextlib.suppress(psutil.NoSuchProcess):
+        started.kill()
+
+
+def test_stop_is_graceful_first(tmp_path: Path, sleeper: procs.PidRecord) -> None:
+    record = sleeper
     assert procs.read_pid(tmp_path, "sleeper") == record
     assert procs.stop(tmp_path, "sleeper", timeout_s=5) == "stopped"
     assert not psutil.pid_exists(record.pid) or record.process() is None
@@ -50,7 +57,7 @@ def test_stop_kills_what_ignores_sigterm(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("started_s", "boot"),
     [(-100, procs.boot_id()), (-0.1, procs.boot_id()), (0, "another-boot")],
-    ids=["started earlier", "started a tick apart", "in another boot"],
+    ids=["started earlier", "started 0.1 s apart", "in another boot"],
 )
 def test_a_reused_pid_is_not_mistaken_for_our_process(
     tmp_path: Path, started_s: float, boot: str
@@ -61,16 +68,6 @@ def test_a_reused_pid_is_not_mistaken_for_our_process(
     assert procs.read_pid(tmp_path, "ghost") is not None
     assert procs.stop(tmp_path, "ghost", timeout_s=1) == "not running (stale pid file removed)"
     assert me.is_running()
-
-
-@pytest.fixture
-def sleeper(tmp_path: Path) -> Iterator[procs.PidRecord]:
-    """A process to find and stop, killed by its pid at the end if a test could not."""
-    argv = [sys.executable, "-c", "import time; time.sleep(600)"]
-    record = procs.spawn(tmp_path, "sleeper", argv, "-")
-    yield record
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(record.pid, signal.SIGKILL)
 
 
 def test_a_clock_step_does_not_lose_our_process(

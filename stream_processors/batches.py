@@ -7,6 +7,10 @@ sink stored (`PositionedApp`), so faust's own commits are only a hint. Each batc
 log line ends with its lag: from the oldest message's producer timestamp to the sink's
 commit, what an operator (and the freshness bench) reads to tell where time goes.
 
+A worker may also have work to do while no batch comes (the indicator worker reaps
+its snapshot child and starts the snapshot that is due): `idle` runs every
+`IDLE_EVERY_S` in the same executor, never at the same time as a batch.
+
 A batch the sink fails to write (its database down, say) ends the worker process
 (`EXIT_SINK_FAILED`). Otherwise faust restarts the agent inside the same process, on a
 stream that has already handed out the failed batch's messages (nothing seeks back
@@ -22,9 +26,11 @@ import asyncio
 import logging
 import os
 import sys
+import threading
 import time
 from collections.abc import Callable
-from typing import Any, NoReturn
+from functools import partial
+from typing import Any, NoReturn, TypeVar
 
 from popreg.settings import Settings
 from projections.log import Record, decode, is_marker
@@ -32,6 +38,8 @@ from schemas.codec import Codec
 from stream_processors.positioned import PositionedApp, Positions
 
 WITHIN_S = 0.2
+IDLE_EVERY_S = 1.0
+T = TypeVar("T")
 EXIT_SINK_FAILED = 75  # EX_TEMPFAIL: the supervisor starts the worker again
 
 # A batch's records, the next offset per partition it reaches, and whether it was the
@@ -56,7 +64,11 @@ def faust_settings(settings: Settings, name: str) -> dict[str, Any]:
 
 
 def batch_app(
-    settings: Settings, name: str, positions: Positions, handle: Handler
+    settings: Settings,
+    name: str,
+    positions: Positions,
+    handle: Handler,
+    idle: Callable[[], None] | None = None,
 ) -> PositionedApp:
     codec = Codec(settings.schema_registry_url)
     app = PositionedApp(
@@ -70,10 +82,19 @@ def batch_app(
     )
     log = logging.getLogger(f"popreg.worker.{name}")
     batch_size = settings.processors.batch_size
+    one_at_a_time = threading.Lock()
+
+    async def alone(work: Callable[[], T]) -> T:
+        """In the executor (sinks block), never beside a batch or other idle work."""
+
+        def locked() -> T:
+            with one_at_a_time:
+                return work()
+
+        return await asyncio.get_running_loop().run_in_executor(None, locked)
 
     @app.agent(topic)
     async def project(stream: Any) -> None:
-        loop = asyncio.get_running_loop()
         async for events in stream.take_events(batch_size, within=WITHIN_S):
             records = [
                 decode(codec, e.message.partition, e.message.offset, e.message.value, keep=True)
@@ -84,11 +105,21 @@ def batch_app(
             caught_up = len(events) < batch_size
             oldest = min(e.message.timestamp for e in events)
             try:
-                line = await loop.run_in_executor(None, handle, records, ends, caught_up)
+                line = await alone(partial(handle, records, ends, caught_up))
             except Exception:
                 log.exception("batch failed; the worker exits, to resume from stored positions")
                 exit_now(EXIT_SINK_FAILED)
             log.info("batch of %d: %s; lag %.2f s", len(events), line, time.time() - oldest)
+
+    if idle is not None:
+
+        async def between_batches() -> None:
+            try:
+                await alone(idle)
+            except Exception:  # housekeeping: the next tick tries again
+                log.exception("idle work failed")
+
+        app.timer(IDLE_EVERY_S)(between_batches)
 
     return app
 

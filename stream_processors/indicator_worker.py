@@ -51,6 +51,7 @@ class IndicatorProcessor:
         self.stamps: dict[int, snapshot.Stamp] = {}
         self.unsaved = 0  # events taken since the last snapshot
         self.writer: int | None = None  # the pid of the child writing a snapshot
+        self.writing = 0  # the events that child saves for the first time
         self.last = -math.inf  # when the last snapshot began (time.monotonic)
 
     def restore(self) -> int:
@@ -136,7 +137,8 @@ class IndicatorProcessor:
 
     def snapshot_when_due(self) -> None:
         """Reap the snapshot child if it has ended; start one if enough is unsaved and
-        the last began long enough ago."""
+        the last began long enough ago. Runs after each batch and while none comes, so
+        the events of a burst that ended while a child wrote are saved too."""
         if self.writer is not None:
             code = forked.ended(self.writer)
             if code is None:
@@ -145,16 +147,17 @@ class IndicatorProcessor:
                 log.info("snapshot written in %.1f s", time.monotonic() - self.last)
             else:
                 log.warning(
-                    "the snapshot child %d ended with %d; the next start folds more",
+                    "the snapshot child %d ended with %d; its events count as unsaved",
                     self.writer,
                     code,
                 )
+                self.unsaved += self.writing
             self.writer = None
         if not snapshot_due(self.unsaved, time.monotonic() - self.last, self.settings.processors):
             return
         taken = snapshot.Snapshot(self.state, dict(self.next), dict(self.stamps))
         self.writer = forked.start(lambda: snapshot.save(taken, self.topic, self.snapshots))
-        self.unsaved, self.last = 0, time.monotonic()
+        self.writing, self.unsaved, self.last = self.unsaved, 0, time.monotonic()
         log.info("writing a snapshot at %s (child %d)", taken.positions, self.writer)
 
 
@@ -174,5 +177,7 @@ def run(settings: Settings) -> None:
         processor.next,
         fixed,
     )
-    app = batch_app(settings, CONSUMER, processor.positions, processor.handle)
+    app = batch_app(
+        settings, CONSUMER, processor.positions, processor.handle, processor.snapshot_when_due
+    )
     faust.Worker(app, loglevel="INFO", redirect_stdouts=False).execute_from_commandline()

@@ -7,7 +7,9 @@ only the rows of its own events (by event_id) with the fold of its own events.
 
 from __future__ import annotations
 
+import ast
 import os
+import re
 import signal
 from collections.abc import Iterator
 from typing import Any
@@ -204,6 +206,56 @@ def test_a_restart_resumes_from_the_snapshot_and_counts_exactly(
     quiesce(client, settings)
     assert "resumed from the snapshot at" in log.since()
     assert "folding the log from offset 0" not in log.since()
+    assert held(client, settings, events) == expected(settings, events)
+
+
+def failed_snapshots(logged: str) -> list[dict[int, int]]:
+    """The positions of the snapshots whose child the worker logged as failed."""
+    started = {
+        int(pid): ast.literal_eval(at)
+        for at, pid in re.findall(r"writing a snapshot at (\{[^}]*\}) \(child (\d+)\)", logged)
+    }
+    ended = re.findall(r"the snapshot child (\d+) ended with [1-9]", logged)
+    return [started[int(pid)] for pid in ended if int(pid) in started]
+
+
+def covers(found: dict[int, int], stored: dict[int, int]) -> bool:
+    return all(found.get(p, 0) >= o for p, o in stored.items())
+
+
+@pytest.mark.fault
+def test_a_failed_snapshot_is_written_again_while_no_event_comes(
+    settings: Settings, client: Any
+) -> None:
+    """A snapshot child that fails (its directory is a file here) leaves its events
+    unsaved; the worker, with no batch to wake it, reaps the child and starts another
+    by itself, which saves them once the directory is back."""
+    root = snapshot.directory(settings.resolved_data_dir)
+    aside = root.with_name(f"{root.name}.aside")
+    log = WorkerLog(settings)
+    if root.exists():
+        root.rename(aside)
+    root.write_text("not a directory")
+    try:
+        events = synthetic(Ids.new(), households=100, years=(2023, 2024), seed=8, error_rate=0.02)
+        assert len(events) >= SNAPSHOT_EVERY
+        wait_counted(client, settings, publish(settings, events))
+        stored = sink(client, settings).positions()
+        wait_until(  # the snapshot of every event taken failed, reaped without a batch
+            lambda: any(covers(f, stored) for f in failed_snapshots(log.since())),
+            60,
+            lambda: f"no failed snapshot at {stored}: {failed_snapshots(log.since())}",
+        )
+    finally:
+        root.unlink()
+        if aside.exists():
+            aside.rename(root)
+    assert sink(client, settings).positions() == stored  # no batch came since
+    wait_until(
+        lambda: covers(snapshot_positions(settings), stored),
+        60,
+        lambda: f"snapshot at {snapshot_positions(settings)}, want {stored}",
+    )
     assert held(client, settings, events) == expected(settings, events)
 
 

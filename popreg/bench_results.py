@@ -26,6 +26,7 @@ class Figure:
     unit: str
     baseline: str | None = None
     baseline_value: float | None = None
+    samples: tuple[float, ...] = ()  # what a percentile was taken from, kept in the JSON
 
     @property
     def ratio(self) -> float | None:
@@ -43,7 +44,10 @@ class Results:
 
     def to_json(self) -> dict[str, Any]:
         doc = asdict(self)
-        doc["figures"] = [{**asdict(f), "ratio": f.ratio} for f in self.figures]
+        doc["figures"] = [
+            {k: v for k, v in asdict(f).items() if k != "samples" or v} | {"ratio": f.ratio}
+            for f in self.figures
+        ]
         return doc
 
     def markdown(self) -> str:

@@ -17,13 +17,16 @@ def test_a_figure_is_reported_as_a_ratio_to_its_baseline(tmp_path: Path) -> None
         Figure("raw produce (baseline)", 50_000, "events/s"),
         Figure("SDK publish", 25_000, "events/s", "raw produce", 50_000),
         Figure("freshness: CPU of broker", 0.25, "cores"),
+        Figure("query p50", 2.5, "ms", samples=(1.0, 2.5, 9.0)),
     ]
     json_path, md_path = write(results, tmp_path)
     doc = json.loads(json_path.read_text("utf-8"))
-    assert [f["ratio"] for f in doc["figures"]] == [None, 0.5, None]
+    assert [f["ratio"] for f in doc["figures"]] == [None, 0.5, None, None]
+    assert [f.get("samples") for f in doc["figures"]] == [None, None, None, [1.0, 2.5, 9.0]]
     markdown = md_path.read_text("utf-8")
     assert "| SDK publish | 25,000 events/s | raw produce | 50,000 events/s | 0.50 |" in markdown
     assert "| freshness: CPU of broker | 0.25 cores |  |  |  |" in markdown
+    assert "| query p50 | 2.50 ms |  |  |  |" in markdown  # the samples stay in the JSON
 
 
 def test_the_freshness_rate_is_a_positive_number_of_events_per_second() -> None:

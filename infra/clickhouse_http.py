@@ -54,12 +54,38 @@ _PROTOCOL_PARAMS = frozenset(
     }
 )
 
+
+def _lz4_frames(body: bytes) -> bytes:
+    """Every LZ4 frame of the body: clickhouse-connect compresses each Native block of
+    an insert as a frame of its own, and `lz4.frame.decompress` stops after the first
+    (an insert of 50,000 rows kept its first 32,768 and dropped the rest, silently)."""
+    parts, rest = [], memoryview(body)
+    while rest:
+        part, used = lz4.frame.decompress(rest, return_bytes_read=True)
+        parts.append(part)
+        rest = rest[used:]
+    return b"".join(parts)
+
+
+def _zlib_streams(body: bytes) -> bytes:
+    """Every zlib stream of the body (`zlib.decompress` too keeps only the first)."""
+    parts = []
+    while body:
+        stream = zlib.decompressobj()
+        parts.append(stream.decompress(body))
+        if not stream.eof:
+            raise zlib.error("the deflate stream ends early")
+        body = stream.unused_data
+    return b"".join(parts)
+
+
+# Each decodes every frame (zstd, lz4), member (gzip) or stream (deflate) of a body.
 _DECODERS: dict[str, Callable[[bytes], bytes]] = {
-    "lz4": lz4.frame.decompress,
+    "lz4": _lz4_frames,
     "zstd": zstd.decompress,
     "gzip": gzip.decompress,
     "x-gzip": gzip.decompress,
-    "deflate": zlib.decompress,
+    "deflate": _zlib_streams,
 }
 
 # ClickHouse's exceptionCodeToHTTPStatus, by error name. Its 503s (SOCKET_TIMEOUT,

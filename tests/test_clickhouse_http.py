@@ -12,8 +12,10 @@ import stat
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import Message
 from pathlib import Path
 from typing import Any
 from urllib.error import HTTPError
@@ -27,6 +29,7 @@ from pydantic import ValidationError
 
 from infra import readonly_sql
 from infra.clickhouse import ClickHouse, analyst_client, writer_client
+from infra.clickhouse_http import parse_request, zstd
 from popreg.settings import CLICKHOUSE_WRITER_USER, LOOPBACK, Settings
 from tests.conftest import StackUnderTest
 
@@ -175,6 +178,23 @@ def test_writer_insert_data_reaches_the_engine_whole(scratch: Scratch) -> None:
         with pytest.raises(DatabaseError, match="CANNOT_PARSE_INPUT"):  # data, not a statement
             writer.command(sql + f'{{"id": 3}}\n\nTRUNCATE TABLE {table}')
         assert writer.query(f"SELECT id FROM {table} ORDER BY id").result_rows == [(1,), (2,)]
+    finally:
+        writer.command(f"DROP TABLE {table}")
+
+
+def test_writer_insert_of_many_blocks_keeps_every_row(scratch: Scratch) -> None:
+    """clickhouse-connect sends an insert's Native blocks (2 MiB each) as LZ4 frames of
+    their own; the host once kept the first frame only, and `rebuild indicators` lost a
+    third of `vital_events` without an error."""
+    writer = scratch.writer
+    table = f"{scratch.table}_blocks"
+    writer.command(f"CREATE TABLE {table} (id UInt32, pad String) ENGINE = MergeTree ORDER BY id")
+    try:
+        rows = [[n, f"{n:0100d}"] for n in range(100_000)]  # ~105 bytes: blocks of 32,768
+        writer.insert(table, rows, column_names=["id", "pad"])
+        assert writer.query(f"SELECT count(), sum(id) FROM {table}").result_rows == [
+            (100_000, sum(range(100_000)))
+        ]
     finally:
         writer.command(f"DROP TABLE {table}")
 
@@ -422,6 +442,25 @@ def test_denied_functions_match_whole_names_only() -> None:
     for statement in ["SELECT * FROM FILE('x')", "SELECT * FROM s3 ('x')", "SELECT `url`('x')"]:
         with pytest.raises(readonly_sql.ReadOnlyViolation):
             readonly_sql.check(statement, [], denied, {})
+
+
+@pytest.mark.parametrize(
+    ("encoding", "compress"),
+    [
+        ("lz4", lz4.frame.compress),
+        ("zstd", zstd.compress),
+        ("gzip", gzip.compress),
+        ("deflate", zlib.compress),
+    ],
+)
+def test_a_body_of_several_frames_is_decoded_whole(
+    encoding: str, compress: Callable[[bytes], bytes]
+) -> None:
+    headers = Message()
+    headers["Content-Encoding"] = encoding
+    body = compress(b"INSERT INTO t FORMAT CSV\n1\n") + compress(b"2\n")
+    request = parse_request("POST", {}, headers, body)
+    assert request.sql == b"INSERT INTO t FORMAT CSV\n1\n2\n"
 
 
 def test_handshake_is_recognised_exactly() -> None:

@@ -324,3 +324,4 @@ def test_rebuild_equals_the_live_tables_and_live_continues(settings: Settings, c
     wait_counted(client, settings, publish(settings, more))
     assert held(client, settings, more) == expected(settings, more)
     assert "resumed from the snapshot at" in log.since()
+    assert "; 0 rows written to reconcile ClickHouse" in log.since(), log.since()[-3000:]

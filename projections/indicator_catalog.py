@@ -3,8 +3,9 @@ their units, and the shapes of the answers.
 
 Shared by the query side (`projections/indicators.py`, over the ClickHouse views of
 `projections/sql/clickhouse/003_indicator_views.sql`) and the pure-Python reference
-(`projections/indicator_reference.py`); the formulas themselves are written twice, once
-in each, so that one checks the other.
+(`projections/indicator_reference.py`). The formulas are written in the view (for
+analysts), in `projections/indicator_formulas.py` (for popreg, which sends the view's
+parts at once) and in the reference, which checks the other two.
 """
 
 from __future__ import annotations

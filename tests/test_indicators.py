@@ -40,10 +40,13 @@ from projections.indicator_reference import Reference
 from projections.indicator_rows import COLUMNS, IndicatorState, Row, fold_all
 from projections.indicator_units import commune_rows, load_units, successor, successor_rows
 from projections.indicators import (
+    PARTS,
     indicator_values,
+    part_queries,
     population_pyramid,
     rejections_by_reason,
     view_query,
+    with_list,
     without_comments,
 )
 from projections.log import Record
@@ -439,6 +442,51 @@ def test_the_views_answer_as_the_queries_popreg_sends(
     sent = hand.query(view_query(view), parameters=parameters).result_rows
     assert called, view
     assert repr(called) == repr(sent)  # repr: NaN (no denominator) equals itself
+
+
+@pytest.mark.parametrize(
+    ("level", "code", "period", "units"),
+    [
+        ("province", "96", "2024", "as_was"),
+        ("commune", A, "2024-Q2", "current"),
+        ("commune", B, "2024-06", "as_was"),
+        ("nation", "", "2024", "current"),
+    ],
+)
+def test_indicator_values_in_parts_answer_as_the_view(
+    hand: Client, level: Level, code: str, period: str, units: Units
+) -> None:
+    """popreg sends indicator_values in parts and computes the formulas in Python
+    (projections/indicator_formulas.py): the same figures as the analysts' view."""
+    p = Period.parse(period)
+    called = hand.query(
+        "SELECT indicator, value, unit FROM popreg.indicator_values(level = {level:String},"
+        " code = {code:String}, units = {units:String}, start = {start:Date32},"
+        " end = {end:Date32})",
+        parameters={"level": level, "code": code, "units": units, "start": p.start, "end": p.end},
+    ).result_rows
+    sent = indicator_values(hand, level, code, p, units)
+    assert [(v.indicator, v.unit) for v in sent] == [(name, unit) for name, _, unit in called]
+    assert sum(not math.isnan(v.value) for v in sent) > 20
+    for v, (_, value, _) in zip(sent, called, strict=True):
+        assert v.value == pytest.approx(value, rel=1e-12, nan_ok=True), v.indicator
+
+
+def test_the_parts_cover_the_view() -> None:
+    """Every CTE of indicator_values but its formulas is in a part; the parts keep the
+    view's other WITH items whole (strings, lambdas, arrays with commas)."""
+    items, select = with_list(view_query("indicator_values"))
+    assert select.startswith("SELECT entry.1 AS indicator")
+    ctes = {i.split(" AS (")[0] for i in items if " AS (" in i.split("\n")[0]}
+    in_parts = set().union(*(needed for needed, _ in PARTS.values()))
+    assert ctes - in_parts == {"figures"}
+    assert "[15, 20, 25, 30, 35, 40, 45] AS fertile_groups" in items
+    assert with_list("WITH 'a, (b' AS s, f(x, [1, 2]) AS t, c AS (SELECT 1) SELECT s") == (
+        ["'a, (b' AS s", "f(x, [1, 2]) AS t", "c AS (SELECT 1)"],
+        "SELECT s",
+    )
+    for query in part_queries().values():
+        assert "figures AS (" not in query
 
 
 def test_rejections_by_hand(hand: Client) -> None:

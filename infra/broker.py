@@ -10,7 +10,7 @@ from infra.seaweed import BUCKET, COUNTED_UP_TO, Seaweed
 from popreg.settings import LOOPBACK
 
 # record batches a partition past which the embedded broker's fetches took twice as
-# long end to end (README, finding 11)
+# long end to end (bench/README.md, finding 11)
 SLOW_FETCHES_PAST = 3_000
 
 
@@ -88,7 +88,7 @@ class Broker(Part):
         return detail
 
     def stored_batches(self) -> str:
-        """How far the event log is from tansu's slow fetches (README, finding 11)."""
+        """How far the event log is from tansu's slow fetches (bench/README.md, finding 11)."""
         topic = self.settings.topics.events
         try:
             counts = Seaweed(self.settings).stored_batches(topic)
@@ -101,6 +101,6 @@ class Broker(Part):
         if most > SLOW_FETCHES_PAST:
             detail += (
                 f" (over {SLOW_FETCHES_PAST:,}: every fetch lists them all, so freshness"
-                " suffers; for long-running use, a Kafka cluster: README, finding 11)"
+                " suffers; for long-running use, a Kafka cluster: bench/README.md, finding 11)"
             )
         return detail

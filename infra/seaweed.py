@@ -125,7 +125,7 @@ class Seaweed(Part):
     def stored_batches(self, topic: str, cap: int = COUNTED_UP_TO) -> dict[int, int]:
         """Record batches the broker stored per partition of `topic` (one S3 object
         each), counted up to `cap`: tansu lists them all on every fetch, so fetches
-        slow down as they grow (README, finding 11). Read from the filer, on loopback."""
+        slow down as they grow (bench/README.md, finding 11). Read from the filer, on loopback."""
         counts: dict[int, int] = {}
         for cluster in self._names("clusters/"):
             partitions = f"clusters/{cluster}/topics/{topic}/partitions/"

@@ -114,7 +114,7 @@ class ProcessorSettings(BaseModel):
         description="how long a worker's fetch may wait on the broker for new events"
         " (faust's own is 1.5 s, which embedded tansu always waits out). Every fetch"
         " makes embedded tansu list the partition's stored batches: shorter waits mean"
-        " more listing work for the S3 store (README, finding 11)",
+        " more listing work for the S3 store (bench/README.md, finding 11)",
     )
     snapshot_every: int = Field(
         default=100_000,

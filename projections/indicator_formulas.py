@@ -1,7 +1,7 @@
 """The indicators' formulas over the sums the indicator query's parts return.
 
-`projections/indicators.py` sends the parts of `indicator_values` (stocks, flows,
-households and communes online) as separate queries at once, so ClickHouse analyses and
+`projections/indicators.py` sends `indicator_values` in two parts at once (the stocks and
+households; the flows and communes online), so ClickHouse analyses and
 runs them on several cores, then computes here what the view's `figures` CTE and final
 SELECT compute: the same operations in the same order, so the two agree to the last
 bit or nearly (the tests hold both to the reference and to each other).
@@ -31,7 +31,7 @@ def _figures(p: Mapping[str, Any], annualise: float) -> dict[str, float]:
     marriages, divorces = p["marriages"], p["divorces"]
     in_migrants, out_migrants = p["in_migrants"], p["out_migrants"]
     asfr = [
-        NAN if w == 0 else b / w * 1000 * annualise
+        _rate(b, w, annualise)
         for b, w in zip(p["births_by_group"], p["women_by_group"], strict=True)
     ]
     young, working, old = p["aged_0_14"], p["aged_15_64"], p["aged_65_up"]
@@ -65,7 +65,7 @@ def _figures(p: Mapping[str, Any], annualise: float) -> dict[str, float]:
         "young_dependency_ratio": _per(young, working, 100),
         "old_dependency_ratio": _per(old, working, 100),
         "ageing_index": _per(old, young, 100),
-        "average_household_size": NAN if households_mid == 0 else population_mid / households_mid,
+        "average_household_size": _per(population_mid, households_mid, 1),
         "smam_female": _smam(p["single_women"], p["known_women"]),
         "smam_male": _smam(p["single_men"], p["known_men"]),
         "communes_online_share": _per(p["communes_online"], p["communes"], 100),
@@ -88,6 +88,6 @@ def _smam(single: Sequence[int], known: Sequence[int]) -> float:
     """Hajnal's singulate mean age at marriage from never-married counts by five-year
     group 15-19 … 50-54: (15 + 5 x sum of shares 15-19 … 45-49 - 50 x S50) / (1 - S50),
     S50 the mean share of 45-49 and 50-54."""
-    shares = [NAN if k == 0 else s / k for s, k in zip(single, known, strict=True)]
+    shares = [_per(s, k, 1) for s, k in zip(single, known, strict=True)]
     s50 = (shares[6] + shares[7]) / 2
     return NAN if s50 == 1 else (15 + 5 * sum(shares[:7]) - 50 * s50) / (1 - s50)

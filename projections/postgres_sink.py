@@ -92,8 +92,10 @@ class BatchResult:
 
 def share_niceness(backend_pid: int) -> None:
     """The embedded server's backend does much of the projector's work (its writes);
-    at the projector's niceness (`processors.nice`) it, too, leaves the CPU to the
-    indicator path. Only on the embedded server: a remote pid names no process here."""
+    at the projector's niceness (`processors.nice`) it leaves the server's CPU to other
+    sessions (an operator's queries) first. Against the rest of the machine the whole
+    server yields (`infra/postgres.py`). Only on the embedded server: a remote pid
+    names no process here."""
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     try:
         if os.getpriority(os.PRIO_PROCESS, backend_pid) < ours:

@@ -108,6 +108,26 @@ def test_the_state_projector_runs_nicer_in_every_thread(test_stack: StackUnderTe
             time.sleep(0.1)
         found = {os.getpriority(os.PRIO_PROCESS, t.id) for t in threads}
         assert found == {min(ours + nice, 19)}, f"{name} worker threads at {found}"
+        assert autogroup_niceness(pid) == nice, f"the {name} worker's session"
+
+
+def autogroup_niceness(pid: int) -> int:
+    """The niceness the scheduler shares the CPU between sessions by ("/autogroup-7 nice 10")."""
+    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
+
+
+def test_the_embedded_postgresql_yields_like_the_state_projector(
+    test_stack: StackUnderTest,
+) -> None:
+    """Its work is the state path's: against the indicator path it yields as the state
+    projector does, in its own session and in the CPU the sessions share."""
+    if test_stack.backend != "embedded":
+        pytest.skip("checks the embedded parts")
+    server = procs.read_pid(test_stack.settings.resolved_data_dir, "postgres")
+    assert server is not None
+    ours = os.getpriority(os.PRIO_PROCESS, 0)
+    assert os.getpriority(os.PRIO_PROCESS, server.pid) == min(ours + 10, 19)
+    assert autogroup_niceness(server.pid) == 10
 
 
 def test_the_state_projectors_postgresql_backend_runs_as_nice_as_it(

@@ -46,10 +46,6 @@ def bin_dir() -> Path | None:
 
 
 class Postgres(Part):
-    """The embedded server runs at the state projector's niceness: nearly all its work
-    is the state path's (the projector's writes, vacuuming what they leave), which
-    leaves the CPU to the indicator path as the projector does."""
-
     name = "postgres"
     graceful_signal = signal.SIGINT  # "fast" shutdown: no waiting for clients to leave
 
@@ -160,8 +156,7 @@ class Postgres(Part):
             "unix_socket_directories=",
             *(arg for name, value in TUNING.items() for arg in ("-c", f"{name}={value}")),
         ]
-        nice = self.settings.processors.nice.get("state", 0)
-        return procs.spawn(self.data_dir, self.name, argv, self.address, user=user, nice=nice)
+        return procs.spawn(self.data_dir, self.name, argv, self.address, user=user)
 
     def ready(self) -> bool:
         try:

@@ -29,6 +29,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from infra.procs import session_niceness
 from popreg.settings import Settings
 from projections import fold, history
 from projections.admin_units import load
@@ -92,16 +93,19 @@ class BatchResult:
 
 def share_niceness(backend_pid: int) -> None:
     """The embedded server's backend does much of the projector's work (its writes);
-    at the projector's niceness (`processors.nice`) it leaves the server's CPU to other
-    sessions (an operator's queries) first. Against the rest of the machine the whole
-    server yields (`infra/postgres.py`). Only on the embedded server: a remote pid
-    names no process here."""
+    at the projector's niceness (`processors.nice`) it, too, leaves the CPU to the
+    indicator path. PostgreSQL starts every backend in a session of its own, so the
+    session's niceness is set too (`infra.procs.session_niceness`). Only on the
+    embedded server: a remote pid names no process here."""
     ours = os.getpriority(os.PRIO_PROCESS, 0)
     try:
-        if os.getpriority(os.PRIO_PROCESS, backend_pid) < ours:
-            os.setpriority(os.PRIO_PROCESS, backend_pid, ours)
+        if os.getpriority(os.PRIO_PROCESS, backend_pid) >= ours:
+            return
+        os.setpriority(os.PRIO_PROCESS, backend_pid, ours)
     except OSError as error:  # gone already, or another user's: it keeps its niceness
         log.warning("PostgreSQL backend %d keeps its niceness: %s", backend_pid, error)
+        return
+    session_niceness(backend_pid, ours)
 
 
 class StateSink:

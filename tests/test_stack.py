@@ -116,20 +116,6 @@ def autogroup_niceness(pid: int) -> int:
     return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
 
 
-def test_the_embedded_postgresql_yields_like_the_state_projector(
-    test_stack: StackUnderTest,
-) -> None:
-    """Its work is the state path's: against the indicator path it yields as the state
-    projector does, in its own session and in the CPU the sessions share."""
-    if test_stack.backend != "embedded":
-        pytest.skip("checks the embedded parts")
-    server = procs.read_pid(test_stack.settings.resolved_data_dir, "postgres")
-    assert server is not None
-    ours = os.getpriority(os.PRIO_PROCESS, 0)
-    assert os.getpriority(os.PRIO_PROCESS, server.pid) == min(ours + 10, 19)
-    assert autogroup_niceness(server.pid) == 10
-
-
 def test_the_state_projectors_postgresql_backend_runs_as_nice_as_it(
     test_stack: StackUnderTest,
 ) -> None:
@@ -145,6 +131,7 @@ def test_the_state_projectors_postgresql_backend_runs_as_nice_as_it(
             assert time.monotonic() < deadline, "the state projector holds no connection"
             time.sleep(0.1)
     assert {os.getpriority(os.PRIO_PROCESS, pid) for pid in pids} == {min(ours + 10, 19)}
+    assert {autogroup_niceness(pid) for pid in pids} == {10}
 
 
 def test_status_counts_the_record_batches_the_broker_stored(test_stack: StackUnderTest) -> None:

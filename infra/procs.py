@@ -201,7 +201,7 @@ def spawn(
 
 
 def session_niceness(pid: int, nice: int) -> None:
-    """Give the session `pid` leads the niceness its process has.
+    """Give the session that `pid` leads the niceness `nice`.
 
     A new session is an autogroup of its own (`/proc/sys/kernel/sched_autogroup_enabled`,
     on by default): the scheduler shares the CPU between autogroups first, by the

@@ -3,7 +3,8 @@
 Writing the indicator fold to disk takes minutes at province scale, and the live path
 must not wait for it. A fork gives the child a copy-on-write view of the fold as it
 is between two batches, so nothing is locked or copied up front. The child runs only
-the given function, at the lowest CPU priority, with the cyclic collector off (it
+the given function, at the lowest CPU priority (within the worker's session: against
+the rest of the machine it shares the worker's share), with the cyclic collector off (it
 would walk millions of objects), and ends with `os._exit`: none of the parent's
 threads, sockets or exit handlers run in it. It is killed when the thread that
 started it ends (Linux ties the death signal to that thread; the workers start

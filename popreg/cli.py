@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
 from dataclasses import asdict
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -22,6 +24,19 @@ from popreg.output import DataDir, console, fail, settings_for
 from popreg.rebuild_cli import rebuild
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+
+
+@app.callback()
+def stop_cleanly_when_terminated() -> None:
+    """Python's default for SIGTERM ends the process on the spot: a bench killed so left
+    its scratch stack's servers running. As an exception, what a command started is
+    stopped on the way out (`finally`, `with`). Workers and the supervisor install
+    their own handlers."""
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+
+
+def _exit_on_sigterm(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(128 + signum)
 
 
 @app.command()

@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
+import psutil
+
+from infra import procs, stack
 from popreg.bench_results import Figure, new_results, write
+from popreg.settings import Settings
+
+SERVERS = ("s3store", "broker", "postgres", "clickhouse")
 
 
 def test_a_figure_is_reported_as_a_ratio_to_its_baseline(tmp_path: Path) -> None:
@@ -40,3 +47,36 @@ def test_the_freshness_rate_is_a_positive_number_of_events_per_second() -> None:
     )
     assert refused.returncode == 2
     assert "'--freshness-rate': Input should be greater than or equal to 1" in refused.stderr
+
+
+def test_a_terminated_bench_stops_its_scratch_stack(tmp_path: Path) -> None:
+    """SIGTERM (what `kill` and service managers send) once the scratch stack is up: the
+    bench stops every server it started, by pid, and removes the stack's directory."""
+    bench = subprocess.Popen(
+        [sys.executable, "-m", "popreg", "bench", "--out", str(tmp_path / "out")],
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert bench.stdout is not None
+    seen: list[str] = []
+    for line in bench.stdout:  # the stack is up once the bench generates events
+        seen.append(line)
+        if "synthetic events" in line:
+            break
+    else:
+        raise AssertionError(f"the bench ended before its stack was up: {''.join(seen)}")
+    (scratch,) = tmp_path.glob("popreg-bench-*")
+    try:
+        started = [procs.read_pid(scratch, name) for name in SERVERS]
+        assert all(started), f"pid files in {scratch}: {list(procs.run_dir(scratch).iterdir())}"
+        bench.send_signal(signal.SIGTERM)
+        rest = bench.communicate(timeout=180)[0]
+        assert bench.returncode == 128 + signal.SIGTERM, "".join([*seen, rest])
+        assert not [r.name for r in started if r is not None and psutil.pid_exists(r.pid)]
+        assert not scratch.exists()
+    finally:  # had it failed, what the bench left running is stopped here
+        bench.kill()
+        if scratch.exists():
+            stack.down(Settings(data_dir=scratch))

@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import psutil
+import pytest
 
 from infra import procs, stack
 from popreg.bench_results import Figure, new_results, write
@@ -49,9 +50,16 @@ def test_the_freshness_rate_is_a_positive_number_of_events_per_second() -> None:
     assert "'--freshness-rate': Input should be greater than or equal to 1" in refused.stderr
 
 
-def test_a_terminated_bench_stops_its_scratch_stack(tmp_path: Path) -> None:
-    """SIGTERM (what `kill` and service managers send) once the scratch stack is up: the
-    bench stops every server it started, by pid, and removes the stack's directory."""
+@pytest.mark.parametrize(
+    ("sent", "code"),
+    [(signal.SIGTERM, 128 + signal.SIGTERM), (signal.SIGINT, 128 + signal.SIGINT)],
+)
+def test_a_stopped_bench_stops_its_scratch_stack(
+    tmp_path: Path, sent: signal.Signals, code: int
+) -> None:
+    """SIGTERM (what `kill` and service managers send) or Ctrl-C once the scratch stack is
+    up: the bench stops every server it started, by pid, and removes the stack's
+    directory."""
     bench = subprocess.Popen(
         [sys.executable, "-m", "popreg", "bench", "--out", str(tmp_path / "out")],
         env={**os.environ, "TMPDIR": str(tmp_path)},
@@ -71,9 +79,9 @@ def test_a_terminated_bench_stops_its_scratch_stack(tmp_path: Path) -> None:
     try:
         started = [procs.read_pid(scratch, name) for name in SERVERS]
         assert all(started), f"pid files in {scratch}: {list(procs.run_dir(scratch).iterdir())}"
-        bench.send_signal(signal.SIGTERM)
+        bench.send_signal(sent)
         rest = bench.communicate(timeout=180)[0]
-        assert bench.returncode == 128 + signal.SIGTERM, "".join([*seen, rest])
+        assert bench.returncode == code, "".join([*seen, rest])
         assert not [r.name for r in started if r is not None and psutil.pid_exists(r.pid)]
         assert not scratch.exists()
     finally:  # had it failed, what the bench left running is stopped here

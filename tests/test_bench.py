@@ -66,6 +66,7 @@ def test_a_stopped_bench_stops_its_scratch_stack(
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        preexec_fn=as_at_a_terminal,
     )
     assert bench.stdout is not None
     seen: list[str] = []
@@ -88,3 +89,9 @@ def test_a_stopped_bench_stops_its_scratch_stack(
         bench.kill()
         if scratch.exists():
             stack.down(Settings(data_dir=scratch))
+
+
+def as_at_a_terminal() -> None:
+    """Ctrl-C reaches a command run at a terminal; a command started in the background
+    by a non-interactive shell (as CI may run the tests) inherits SIGINT ignored."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

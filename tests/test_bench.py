@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import psutil
@@ -17,6 +18,7 @@ from popreg.bench_results import Figure, new_results, write
 from popreg.settings import Settings
 
 SERVERS = ("s3store", "broker", "postgres", "clickhouse")
+STACK_UP_S = 300
 
 
 def test_a_figure_is_reported_as_a_ratio_to_its_baseline(tmp_path: Path) -> None:
@@ -70,12 +72,15 @@ def test_a_stopped_bench_stops_its_scratch_stack(
     )
     assert bench.stdout is not None
     seen: list[str] = []
+    stuck = threading.Timer(STACK_UP_S, bench.kill)  # ends the read below if it hangs
+    stuck.start()
     for line in bench.stdout:  # the stack is up once the bench generates events
         seen.append(line)
         if "synthetic events" in line:
             break
     else:
         raise AssertionError(f"the bench ended before its stack was up: {''.join(seen)}")
+    stuck.cancel()
     (scratch,) = tmp_path.glob("popreg-bench-*")
     try:
         started = [procs.read_pid(scratch, name) for name in SERVERS]

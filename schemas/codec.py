@@ -27,6 +27,7 @@ from fastavro.schema import fingerprint, load_schema, to_parsing_canonical_form
 from pydantic import ValidationError
 
 from schemas.models import EVENT_MODELS, Event
+from schemas.text import printable
 from schemas.validation import Problem, problems_of
 
 AVRO_DIR = Path(__file__).parent / "avro"
@@ -43,9 +44,9 @@ class DecodeError(ValueError):
 
     def __init__(self, reason: str, detail: str, problems: list[Problem] | None = None) -> None:
         self.reason = reason
-        self.detail = detail
+        self.detail = printable(detail)  # stored with the raw bytes, so storable itself
         self.problems = problems or []
-        super().__init__(f"{reason}: {detail}")
+        super().__init__(f"{reason}: {self.detail}")
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,7 @@ from uuid import UUID
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -35,6 +36,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from projections.admin_units import AdminUnits
+from schemas.text import clean_text, iso_date, iso_instant, refuse_forbidden
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")
 MAX_AGE = 120
@@ -121,7 +123,8 @@ def _millis(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
 
 
-Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# Free text in its one form (schemas/text.py), then its length.
+Text = Annotated[str, AfterValidator(clean_text), StringConstraints(min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")]
 
 
@@ -137,7 +140,7 @@ def _digits(count: int, kind: str) -> AfterValidator:
 CommuneCode = Annotated[str, _digits(5, "commune_code_format")]
 NationalId = Annotated[str, _digits(12, "national_id_format")]
 EthnicityCode = Annotated[str, _digits(2, "ethnicity_format")]
-Instant = Annotated[datetime, AfterValidator(_millis)]
+Instant = Annotated[datetime, BeforeValidator(iso_instant), AfterValidator(_millis)]
 
 
 def _not_future(value: date, info: ValidationInfo) -> date:
@@ -147,7 +150,7 @@ def _not_future(value: date, info: ValidationInfo) -> date:
     return value
 
 
-Day = Annotated[date, AfterValidator(_not_future)]
+Day = Annotated[date, BeforeValidator(iso_date), AfterValidator(_not_future)]
 
 
 def _commune_on(code: str | None, day: date, info: ValidationInfo) -> None:
@@ -444,6 +447,8 @@ class EventAmended(Contract):
     @classmethod
     def _json_values(cls, value: dict[str, str]) -> dict[str, str]:
         for path, encoded in value.items():
+            refuse_forbidden(path)
+            refuse_forbidden(encoded)
             if path.split(".")[0] == "envelope" and path != "envelope.occurred_on":
                 raise rule("immutable_field", "{path} cannot be amended", path=path)
             try:

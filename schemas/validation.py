@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from schemas.models import EVENT_MODELS, AnyEvent, Context, Event
+from schemas.text import printable
 
 _ADAPTER: TypeAdapter[Event] = TypeAdapter(AnyEvent)
 
@@ -42,7 +43,8 @@ def problems_of(error: ValidationError) -> list[Problem]:
             rule, loc = "unknown_type", ["type"]
         elif rule == "union_tag_not_found":
             rule, loc = "missing", ["type"]
-        found.append(Problem(".".join(loc), rule, item["msg"]))
+        # A message may quote the input: kept printable, it can be logged and stored.
+        found.append(Problem(printable(".".join(loc)), rule, printable(item["msg"])))
     return found
 
 

@@ -207,3 +207,97 @@ def test_rules_of_the_world_need_a_context() -> None:
 def test_a_problem_reads_well() -> None:
     problem = Problem("envelope.commune_code", "unknown_commune", "commune 99999 ...")
     assert str(problem) == "envelope.commune_code: commune 99999 ... [unknown_commune]"
+
+
+# --- text and dates: one form, no characters a store or a log line cannot hold ---------
+
+FORBIDDEN_TEXT = {
+    "NUL": "Nguyễn\x00Văn",
+    "tab": "Nguyễn\tVăn",
+    "newline": "Nguyễn\nVăn",
+    "escape": "Nguyễn\x1b[31m",
+    "right-to-left override": "Nguyễn\u202eVăn",
+    "zero-width space": "Nguyễn\u200bVăn",
+    "lone surrogate": "Nguyễn\ud800",
+    "private use": "Nguyễn\ue000",
+    "line separator": "Nguyễn\u2028Văn",
+}
+
+
+@pytest.mark.parametrize("what", sorted(FORBIDDEN_TEXT))
+def test_a_name_with_a_forbidden_character_is_refused(what: str) -> None:
+    data = with_person("PersonEnumerated", "person", full_name=FORBIDDEN_TEXT[what])
+    assert problems(data) == [("person.full_name", "control_character")]
+
+
+@pytest.mark.parametrize(
+    ("name", "key", "field"),
+    [
+        ("HouseholdEnumerated", None, "address"),
+        ("EventVoided", None, "reason"),
+        ("DeathRegistered", "envelope", "source_system"),
+    ],
+)
+def test_every_free_text_field_refuses_nul(name: str, key: str | None, field: str) -> None:
+    data = sample(name)
+    (data[key] if key else data)[field] = "a\x00b"
+    where = f"{key}.{field}" if key else field
+    assert problems(data) == [(where, "control_character")]
+
+
+def test_a_corrected_field_with_a_control_character_is_refused() -> None:
+    data = sample("EventAmended")
+    data["corrected_fields"] = {"person.full_name\x00": '"x"'}
+    assert ("corrected_fields", "control_character") in problems(data)
+
+
+def test_an_amendment_to_a_name_with_nul_is_refused_when_applied() -> None:
+    from projections.history import InvalidAmendment, amended
+
+    target = parse_event(sample("PersonEnumerated"))
+    fix = sample("EventAmended")
+    fix["target_event_id"] = str(target.envelope.event_id)
+    fix["corrected_fields"] = {"person.full_name": '"Nguy\\u0000n"'}
+    with pytest.raises(InvalidAmendment, match="control_character"):
+        amended(target, parse_event(fix))  # type: ignore[arg-type]
+
+
+def test_composed_and_decomposed_vietnamese_are_one_name() -> None:
+    composed = with_person("PersonEnumerated", "person", full_name="Nguyễn Thị Ánh")
+    decomposed = with_person(
+        "PersonEnumerated", "person", full_name="Nguye\u0302\u0303n Thi\u0323 A\u0301nh"
+    )
+    a, b = parse_event(composed, CONTEXT), parse_event(decomposed, CONTEXT)
+    assert a.person.full_name == b.person.full_name == "Nguyễn Thị Ánh"  # type: ignore[union-attr]
+
+
+def test_spaces_of_any_kind_read_as_one_space() -> None:
+    data = with_person("PersonEnumerated", "person", full_name="  Lê\u00a0\u00a0Văn\u3000Tám ")
+    assert parse_event(data, CONTEXT).person.full_name == "Lê Văn Tám"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("occurred_on", 1764547200, "date_format"),
+        ("occurred_on", 1764547200.0, "date_format"),
+        ("occurred_on", "2024-03-01T00:00:00", "date_format"),
+        ("occurred_on", "20240301", "date_format"),
+        ("recorded_at", 1764547200, "timestamp_format"),
+        ("recorded_at", "1764547200", "timestamp_format"),
+        ("recorded_at", True, "timestamp_format"),
+    ],
+)
+def test_dates_are_iso_strings_only(field: str, value: Any, rule: str) -> None:
+    assert problems(with_envelope("DeathRegistered", **{field: value})) == [
+        (f"envelope.{field}", rule)
+    ]
+
+
+def test_a_refusal_quotes_the_input_printably() -> None:
+    data = with_envelope("DeathRegistered", commune_code="3\x0020")
+    with pytest.raises(InvalidEvent) as caught:
+        parse_event(data, CONTEXT)
+    message = str(caught.value)
+    assert "\\u0000" in message
+    assert "\x00" not in message

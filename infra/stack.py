@@ -24,7 +24,7 @@ from infra.processors import Processors
 from infra.seaweed import Seaweed
 from infra.supervisor import MAX_DELAY_S
 from popreg.settings import LOOPBACK, Settings
-from projections import admin_units, clickhouse_schema, migrations
+from projections import admin_units, clickhouse_schema, disclosure, migrations
 from projections.indicator_units import load_units
 
 Report = Callable[[str], None]
@@ -146,8 +146,11 @@ def _is_processors(part: Part) -> bool:
 
 
 def migrate(settings: Settings) -> list[migrations.Migration]:
+    """The migrations, then the settings the schema reads (the analysts' k)."""
     try:
-        return migrations.migrate(settings.postgres_url)
+        applied = migrations.migrate(settings.postgres_url)
+        disclosure.write_k(settings.postgres_url, settings.disclosure_k)
+        return applied
     except (migrations.MigrationError, psycopg.Error) as exc:
         raise procs.StackError(f"postgres migrations failed: {exc}") from exc
 

@@ -162,6 +162,14 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = EmbeddedSettings()
     gateway: GatewaySettings = GatewaySettings()
     processors: ProcessorSettings = ProcessorSettings()
+    disclosure_k: int = Field(
+        default=5,
+        ge=1,
+        description="every combination of quasi-identifiers in the analysts' row-level"
+        " views holds at least this many persons (households); rarer rows are coarsened,"
+        " then left out. Written to PostgreSQL's analyst.disclosure on `popreg up`"
+        " (docs/decisions/0004-disclosure-control.md)",
+    )
 
     @field_validator("clickhouse_dsn")
     @classmethod

@@ -44,7 +44,7 @@ from urllib.parse import parse_qsl, urlsplit
 from chdb._exceptions import ChdbError  # what connections raise (not chdb.ChdbError)
 from chdb.state.sqlitelike import Connection, connect
 
-from infra import readonly_sql
+from infra import analyst_tables, readonly_sql
 from infra.clickhouse_http import (
     Answer,
     ClickHouseError,
@@ -88,6 +88,8 @@ class ChdbHost:
         table_functions = _rows(self.anchor, "SELECT name FROM system.table_functions")
         self.denied = readonly_sql.denied_functions(name for (name,) in table_functions)
         self.normalised: dict[str, str] = {}  # query text: its normalised statement
+        # popreg's own statements that may name row tables (infra.analyst_tables)
+        self.published = analyst_tables.published(lambda sql: _format(self.anchor, sql))
         self.spool = path / "popreg-inserts"  # INSERT data on its way in (`_spooled`)
         shutil.rmtree(self.spool, ignore_errors=True)
         self.spool.mkdir()
@@ -197,6 +199,7 @@ class ChdbHost:
         readonly_sql.check(
             statement, (name for (name,) in other_databases), self.denied, request.binds
         )
+        analyst_tables.check(statement, request.binds, self.published)
         # readonly is the host's to set, and last: nothing after it can lift it.
         _apply_settings(conn, {k: v for k, v in request.settings.items() if k != "readonly"})
         conn.query("SET readonly = 1")

@@ -7,19 +7,34 @@ is a setting `popreg up` applies."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from collections.abc import Iterator
-from datetime import date
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from typing import Any
 
 import psycopg
 import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError
 
-from infra import stack
+from infra import analyst_tables, stack
+from infra.clickhouse import analyst_client, writer_client
+from infra.readonly_sql import ReadOnlyViolation
+from popreg import freshness
 from popreg.settings import Settings
 from projections import disclosure
 from projections.disclosure import Row, release, singled_out_share, smallest_class
-from tests.projector_helpers import Ids, publish, synthetic, wait_projected
+from projections.indicator_catalog import Period
+from projections.indicators import (
+    indicator_values,
+    part_queries,
+    population_pyramid,
+    rejections_by_reason,
+    view_query,
+)
+from tests.projector_helpers import Ids, Offsets, publish, synthetic, wait_projected
+from tests.test_indicator_worker import wait_counted
 from tests.test_security import login_in
 
 # --- the rule ------------------------------------------------------------------------
@@ -112,14 +127,26 @@ HOUSEHOLDS_SQL = (
 )
 
 
+@dataclass(frozen=True)
+class Province:
+    ids: Ids
+    offsets: Offsets  # where its events were written
+
+    @property
+    def persons(self) -> str:
+        """A LIKE pattern for its persons' ids."""
+        return f"P{self.ids.tag}-%"
+
+
 @pytest.fixture(scope="module")
-def province(test_stack: Any) -> Iterator[Ids]:
+def province(test_stack: Any) -> Province:
     """A synthetic province (fixed seed, no deliberate mistakes), applied to PostgreSQL."""
     settings: Settings = test_stack.settings
     ids = Ids.new()
     events = synthetic(ids, households=HOUSEHOLDS, years=(2023, 2025), seed=28, error_rate=0.0)
-    wait_projected(settings, publish(settings, events), timeout_s=300)
-    yield ids
+    offsets = publish(settings, events)
+    wait_projected(settings, offsets, timeout_s=300)
+    return Province(ids, offsets)
 
 
 def rows(url: str, sql: str, *args: Any) -> list[tuple[Any, ...]]:
@@ -142,10 +169,12 @@ def expected_households(url: str, k: int) -> list[Row]:
 
 
 @pytest.mark.stack
-def test_the_old_view_singled_out_most_of_a_province(settings: Settings, province: Ids) -> None:
+def test_the_old_view_singled_out_most_of_a_province(
+    settings: Settings, province: Province
+) -> None:
     """Migration 002's analyst.persons, computed on the province's raw rows: almost
     every person is alone in their combination."""
-    mine = rows(settings.postgres_url, OLD_VIEW + " WHERE person_id LIKE %s", f"P{province.tag}-%")
+    mine = rows(settings.postgres_url, OLD_VIEW + " WHERE person_id LIKE %s", province.persons)
     assert len(mine) > 4000
     share = singled_out_share(mine)
     print(
@@ -157,7 +186,7 @@ def test_the_old_view_singled_out_most_of_a_province(settings: Settings, provinc
 
 
 @pytest.mark.stack
-def test_analysts_read_a_k_anonymous_registry(settings: Settings, province: Ids) -> None:
+def test_analysts_read_a_k_anonymous_registry(settings: Settings, province: Province) -> None:
     """analyst.persons and analyst.households as the analyst role reads them: k-anonymous
     for the setting's k, and exactly the rule applied to the registry."""
     url, k = settings.postgres_url, settings.disclosure_k
@@ -171,7 +200,7 @@ def test_analysts_read_a_k_anonymous_registry(settings: Settings, province: Ids)
     # what it costs, on the province alone (the registry holds other tests' rows too)
     mine = [
         disclosure.generalise_person(*r)
-        for r in rows(url, PERSONS + " WHERE person_id LIKE %s", f"P{province.tag}-%")
+        for r in rows(url, PERSONS + " WHERE person_id LIKE %s", province.persons)
     ]
     released = release(mine, k)
     placed = sum(1 for r in released if r[0] is not None)
@@ -186,7 +215,7 @@ def test_analysts_read_a_k_anonymous_registry(settings: Settings, province: Ids)
 
 
 @pytest.mark.stack
-def test_k_is_what_popreg_up_applies(settings: Settings, province: Ids) -> None:
+def test_k_is_what_popreg_up_applies(settings: Settings, province: Province) -> None:
     """`popreg up` (its migrate step) writes the setting's k; another k, another release."""
     url = settings.postgres_url
     at_default = as_analyst(settings, "SELECT * FROM analyst.persons")
@@ -211,3 +240,105 @@ def test_the_analyst_cannot_change_k(settings: Settings) -> None:
         pytest.raises(psycopg.errors.InsufficientPrivilege),
     ):
         conn.execute("UPDATE analyst.disclosure SET k = 1")
+
+
+# --- ClickHouse: the row tables are popreg's, the analyst gets the aggregates ----------
+
+PUBLISHED = frozenset({"SELECT sum(sign) FROM popreg.vital_events WHERE commune_code = {c:String}"})
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "SELECT * FROM popreg.vital_events",
+        "SELECT * FROM vital_events AS t LIMIT 1",
+        "SELECT count() FROM popreg.population_deltas GROUP BY birth_date",
+        "WITH x AS (SELECT * FROM popreg.household_deltas) SELECT * FROM x",
+        "SELECT * FROM view(SELECT * FROM popreg.rejections)",
+        "DESCRIBE TABLE popreg.population_stock_deltas",
+        "SELECT * FROM popreg.population_stock_missing",
+        # popreg's statement with something added is not popreg's statement
+        "SELECT sum(sign) FROM popreg.vital_events WHERE commune_code = {c:String} OR 1",
+    ],
+)
+def test_a_statement_naming_a_row_table_is_refused(statement: str) -> None:
+    with pytest.raises(ReadOnlyViolation, match="row-level data is not released") as refused:
+        analyst_tables.check(statement, {}, PUBLISHED)
+    assert refused.value.name == "ACCESS_DENIED"
+
+
+def test_a_row_table_given_as_an_identifier_parameter_is_refused() -> None:
+    with pytest.raises(ReadOnlyViolation):
+        analyst_tables.check(
+            "SELECT * FROM {t:Identifier}", {"t": "popreg.vital_events"}, PUBLISHED
+        )
+    analyst_tables.check("SELECT * FROM {t:Identifier}", {"t": "popreg.communes"}, PUBLISHED)
+    analyst_tables.check("SELECT {t:String}", {"t": "vital_events"}, PUBLISHED)
+
+
+def test_the_views_and_popregs_own_statements_pass() -> None:
+    for statement in (
+        "SELECT * FROM popreg.indicator_values(level = 'nation', code = '', units = 'as_was',"
+        " start = '2025-01-01', end = '2025-12-31')",
+        "SELECT * FROM popreg.rejections_by_reason(level = 'nation')",
+        "SELECT count() FROM popreg.communes",
+        *PUBLISHED,
+        *(f"{s} FORMAT Native" for s in PUBLISHED),
+    ):
+        analyst_tables.check(statement, {}, PUBLISHED)
+
+
+def test_popregs_own_statements_are_the_views_and_the_freshness_poll() -> None:
+    queries = analyst_tables.popreg_queries()
+    assert view_query("population_pyramid") in queries
+    assert set(part_queries().values()) <= set(queries)
+    assert freshness.FOUND in queries
+    assert all(analyst_tables._NAMED.search(q) for q in queries)
+
+
+@pytest.fixture
+def clickhouse_analyst(settings: Settings) -> Iterator[Any]:
+    client = analyst_client(settings)
+    try:
+        yield client
+    finally:
+        client.close()
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize("table", sorted(analyst_tables.ROW_LEVEL_TABLES))
+def test_the_clickhouse_analyst_cannot_read_row_tables(clickhouse_analyst: Any, table: str) -> None:
+    for sql in (f"SELECT * FROM popreg.{table} LIMIT 1", f"SELECT count() FROM {table}"):
+        with pytest.raises(DatabaseError, match="ACCESS_DENIED"):
+            clickhouse_analyst.query(sql)
+
+
+@pytest.mark.stack
+def test_the_clickhouse_analyst_reads_the_aggregates(
+    settings: Settings, clickhouse_analyst: Any, province: Province
+) -> None:
+    """What popreg sends as the analyst still runs: the views' SELECTs and parts (popreg
+    indicators, pyramid) and the freshness poll; and the views themselves."""
+    writer = writer_client(settings)
+    try:
+        wait_counted(writer, settings, province.offsets, timeout_s=300)
+    finally:
+        writer.close()
+    period = Period.parse("2025")
+    values = {
+        v.indicator: v.value for v in indicator_values(clickhouse_analyst, "nation", "", period)
+    }
+    assert values["births"] > 0
+    via_view = clickhouse_analyst.query(
+        "SELECT value FROM popreg.indicator_values(level = 'nation', code = '', units = 'as_was',"
+        " start = '2025-01-01', end = '2025-12-31') WHERE indicator = 'births'"
+    ).result_rows
+    assert via_view == [(values["births"],)]
+    pyramid = population_pyramid(clickhouse_analyst, "nation", "", date(2025, 12, 31))
+    assert sum(row.male + row.female for row in pyramid) > 0
+    rejections_by_reason(clickhouse_analyst, "nation", "", period)
+    found = clickhouse_analyst.query(
+        freshness.FOUND,
+        parameters={"since": datetime(2000, 1, 1, tzinfo=UTC), "ids": [uuid.uuid4()]},
+    )
+    assert found.result_rows == []

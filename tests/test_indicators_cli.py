@@ -26,8 +26,9 @@ def test_indicators_pyramid_and_sql_print_what_clickhouse_holds(settings: Settin
     counted = popreg(
         settings,
         "sql",
-        "SELECT sum(sign) AS births FROM popreg.vital_events WHERE event_type = 'BirthRegistered'"
-        " AND occurred_on BETWEEN '2024-01-01' AND '2024-12-31'",
+        "SELECT value AS births FROM popreg.indicator_values(level = 'nation', code = '',"
+        " units = 'as_was', start = '2024-01-01', end = '2024-12-31')"
+        " WHERE indicator = 'births'",
         "--format",
         "json",
     )
@@ -50,7 +51,10 @@ def test_sql_refuses_writes_and_bad_arguments_say_what_is_wrong(settings: Settin
     dropped = popreg(settings, "sql", "DROP TABLE popreg.vital_events")
     assert dropped.returncode == 1
     assert "READONLY" in dropped.stderr
-    assert popreg(settings, "sql", "SELECT count() FROM popreg.vital_events").returncode == 0
+    assert popreg(settings, "sql", "SELECT count() FROM popreg.communes").returncode == 0
+    # row-level tables are not released (docs/decisions/0004-disclosure-control.md)
+    rows = popreg(settings, "sql", "SELECT count() FROM popreg.vital_events")
+    assert rows.returncode == 1 and "ACCESS_DENIED" in rows.stderr
     wrong = popreg(settings, "indicators", "--period", "2024-13")
     assert wrong.returncode == 1 and "2024-13" in wrong.stderr
     level = popreg(settings, "pyramid", "--level", "district")

@@ -69,7 +69,7 @@ def test_the_projector_writes_the_registry_but_cannot_reshape_it(settings: Setti
 
 def test_the_analyst_cannot_write_anywhere(settings: Settings) -> None:
     with login_in(settings, "popreg_analyst") as conn:
-        assert refused(conn, "DELETE FROM analyst.persons")
+        assert refused(conn, "DELETE FROM analyst.disclosure")  # analyst.persons: not updatable
         assert refused(conn, "UPDATE public.persons SET sex = 'x'")
         assert refused(conn, "CREATE TABLE analyst.intruder (x int)")
 

@@ -311,6 +311,31 @@ def test_the_clickhouse_analyst_cannot_read_row_tables(clickhouse_analyst: Any, 
     for sql in (f"SELECT * FROM popreg.{table} LIMIT 1", f"SELECT count() FROM {table}"):
         with pytest.raises(DatabaseError, match="ACCESS_DENIED"):
             clickhouse_analyst.query(sql)
+    with pytest.raises(DatabaseError, match="ACCESS_DENIED"):
+        clickhouse_analyst.query("SELECT * FROM {t:Identifier} LIMIT 1", parameters={"t": table})
+
+
+@pytest.mark.stack
+@pytest.mark.parametrize(
+    "sql",
+    [
+        # as ClickHouse reads them, these all name vital_events
+        "SELECT * FROM popreg.`vital\\x5Fevents` LIMIT 1",
+        'SELECT * FROM "vital_events" LIMIT 1',
+        "SELECT * FROM view(SELECT * FROM popreg . vital_events) LIMIT 1",
+        "/* vital */ SELECT * FROM popreg.vital_events -- events",
+    ],
+)
+def test_spellings_of_a_row_table_are_refused(
+    settings: Settings, clickhouse_analyst: Any, sql: str
+) -> None:
+    writer = writer_client(settings)
+    try:
+        writer.query(sql)  # the spelling reaches the table
+    finally:
+        writer.close()
+    with pytest.raises(DatabaseError, match="ACCESS_DENIED"):
+        clickhouse_analyst.query(sql)
 
 
 @pytest.mark.stack

@@ -7,16 +7,25 @@ clickhouse-connect or curl, exactly as it would reach a ClickHouse server:
 
 - `/ping` and `/health` (a `SELECT 1` round trip), without credentials;
 - `/` for queries (protocol in `infra.clickhouse_http`) as one of two users: the writer
-  (`popreg`, full access, used by popreg's processors) or the analyst (read-only: the
-  parser check of `infra.readonly_sql`, then `readonly=1` applied after the request's
-  settings).
+  (`popreg`, used by popreg's processors: reads popreg and system, writes popreg, and
+  nothing that reaches files or the network; `readonly_sql.check_writer`) or the
+  analyst (read-only: the parser check of `infra.readonly_sql`, an allowlist of URL
+  settings, then the host's limits and `readonly=1` applied after them).
+
+The analysts' endpoint is limited (`popreg.settings.AnalystLimits`, given as JSON in
+`--limits`): each query's time, memory and result size, how many of one user's queries
+run at once (more wait a while, then get 503 with Retry-After), the request body
+counted decompressed. A query is cancelled (`KILL QUERY` on the host's own mark, its
+`log_comment`) when its client disconnects, or when the analyst sends `KILL QUERY WHERE
+query_id = '...'` for a query of theirs. An analyst's error names no query text and no
+path of the server's.
 
 Each request runs on a chDB connection of its own (about 0.35 ms to open; chDB releases
 the GIL, so concurrent requests run in parallel), so one request's settings never reach
 another; for the same reason nothing is kept between requests of a `session_id`.
 
 Run: python -m infra.chdb_host --path DIR --port PORT --writer-password-file FILE
-         --analyst-user NAME --analyst-password-file FILE
+         --analyst-user NAME --analyst-password-file FILE [--limits JSON]
 """
 
 from __future__ import annotations
@@ -25,14 +34,17 @@ import argparse
 import hmac
 import json
 import re
+import select
 import shutil
 import signal
+import socket
 import sys
 import tempfile
 import threading
+import time
 import traceback
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -57,7 +69,7 @@ from infra.clickhouse_http import (
     read_body,
     result_format,
 )
-from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK
+from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK, AnalystLimits
 
 # An INSERT's data (maybe binary) is for the engine, not the parser: the writer's INSERT
 # runs with its data in a file (`_spooled`), the analyst's is refused unread.
@@ -67,6 +79,14 @@ _INLINE_DATA = re.compile(rb"\bFORMAT\s+(\w+)[ \t]*\r?\n", re.IGNORECASE)
 _SETTINGS_CLAUSE = re.compile(rb"\bSETTINGS\s+\w+\s*=", re.IGNORECASE)  # not a column `settings`
 _SETTING_NAME = re.compile(r"^[A-Za-z_]\w*$")
 NORMALISED_KEPT = 1000  # distinct query texts whose normalised statements are kept
+WATCH_EVERY_S = 0.05  # how often a running analyst query's client is checked for EOF
+KILL_WAIT_S = 5.0  # how long an analyst's KILL QUERY waits for its query to end
+# Settings the writer's INSERT data runs under: a Values row may otherwise call any
+# function (`VALUES (file('/etc/passwd'))`), out of reach of the statement's check.
+_WRITER_INSERT_SETTINGS = (
+    "SET input_format_values_interpret_expressions = 0,"
+    " input_format_values_deduce_templates_of_expressions = 0"
+)
 
 
 @dataclass(frozen=True)
@@ -76,17 +96,47 @@ class User:
     role: Literal["writer", "analyst"]
 
 
+@dataclass(frozen=True)
+class Running:
+    """A query in the engine: whose, and the host's mark on it (its `log_comment`, which
+    `KILL QUERY` finds it by; None for the writer's, which nobody cancels)."""
+
+    user: str
+    mark: str | None
+
+
+ClientGone = Callable[[], bool]
+
+
 class ChdbHost:
-    def __init__(self, path: Path, users: list[User]) -> None:
+    def __init__(
+        self,
+        path: Path,
+        users: list[User],
+        limits: AnalystLimits | None = None,
+        hidden: list[str] | None = None,
+    ) -> None:
         path.mkdir(parents=True, exist_ok=True)
         self.path = str(path)
         self.users = {user.name: user for user in users}
+        self.limits = limits or AnalystLimits()
+        # What an analyst's error may not show: the data directory (and secrets').
+        self.hidden = sorted({self.path, str(path.resolve()), *(hidden or [])}, key=len)
+        self.slots = {
+            user.name: threading.BoundedSemaphore(self.limits.max_concurrent_queries)
+            for user in users
+            if user.role == "analyst"
+        }
+        self.waiting = dict.fromkeys(self.slots, 0)
+        self.running: dict[str, Running] = {}  # by the query_id the client sent (or ours)
+        self.queries_lock = threading.Lock()
         # Held for the host's life: chDB shuts the engine down with its last connection.
         self.anchor = connect(self.path)
         self.anchor.query(f"CREATE DATABASE IF NOT EXISTS {CLICKHOUSE_DATABASE}")
         self.version, self.timezone = _rows(self.anchor, "SELECT version(), timezone()")[0]
         table_functions = _rows(self.anchor, "SELECT name FROM system.table_functions")
         self.denied = readonly_sql.denied_functions(name for (name,) in table_functions)
+        self.writer_denied = self.denied | readonly_sql.WRITER_EXTRA_DENIED
         self.normalised: dict[str, str] = {}  # query text: its normalised statement
         # popreg's own statements that may name row tables (infra.analyst_tables)
         self.published = analyst_tables.published(lambda sql: _format(self.anchor, sql))
@@ -123,28 +173,50 @@ class ChdbHost:
             )
         return user
 
-    def run(self, user: User, request: QueryRequest) -> Answer:
+    def run(
+        self,
+        user: User,
+        request: QueryRequest,
+        query_id: str,
+        client_gone: ClientGone = lambda: False,
+    ) -> Answer:
         with self.connection() as conn:
             try:
                 if user.role == "writer":
-                    return self._write(conn, request)
-                return self._read(conn, request)
+                    return self._write(conn, user, request, query_id)
+                return self._read(conn, user, request, query_id, client_gone)
             except ChdbError as exc:
-                raise ClickHouseError.from_engine(str(exc)) from None
+                error = ClickHouseError.from_engine(str(exc))
+                # The writer is popreg's own and keeps the engine's whole message.
+                raise (error if user.role == "writer" else error.redacted(self.hidden)) from None
             except readonly_sql.ReadOnlyViolation as exc:
                 raise ClickHouseError(exc.code, exc.name, str(exc)) from None
 
-    def _write(self, conn: Connection, request: QueryRequest) -> Answer:
+    def _write(self, conn: Connection, user: User, request: QueryRequest, query_id: str) -> Answer:
+        """The writer's statement, judged on the engine's parse (for an INSERT with
+        inline data, its head up to FORMAT: the data is for the engine, not the parser)."""
         inserting = _INSERT.match(request.sql) is not None
-        statement = None if inserting else self._normalised(conn, request.sql)
+        inline = _INLINE_DATA.search(request.sql) if inserting else None
+        statement = self._normalised(conn, request.sql[: inline.end()] if inline else request.sql)
+        if request.database not in (None, CLICKHOUSE_DATABASE):
+            raise ClickHouseError(
+                497, "ACCESS_DENIED", f"The writer uses the {CLICKHOUSE_DATABASE} database only"
+            )
+        readonly_sql.check_writer_settings(request.settings)
+        readonly_sql.check_writer(
+            statement, self._other_databases(conn), self.writer_denied, request.binds
+        )
         _apply_settings(conn, request.settings)
+        conn.query(_WRITER_INSERT_SETTINGS)
         if request.via_get:
             conn.query("SET readonly = 2")  # as ClickHouse: a GET only reads
-        if request.database:
-            conn.query(f"USE {_quote_identifier(request.database)}")
-        with self._spooled(request.sql) if inserting else nullcontext(request.sql) as sql:
+        conn.query(f"USE {CLICKHOUSE_DATABASE}")  # unqualified names are popreg's
+        with (
+            self._registered(query_id, user, None),
+            self._spooled(request.sql) if inserting else nullcontext(request.sql) as sql,
+        ):
             result = conn.query(cast(str, sql), request.default_format, params=request.binds)
-        return _answer(result, statement, request.default_format)
+        return _answer(result, None if inserting else statement, request.default_format)
 
     @contextmanager
     def _spooled(self, sql: bytes) -> Iterator[bytes]:
@@ -178,34 +250,168 @@ class ChdbHost:
             infile = _quote(spooled.name).encode()
             yield b"%s FROM INFILE %s %s FORMAT %s" % (into, infile, settings, fmt)
 
-    def _read(self, conn: Connection, request: QueryRequest) -> Answer:
+    def _read(
+        self,
+        conn: Connection,
+        user: User,
+        request: QueryRequest,
+        query_id: str,
+        client_gone: ClientGone,
+    ) -> Answer:
         if _INSERT.match(request.sql):  # refused before its (maybe binary) data is decoded
             raise ClickHouseError(164, "READONLY", "Cannot execute query in readonly mode: INSERT")
         statement = self._normalised(conn, request.sql)
         if readonly_sql.HANDSHAKE.match(statement):
-            # clickhouse-connect sends no settings at all once it sees readonly=1 here.
-            result = conn.query(statement, request.default_format)
+            # clickhouse-connect sends no settings at all once it sees readonly=1 here,
+            # so it is answered with readonly=1 only for the settings it may not send.
+            result = conn.query(readonly_sql.handshake(statement), request.default_format)
             return _answer(result, statement, request.default_format)
+        killed = readonly_sql.own_kill(statement)
+        if killed is not None:  # takes no slot: all of them may be busy with that query
+            return self._kill_own(conn, user, killed, request.default_format)
         if request.database not in (None, CLICKHOUSE_DATABASE):
             raise ClickHouseError(
                 497, "ACCESS_DENIED", f"The analyst reads the {CLICKHOUSE_DATABASE} database only"
             )
         readonly_sql.check_settings(request.settings)
-        other_databases = _rows(
+        readonly_sql.check(statement, self._other_databases(conn), self.denied, request.binds)
+        settings = readonly_sql.limited(
+            {k: v for k, v in request.settings.items() if k != "readonly"},
+            {
+                "max_execution_time": self.limits.max_execution_s,
+                "max_memory_usage": self.limits.max_memory_bytes,
+                "max_result_rows": self.limits.max_result_rows,
+                "max_result_bytes": self.limits.max_result_bytes,
+            },
+        )
+        mark = f"popreg-analyst-{uuid.uuid4()}"
+        with self._slot(user):
+            if client_gone():  # it went away while it waited
+                raise _cancelled()
+            # The limits and the mark after the analyst's settings, readonly last:
+            # nothing after it can lift them (a query's own SETTINGS clause included).
+            _apply_settings(conn, {**settings, "log_comment": mark})
+            conn.query("SET readonly = 1")
+            conn.query(f"USE {CLICKHOUSE_DATABASE}")
+            with self._registered(query_id, user, mark), self._watched(mark, client_gone):
+                result = conn.query(statement, request.default_format, params=request.binds)
+            return _answer(result, statement, request.default_format)
+
+    def _other_databases(self, conn: Connection) -> list[str]:
+        rows = _rows(
             conn,
             "SELECT name FROM system.databases WHERE name != {db:String}",
             {"db": CLICKHOUSE_DATABASE},
         )
-        readonly_sql.check(
-            statement, (name for (name,) in other_databases), self.denied, request.binds
+        return [name for (name,) in rows]
+
+    @contextmanager
+    def _slot(self, user: User) -> Iterator[None]:
+        """One of the user's max_concurrent_queries slots; a query waits up to
+        queue_wait_s for one (max_queued at most wait), then is answered 503 with
+        Retry-After, which clickhouse-connect retries for reads."""
+        slots = self.slots[user.name]
+        if not slots.acquire(blocking=False):
+            with self.queries_lock:
+                queued = self.waiting[user.name] < self.limits.max_queued
+                if queued:
+                    self.waiting[user.name] += 1
+            try:
+                got = queued and slots.acquire(timeout=self.limits.queue_wait_s)
+            finally:
+                if queued:
+                    with self.queries_lock:
+                        self.waiting[user.name] -= 1
+            if not got:
+                raise ClickHouseError(
+                    202,
+                    "TOO_MANY_SIMULTANEOUS_QUERIES",
+                    f"Too many simultaneous queries of {user.name}: at most"
+                    f" {self.limits.max_concurrent_queries} run and"
+                    f" {self.limits.max_queued} wait; retry later",
+                    status=503,
+                    retry_after_s=max(1, round(self.limits.queue_wait_s / 10)),
+                )
+        try:
+            yield
+        finally:
+            slots.release()
+
+    @contextmanager
+    def _registered(self, query_id: str, user: User, mark: str | None) -> Iterator[None]:
+        """The query under the id its client sent, for KILL QUERY; as ClickHouse, a
+        second query under a running one's id is refused."""
+        with self.queries_lock:
+            if query_id in self.running:
+                raise ClickHouseError(
+                    216,
+                    "QUERY_WITH_SAME_ID_IS_ALREADY_RUNNING",
+                    f"Query with id = {query_id} is already running",
+                )
+            self.running[query_id] = Running(user.name, mark)
+        try:
+            yield
+        finally:
+            with self.queries_lock:
+                del self.running[query_id]
+
+    @contextmanager
+    def _watched(self, mark: str, client_gone: ClientGone) -> Iterator[None]:
+        """While the block runs, a thread checks every WATCH_EVERY_S whether the client
+        went away and if so kills the query: chDB runs it to its end otherwise (one ran
+        on a core for 35 s after its client had gone)."""
+        done = threading.Event()
+
+        def watch() -> None:
+            while not done.wait(WATCH_EVERY_S):
+                if client_gone():
+                    while not done.is_set():  # again until it ends: it may not be listed yet
+                        self._cancel(mark)
+                        done.wait(WATCH_EVERY_S)
+
+        watcher = threading.Thread(target=watch, name="client-watch", daemon=True)
+        watcher.start()
+        try:
+            yield
+        finally:
+            done.set()
+            watcher.join()
+
+    def _cancel(self, mark: str) -> None:
+        try:
+            with self.connection() as conn:
+                conn.query(f"KILL QUERY WHERE Settings['log_comment'] = {_quote(mark)} ASYNC")
+        except ChdbError:
+            traceback.print_exc(file=sys.stderr)
+
+    def _kill_own(self, conn: Connection, user: User, query_id: str, fmt: str) -> Answer:
+        """`KILL QUERY WHERE query_id = '...'` of the analyst's own running query; any
+        other id (another user's, none) matches nothing, as in ClickHouse."""
+        with self.queries_lock:
+            found = self.running.get(query_id)
+        mine = found is not None and found.user == user.name and found.mark is not None
+        status = "waiting"
+        if mine and found is not None and found.mark is not None:
+            deadline = time.monotonic() + KILL_WAIT_S
+            while time.monotonic() < deadline:
+                self._cancel(found.mark)
+                with self.queries_lock:
+                    if self.running.get(query_id) is not found:
+                        status = "finished"
+                        break
+                time.sleep(WATCH_EVERY_S)
+        result = conn.query(
+            "SELECT {status:String} AS kill_status, {id:String} AS query_id,"
+            " {user:String} AS user FROM numbers({n:UInt8})",
+            fmt,
+            params={
+                "status": status,
+                "id": readonly_sql.escape_param(query_id),
+                "user": readonly_sql.escape_param(user.name),
+                "n": "1" if mine else "0",
+            },
         )
-        analyst_tables.check(statement, request.binds, self.published)
-        # readonly is the host's to set, and last: nothing after it can lift it.
-        _apply_settings(conn, {k: v for k, v in request.settings.items() if k != "readonly"})
-        conn.query("SET readonly = 1")
-        conn.query(f"USE {CLICKHOUSE_DATABASE}")
-        result = conn.query(statement, request.default_format, params=request.binds)
-        return _answer(result, statement, request.default_format)
+        return _answer(result, "SELECT", fmt)
 
     def _normalised(self, conn: Connection, sql: bytes) -> str:
         """The statement as ClickHouse's parser normalises it, once per distinct text:
@@ -224,6 +430,10 @@ class ChdbHost:
 
     def close(self) -> None:
         self.anchor.close()
+
+
+def _cancelled() -> ClickHouseError:
+    return ClickHouseError(394, "QUERY_WAS_CANCELLED", "Query was cancelled: its client went away")
 
 
 def _rows(conn: Connection, sql: str, params: dict[str, str] | None = None) -> list[list[Any]]:
@@ -298,7 +508,7 @@ def make_handler(host: ChdbHost) -> type[BaseHTTPRequestHandler]:
             params = dict(parse_qsl(url.query, keep_blank_values=True))  # the last value wins
             query_id = params.get("query_id") or str(uuid.uuid4())
             try:
-                body = read_body(self.rfile, self.headers)
+                body = read_body(self.rfile, self.headers, host.limits.max_body_bytes)
             except ClickHouseError as error:
                 self.close_connection = True  # the rest of the body is still unread
                 self._error(error, query_id)
@@ -318,15 +528,29 @@ def make_handler(host: ChdbHost) -> type[BaseHTTPRequestHandler]:
         def _query(self, method: str, params: dict[str, str], body: bytes, query_id: str) -> None:
             try:
                 user = host.authenticate(credentials(self.headers, params))
-                answer = host.run(user, parse_request(method, params, self.headers, body))
+                request = parse_request(
+                    method, params, self.headers, body, host.limits.max_body_bytes
+                )
+                del body  # the decoded request holds it now
+                answer = host.run(user, request, query_id, self._client_gone)
             except ClickHouseError as error:
                 self._error(error, query_id)
                 return
             except Exception as exc:  # a bug or an undecodable body: say so, keep serving
                 traceback.print_exc(file=sys.stderr)
-                self._error(ClickHouseError(1001, "STD_EXCEPTION", repr(exc)), query_id)
+                message = f"The host failed on this query ({type(exc).__name__}); see its log"
+                self._error(ClickHouseError(1001, "STD_EXCEPTION", message), query_id)
                 return
             self._reply(200, answer.body, answer_headers(answer, query_id, host.timezone))
+
+        def _client_gone(self) -> bool:
+            """Whether the client closed its end (EOF or a reset) while its query runs.
+            Bytes of a next request (keep-alive) are left unread."""
+            try:
+                readable, _, _ = select.select([self.connection], [], [], 0)
+                return bool(readable) and self.connection.recv(1, socket.MSG_PEEK) == b""
+            except (OSError, ValueError):
+                return True
 
         def _health(self) -> None:
             try:
@@ -360,13 +584,18 @@ def main() -> None:
     parser.add_argument("--writer-password-file", type=Path, required=True)
     parser.add_argument("--analyst-user", required=True)
     parser.add_argument("--analyst-password-file", type=Path, required=True)
+    parser.add_argument("--limits", type=AnalystLimits.model_validate_json, default=AnalystLimits())
     args = parser.parse_args()
 
     users = [
         User(CLICKHOUSE_WRITER_USER, args.writer_password_file.read_text().strip(), "writer"),
         User(args.analyst_user, args.analyst_password_file.read_text().strip(), "analyst"),
     ]
-    host = ChdbHost(args.path, users)
+    secret_dirs = {
+        str(path.resolve().parent)
+        for path in (args.writer_password_file, args.analyst_password_file)
+    }
+    host = ChdbHost(args.path, users, args.limits, sorted(secret_dirs))
     server = ThreadingHTTPServer((LOOPBACK, args.port), make_handler(host))
 
     def shutdown(signum: int, frame: FrameType | None) -> None:

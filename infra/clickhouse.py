@@ -87,7 +87,8 @@ class ClickHouse(Part):
             ) from exc
 
     def launch(self) -> procs.PidRecord:
-        """The host reads its users' passwords from files: secrets stay out of argv."""
+        """The host reads its users' passwords from files: secrets stay out of argv; the
+        analysts' endpoint's limits go as JSON (`AnalystLimits`)."""
         writer_file = self.settings.clickhouse_writer_password_file
         analyst_file = self.settings.clickhouse_analyst_password_file
         for password_file in (writer_file, analyst_file):
@@ -106,6 +107,8 @@ class ClickHouse(Part):
             self.settings.clickhouse_analyst_user,
             "--analyst-password-file",
             str(analyst_file),
+            "--limits",
+            self.settings.analyst_limits.model_dump_json(),
         ]
         return procs.spawn(self.data_dir, self.name, argv, self.address, cwd=self.data_dir)
 

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import base64
 import binascii
-import gzip
 import json
 import re
 import sys
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from email.message import Message
 from email.parser import BytesParser
 from email.policy import HTTP
 from io import BufferedIOBase
+from typing import Protocol
 
 import lz4.frame
 
@@ -29,7 +29,7 @@ if sys.version_info >= (3, 14):
 else:
     from backports import zstd
 
-MAX_BODY_BYTES = 256 * 1024 * 1024
+MAX_BODY_BYTES = 256 * 1024 * 1024  # the default of `AnalystLimits.max_body_bytes`
 
 # URL parameters that are part of the protocol, not engine settings.
 _PROTOCOL_PARAMS = frozenset(
@@ -55,38 +55,108 @@ _PROTOCOL_PARAMS = frozenset(
 )
 
 
-def _lz4_frames(body: bytes) -> bytes:
-    """Every LZ4 frame of the body: clickhouse-connect compresses each Native block of
-    an insert as a frame of its own, and `lz4.frame.decompress` stops after the first
-    (an insert of 50,000 rows kept its first 32,768 and dropped the rest, silently)."""
-    parts, rest = [], memoryview(body)
+# Decompressed bytes are produced this many at a time, and a body is kept whole in the
+# first pass up to FIRST_PASS_KEPT bytes: bigger bodies are decoded once to count them
+# (keeping nothing) and again to keep them, so a compression bomb costs the host a few
+# MiB of memory, not the body limit, before it is refused.
+DECODE_STEP = 1 << 20
+FIRST_PASS_KEPT = 8 << 20
+
+
+class _Decompressor(Protocol):
+    """What zstd's, lz4's and (through `_ZlibStream`) zlib's decompressors share."""
+
+    @property
+    def eof(self) -> bool: ...
+    @property
+    def needs_input(self) -> bool: ...
+    @property
+    def unused_data(self) -> bytes: ...
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes: ...
+
+
+class _ZlibStream:
+    """zlib's decompressobj with the interface of the others (`needs_input`)."""
+
+    def __init__(self, wbits: int) -> None:
+        self._inner = zlib.decompressobj(wbits)
+        self._tail = b""
+
+    @property
+    def eof(self) -> bool:
+        return self._inner.eof
+
+    @property
+    def needs_input(self) -> bool:
+        return not self._tail and not self._inner.eof
+
+    @property
+    def unused_data(self) -> bytes:
+        return self._inner.unused_data
+
+    def decompress(self, data: bytes, max_length: int = -1) -> bytes:
+        out = self._inner.decompress(self._tail + data, max(max_length, 0))
+        self._tail = self._inner.unconsumed_tail
+        return out
+
+
+def _pieces(new: Callable[[], _Decompressor], body: bytes) -> Iterator[bytes]:
+    """Every frame (zstd, lz4), member (gzip) or stream (deflate) of the body, decoded
+    at most DECODE_STEP bytes at a time. Each library's one-shot `decompress` keeps only
+    the first frame (an lz4 insert of 50,000 rows kept its first 32,768, silently) and
+    expands the whole body in memory before anyone can count it."""
+    rest = body
     while rest:
-        part, used = lz4.frame.decompress(rest, return_bytes_read=True)
-        parts.append(part)
-        rest = rest[used:]
-    return b"".join(parts)
+        stream, data = new(), rest
+        while not stream.eof:
+            out = stream.decompress(data, DECODE_STEP)
+            data = b""
+            if out:
+                yield out
+            elif stream.needs_input:
+                raise ClickHouseError(
+                    432, "CANNOT_DECOMPRESS", "The compressed body ends before its stream does"
+                )
+        rest = stream.unused_data
 
 
-def _zlib_streams(body: bytes) -> bytes:
-    """Every zlib stream of the body (`zlib.decompress` too keeps only the first)."""
-    parts = []
-    while body:
-        stream = zlib.decompressobj()
-        parts.append(stream.decompress(body))
-        if not stream.eof:
-            raise zlib.error("the deflate stream ends early")
-        body = stream.unused_data
-    return b"".join(parts)
-
-
-# Each decodes every frame (zstd, lz4), member (gzip) or stream (deflate) of a body.
-_DECODERS: dict[str, Callable[[bytes], bytes]] = {
-    "lz4": _lz4_frames,
-    "zstd": zstd.decompress,
-    "gzip": gzip.decompress,
-    "x-gzip": gzip.decompress,
-    "deflate": _zlib_streams,
+_DECODERS: dict[str, Callable[[], _Decompressor]] = {
+    "lz4": lz4.frame.LZ4FrameDecompressor,
+    "zstd": zstd.ZstdDecompressor,
+    "gzip": lambda: _ZlibStream(31),
+    "x-gzip": lambda: _ZlibStream(31),
+    "deflate": lambda: _ZlibStream(15),
 }
+
+
+def decode_body(encoding: str, body: bytes, max_bytes: int) -> bytes:
+    """The body decoded, refused (413) as soon as its decoded size passes `max_bytes`:
+    the limit is on what the host would hold, not on the compressed bytes (a 291 KB
+    gzip body once expanded to a 7.4 GB peak)."""
+    new = _DECODERS.get(encoding)
+    if new is None:
+        raise ClickHouseError(
+            48, "NOT_IMPLEMENTED", f"Content-Encoding {encoding} is not supported"
+        )
+    try:
+        kept: list[bytes] | None = []
+        total = 0
+        for piece in _pieces(new, body):
+            total += len(piece)
+            if total > max_bytes:
+                raise too_large(max_bytes)
+            if kept is not None:
+                kept.append(piece)
+                if total > FIRST_PASS_KEPT:
+                    kept = None  # counted to the end first; decoded again if it fits
+        if kept is not None:
+            return b"".join(kept)
+        return b"".join(_pieces(new, body))
+    except (zlib.error, RuntimeError, ValueError, zstd.ZstdError) as exc:
+        raise ClickHouseError(
+            432, "CANNOT_DECOMPRESS", f"The body is not valid {encoding}: {exc}"
+        ) from None
+
 
 # ClickHouse's exceptionCodeToHTTPStatus, by error name. Its 503s (SOCKET_TIMEOUT,
 # CANNOT_OPEN_FILE, CANNOT_SCHEDULE_TASK) stay 500 here: clickhouse-connect retries 503.
@@ -146,15 +216,39 @@ _TRAILING_FORMAT = re.compile(r" FORMAT (\w+)( SETTINGS .*)?$")
 _RESULT_STATEMENT = re.compile(r"^\(*\s*(SELECT|WITH|SHOW|DESCRIBE|EXISTS|EXPLAIN|CHECK|KILL)\b")
 
 
+# Where an engine message starts echoing the query: the analyzer's scope, the old
+# interpreter's context, a syntax error's rest of the query, a stack trace.
+_ECHO = re.compile(
+    r"(\.?\s*In scope |:?\s*While processing |\.?\s*Stack trace|(?<=position \d)\d* \().*$",
+    re.DOTALL,
+)
+_SYNTAX_AT = re.compile(r"^(Syntax error[^:]*: failed at position \d+).*$", re.DOTALL)
+_PATH_REST = r"[^\s'\"`()\[\],;:]*"
+_ABSOLUTE_PATH = re.compile(r"(?<![\w:/>])/" + _PATH_REST)
+# Quoted text long enough to be a piece of the query (a setting's name stays).
+_QUOTED = re.compile(r"'(?![A-Za-z_]\w*')(?:[^'\\]|\\.){12,}'|`(?:[^`\\]|\\.){40,}`")
+_TRAILER = re.compile(r"\s*\((?:[A-Z][A-Z0-9_]+|version [\w.-]+)\)\.?\s*$")
+PUBLIC_MESSAGE_CHARS = 300
+
+
 class ClickHouseError(Exception):
     """An error answered the way ClickHouse answers it, so clients raise code and name."""
 
-    def __init__(self, code: int, name: str, message: str, status: int | None = None) -> None:
+    def __init__(
+        self,
+        code: int,
+        name: str,
+        message: str,
+        status: int | None = None,
+        retry_after_s: int | None = None,
+    ) -> None:
         self.text = f"Code: {code}. DB::Exception: {message}. ({name})"
         super().__init__(self.text)
         self.code = code
         self.name = name
+        self.message = message
         self.status = status or _STATUS_BY_NAME.get(name, 500)
+        self.retry_after_s = retry_after_s
 
     @classmethod
     def from_engine(cls, text: str) -> ClickHouseError:
@@ -164,9 +258,40 @@ class ClickHouseError(Exception):
         if code is None:
             return cls(1001, "STD_EXCEPTION", text)
         names = _ERROR_NAME.findall(text)
-        error = cls(int(code.group(1)), names[-1] if names else "UNKNOWN_EXCEPTION", "")
+        name = names[-1] if names else "UNKNOWN_EXCEPTION"
+        error = cls(int(code.group(1)), name, "")
         error.text = text
+        message = text.removeprefix(code.group(0))
+        while message.startswith("DB::Exception: "):
+            message = message.removeprefix("DB::Exception: ")
+        error.message = message.removesuffix(f"({name})").strip().removesuffix(".")
         return error
+
+    def redacted(self, hidden: list[str]) -> ClickHouseError:
+        """The same error for someone who may not see the query or the server's paths:
+        the engine's message up to where it echoes the query (the analyzer's `In scope
+        SELECT ...`, a syntax error's rest of the text), long quoted literals, the
+        `hidden` strings (data directory, secrets) and any absolute path taken out."""
+        message = self.message
+        while inner := _ENGINE_ERROR.match(message):  # the engine nests "Code: N. ..." in one
+            message = message.removeprefix(inner.group(0)).removeprefix("DB::Exception: ")
+            while trailer := _TRAILER.search(message):
+                message = message[: trailer.start()]
+        message = _SYNTAX_AT.sub(r"\1", message)
+        message = _ECHO.sub("", message)
+        for text in sorted(filter(None, hidden), key=len, reverse=True):
+            message = re.sub(re.escape(text) + _PATH_REST, "<hidden>", message)
+        message = _ABSOLUTE_PATH.sub("<path>", message)
+        message = _QUOTED.sub("<literal>", message)
+        if len(message) > PUBLIC_MESSAGE_CHARS:
+            message = message[:PUBLIC_MESSAGE_CHARS] + "..."
+        return ClickHouseError(
+            self.code,
+            self.name,
+            message.strip().rstrip(".:") or self.name,
+            self.status,
+            self.retry_after_s,
+        )
 
     def body(self, version: str) -> bytes:
         return f"{self.text} (version {version})\n".encode()
@@ -214,16 +339,17 @@ def credentials(headers: Message, params: dict[str, str]) -> Credentials | None:
     return None
 
 
-def read_body(rfile: BufferedIOBase, headers: Message) -> bytes:
+def read_body(rfile: BufferedIOBase, headers: Message, max_bytes: int = MAX_BODY_BYTES) -> bytes:
+    """The body as sent (maybe compressed), refused past `max_bytes` before it is read."""
     if headers.get("Transfer-Encoding", "").lower() == "chunked":
-        return _read_chunked(rfile)
+        return _read_chunked(rfile, max_bytes)
     length = int(headers.get("Content-Length") or 0)
-    if length > MAX_BODY_BYTES:
-        raise _too_large()
+    if length > max_bytes:
+        raise too_large(max_bytes)
     return rfile.read(length)
 
 
-def _read_chunked(rfile: BufferedIOBase) -> bytes:
+def _read_chunked(rfile: BufferedIOBase, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
     total = 0
     while True:
@@ -233,31 +359,33 @@ def _read_chunked(rfile: BufferedIOBase) -> bytes:
                 pass
             return b"".join(chunks)
         total += size
-        if total > MAX_BODY_BYTES:
-            raise _too_large()
+        if total > max_bytes:
+            raise too_large(max_bytes)
         chunks.append(rfile.read(size))
         rfile.readline()
 
 
-def _too_large() -> ClickHouseError:
-    return ClickHouseError(229, "QUERY_IS_TOO_LARGE", f"Request body over {MAX_BODY_BYTES} bytes")
+def too_large(max_bytes: int) -> ClickHouseError:
+    return ClickHouseError(
+        229, "QUERY_IS_TOO_LARGE", f"Request body over {max_bytes} bytes (decompressed)"
+    )
 
 
 def parse_request(
-    method: str, params: dict[str, str], headers: Message, body: bytes
+    method: str,
+    params: dict[str, str],
+    headers: Message,
+    body: bytes,
+    max_body_bytes: int = MAX_BODY_BYTES,
 ) -> QueryRequest:
-    """The query is the `query` URL parameter, a newline, then the (decoded) body."""
+    """The query is the `query` URL parameter, a newline, then the (decoded) body, whose
+    decoded size counts against `max_body_bytes`."""
     params = dict(params)
     if method == "GET":
         body = b""
     encoding = headers.get("Content-Encoding", "").strip().lower()
     if body and encoding not in ("", "identity"):
-        decode = _DECODERS.get(encoding)
-        if decode is None:
-            raise ClickHouseError(
-                48, "NOT_IMPLEMENTED", f"Content-Encoding {encoding} is not supported"
-            )
-        body = decode(body)
+        body = decode_body(encoding, body, max_body_bytes)
     if headers.get_content_type() == "multipart/form-data":
         params.update(_form_fields(body, headers["Content-Type"]))
         body = b""
@@ -336,6 +464,8 @@ def error_headers(error: ClickHouseError, query_id: str) -> dict[str, str]:
         "X-ClickHouse-Query-Id": query_id,
         "X-ClickHouse-Exception-Code": str(error.code),
     }
+    if error.retry_after_s is not None:
+        headers["Retry-After"] = str(error.retry_after_s)
     if error.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="ClickHouse server HTTP API"'
     return headers

@@ -151,9 +151,46 @@ DENIED_FUNCTIONS = frozenset(
     }
 )
 
-# Settings the analyst may not pass in the URL (they are applied before readonly=1):
-# another parser dialect, and settings that name files to read or write.
-_DENIED_SETTING = re.compile(r"^(dialect|.*format_schema.*|format_template.*)$", re.IGNORECASE)
+# Settings the analyst may pass in the URL (they are applied before the host's limits
+# and readonly=1): how a result is shaped, and limits below the host's own. Everything
+# else is refused: `os_thread_priority`, `function_sleep_max_microseconds_per_block`,
+# `log_comment` (the host's mark to cancel a query by), another parser dialect,
+# settings that name files to read or write...
+ANALYST_SETTINGS = frozenset(
+    {
+        "max_threads",
+        "max_block_size",
+        "max_execution_time",
+        "max_memory_usage",
+        "max_result_rows",
+        "max_result_bytes",
+        "max_rows_to_read",
+        "max_bytes_to_read",
+        "result_overflow_mode",
+        "timeout_overflow_mode",
+        "read_overflow_mode",
+        "readonly",  # ignored: the host sets readonly=1 last
+        "extremes",
+        "join_use_nulls",
+        "session_timezone",
+        "date_time_output_format",
+        "date_time_input_format",
+        "send_progress_in_http_headers",
+        "http_headers_progress_interval_ms",
+        "enable_http_compression",
+        "http_zlib_compression_level",
+    }
+)
+# Output formats' own settings (`output_format_json_quote_64bit_integers`, CSV's
+# delimiter...), except those naming files.
+_ANALYST_SETTING_PREFIXES = ("output_format_", "format_csv_", "format_tsv_", "format_custom_")
+_FILE_SETTING = re.compile(r"^(dialect|.*format_schema.*|format_template.*)$", re.IGNORECASE)
+# The host's limits: an analyst may ask for less, never more (see `limited`).
+LIMIT_SETTINGS = frozenset(
+    {"max_execution_time", "max_memory_usage", "max_result_rows", "max_result_bytes"}
+)
+# A KILL QUERY an analyst may send: of one query, by the query_id the client gave it.
+OWN_KILL = re.compile(r"^KILL QUERY WHERE query_id = '((?:[^'\\]|\\.)*)'( SYNC| ASYNC)?$")
 
 
 class ReadOnlyViolation(Exception):
@@ -182,9 +219,52 @@ def denied_functions(engine_table_functions: Iterable[str]) -> frozenset[str]:
 
 
 def check_settings(names: Iterable[str]) -> None:
+    """Refuse any URL setting of the analyst's outside the allowlist."""
     for name in names:
-        if _DENIED_SETTING.match(name):
+        allowed = name in ANALYST_SETTINGS or name.startswith(_ANALYST_SETTING_PREFIXES)
+        if not allowed or _FILE_SETTING.match(name):
             raise ReadOnlyViolation(f"Cannot modify '{name}' setting in readonly mode")
+
+
+def handshake(statement: str) -> str:
+    """The client's handshake (`HANDSHAKE`) answered with `readonly` = 1 for every setting
+    outside the allowlist: clickhouse-connect then sends none of those (it adds
+    `cast_string_to_dynamic_use_inference` and others of its own when they look writable)
+    and keeps sending the allowed ones."""
+    names = ", ".join(f"'{name}'" for name in sorted(ANALYST_SETTINGS))
+    prefixes = " OR ".join(f"startsWith(name, '{p}')" for p in _ANALYST_SETTING_PREFIXES)
+    allowed = f"(name IN ({names}) OR {prefixes}) AND NOT match(name, '{_FILE_SETTING.pattern}')"
+    return statement.replace(
+        "SELECT name, value, readonly FROM",
+        f"SELECT name, value, toUInt8(readonly OR NOT ({allowed})) AS readonly FROM",
+        1,
+    )
+
+
+def limited(settings: Mapping[str, str], limits: Mapping[str, int | float]) -> dict[str, str]:
+    """The analyst's settings with each of the host's `limits` (max_execution_time...)
+    set to the smaller of the two: an analyst may lower a limit, never raise it (a 0,
+    ClickHouse's "unlimited", is taken as the host's limit)."""
+    found = dict(settings)
+    for name, limit in limits.items():
+        given = found.get(name)
+        try:
+            asked = float(given) if given is not None else 0.0
+        except ValueError:
+            raise ReadOnlyViolation(
+                f"Setting {name} must be a number", code=36, name="BAD_ARGUMENTS"
+            ) from None
+        value = min(asked, limit) if asked > 0 else limit
+        found[name] = str(int(value)) if float(value).is_integer() else str(value)
+    return found
+
+
+def own_kill(statement: str) -> str | None:
+    """The query_id of `KILL QUERY WHERE query_id = '...'`, or None for another statement."""
+    found = OWN_KILL.match(statement)
+    if found is None:
+        return None
+    return re.sub(r"\\(.)", r"\1", found.group(1))
 
 
 def check(
@@ -210,13 +290,20 @@ def check(
         raise ReadOnlyViolation(
             f"Cannot execute query in readonly mode: {function}() is not allowed"
         )
-    _check_databases(statement, list(other_databases), head.group(1) == "SHOW", binds)
+    _check_databases(
+        statement, list(other_databases), head.group(1) == "SHOW", binds, _ALLOWED_SYSTEM_TABLES
+    )
 
 
 def _check_databases(
-    statement: str, other_databases: list[str], is_show: bool, binds: Mapping[str, str]
+    statement: str,
+    other_databases: list[str],
+    is_show: bool,
+    binds: Mapping[str, str],
+    system_tables: frozenset[str],
+    who: str = "the analyst reads",
 ) -> None:
-    """Only popreg's tables (and the handshake's system tables) may be named."""
+    """Only popreg's tables (and `system_tables` of `system`) may be named."""
     if not other_databases:
         return
     alternatives = "|".join(re.escape(db) for db in sorted(other_databases, key=len, reverse=True))
@@ -224,12 +311,12 @@ def _check_databases(
     qualified = re.compile(rf"(?<![\w.`])`?({alternatives})`?\.(`[^`]*`|\w+)?", re.IGNORECASE)
     for match in qualified.finditer(statement):
         database, table = match.group(1), (match.group(2) or "").strip("`")
-        if database.lower() != "system" or table.lower() not in _ALLOWED_SYSTEM_TABLES:
-            _refuse_database(database)
+        if database.lower() != "system" or table.lower() not in system_tables:
+            _refuse_database(database, who)
     if is_show:  # SHOW TABLES FROM system, SHOW CREATE DATABASE default...
         bare = re.search(rf"(?<![\w.`])`?({alternatives})`?(?![\w`])", statement, re.IGNORECASE)
         if bare:
-            _refuse_database(bare.group(1))
+            _refuse_database(bare.group(1), who)
     lowered = {db.lower() for db in other_databases}
     for name in _IDENTIFIER_BIND.findall(statement):
         value = binds.get(name, "")
@@ -240,13 +327,104 @@ def _check_databases(
                 name="ACCESS_DENIED",
             )
         if value.split(".")[0].lower() in lowered:
-            _refuse_database(value.split(".")[0])
+            _refuse_database(value.split(".")[0], who)
 
 
-def _refuse_database(database: str) -> None:
+def _refuse_database(database: str, who: str = "the analyst reads") -> None:
     raise ReadOnlyViolation(
-        f"Not enough privileges: the analyst reads the {CLICKHOUSE_DATABASE} database only, "
-        f"not {database}",
+        f"Not enough privileges: {who} the {CLICKHOUSE_DATABASE} database only, not {database}",
         code=497,
         name="ACCESS_DENIED",
     )
+
+
+# --- the writer ------------------------------------------------------------------------
+
+# What popreg's own writes need (grep for writer_client): reads, INSERT, DDL on its
+# database (and a SQL function, `popregStockDay`, whose body the function check reads),
+# OPTIMIZE, TRUNCATE/EXCHANGE/RENAME, DELETE. No SYSTEM, KILL, SET, USE, ATTACH/DETACH,
+# BACKUP/RESTORE, GRANT, dictionaries or named collections.
+_WRITER_STATEMENT = re.compile(
+    r"^\(*\s*(SELECT|WITH|SHOW|DESCRIBE|EXISTS|EXPLAIN|CHECK TABLE|INSERT INTO|CREATE"
+    r"|DROP (TABLE|VIEW)|ALTER TABLE|TRUNCATE|EXCHANGE TABLES|RENAME TABLE|OPTIMIZE TABLE"
+    r"|DELETE FROM)\b"
+)
+_READ_STATEMENT = re.compile(r"^\(*\s*(SELECT|WITH|SHOW|DESCRIBE|EXISTS|EXPLAIN|CHECK)\b")
+_WRITER_CREATE = re.compile(
+    r"^CREATE (OR REPLACE )?(TABLE|VIEW|MATERIALIZED VIEW|FUNCTION)\b"
+    rf"|^CREATE DATABASE (IF NOT EXISTS )?{CLICKHOUSE_DATABASE}( ENGINE = Atomic)?$"
+)
+_FROM_INFILE = re.compile(r"\bFROM\s+INFILE\b", re.IGNORECASE)
+_INSERT_FUNCTION = re.compile(r"^INSERT INTO (TABLE )?FUNCTION\b")
+_ENGINE = re.compile(r"\bENGINE\s*=\s*`?(\w+)", re.IGNORECASE)
+# Engines that keep their data in the table's own directory and read no other table by
+# name: not File, URL, S3, MySQL, Distributed, Merge, Buffer, Dictionary, Kafka...
+_LOCAL_ENGINE = re.compile(
+    r"^(\w*MergeTree|Memory|Null|Log|TinyLog|StripeLog|Set|Join|View|MaterializedView)$"
+)
+# Settings that name files, or make INSERT data run expressions (`VALUES (file('x'))`),
+# refused in the writer's URL and statements alike; the host also sets the last two to 0.
+WRITER_DENIED_SETTINGS = re.compile(
+    r"\b(dialect|\w*format_schema\w*|format_template\w*"
+    r"|input_format_values_interpret_expressions"
+    r"|input_format_values_deduce_templates_of_expressions)\b",
+    re.IGNORECASE,
+)
+# Besides the analyst's: dynamic disks (`SETTINGS disk = disk(type = local, path = '/')`)
+# put a table's files anywhere.
+WRITER_EXTRA_DENIED = frozenset({"disk"})
+
+
+def check_writer(
+    statement: str,
+    other_databases: Iterable[str],
+    denied: Iterable[str],
+    binds: Mapping[str, str],
+) -> None:
+    """Raise ReadOnlyViolation (as ACCESS_DENIED) unless `statement` (formatQuerySingleLine's
+    output; for an INSERT with inline data, its head up to FORMAT) is one popreg's writer
+    needs: it reads popreg and system, and writes popreg only, with no table function,
+    engine or setting that reaches files, the network or other processes."""
+    if _WRITER_STATEMENT.match(statement) is None:
+        verb = " ".join(statement.split(" ", 2)[:2])
+        _refuse_writer(f"{verb} is not among the statements popreg writes with")
+    if statement.startswith("CREATE") and _WRITER_CREATE.match(statement) is None:
+        _refuse_writer(
+            f"the writer creates tables, views and SQL functions in {CLICKHOUSE_DATABASE} only"
+        )
+    if _INSERT_FUNCTION.match(statement):
+        _refuse_writer("INSERT INTO FUNCTION writes outside popreg's tables")
+    if _FROM_INFILE.search(statement):
+        _refuse_writer("FROM INFILE reads a file of the server's")
+    if _INTO_OUTFILE.search(statement):
+        _refuse_writer("INTO OUTFILE writes a file of the server's")
+    for engine in _ENGINE.findall(statement):
+        if _LOCAL_ENGINE.match(engine) is None:
+            _refuse_writer(f"engine {engine} is not allowed")
+    setting = WRITER_DENIED_SETTINGS.search(statement)
+    if setting:
+        _refuse_writer(f"setting {setting.group(1)} is not allowed")
+    names = "|".join(re.escape(name) for name in sorted(denied, key=len, reverse=True))
+    called = re.search(rf"(?<![\w$])`?({names})`?\s*\(", statement, re.IGNORECASE)
+    if called:
+        _refuse_writer(f"{called.group(1)}() is not allowed")
+    reads = _READ_STATEMENT.match(statement) is not None
+    others = [db for db in other_databases if not (reads and db.lower() == "system")]
+    _check_databases(
+        statement,
+        others,
+        statement.startswith("SHOW"),
+        binds,
+        frozenset(),
+        "the writer writes" if not reads else "the writer reads system and",
+    )
+
+
+def check_writer_settings(names: Iterable[str]) -> None:
+    for name in names:
+        if WRITER_DENIED_SETTINGS.fullmatch(name):
+            _refuse_writer(f"setting {name} is not allowed")
+
+
+def _refuse_writer(reason: str) -> None:
+    raise ReadOnlyViolation(f"Not enough privileges: {reason}", code=497, name="ACCESS_DENIED")

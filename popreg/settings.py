@@ -132,6 +132,44 @@ class ProcessorSettings(BaseModel):
     )
 
 
+class AnalystLimits(BaseModel):
+    """What one query on the embedded ClickHouse host's analysts' endpoint may cost
+    (`infra/chdb_host.py`; docs/decisions/0002-analyst-endpoint-limits.md). Without
+    them one analyst could keep a core busy for minutes, hold gigabytes, or starve the
+    indicator processor's writes."""
+
+    max_execution_s: float = Field(
+        default=60.0, gt=0, description="an analyst's query stops here (TIMEOUT_EXCEEDED)"
+    )
+    max_memory_bytes: int = Field(
+        default=2 << 30,
+        ge=1 << 20,
+        description="memory one analyst's query may use (MEMORY_LIMIT_EXCEEDED past it);"
+        " times max_concurrent_queries is what analysts can take from the host",
+    )
+    max_result_rows: int = Field(default=10_000_000, ge=1, description="rows one result may hold")
+    max_result_bytes: int = Field(
+        default=512 << 20, ge=1 << 10, description="uncompressed bytes one result may hold"
+    )
+    max_concurrent_queries: int = Field(
+        default=4, ge=1, description="queries one analyst user runs at once; more wait"
+    )
+    max_queued: int = Field(
+        default=64, ge=0, description="queries that may wait for a slot; more get 503 at once"
+    )
+    queue_wait_s: float = Field(
+        default=30.0,
+        ge=0,
+        description="how long a query waits for a slot before 503 with Retry-After",
+    )
+    max_body_bytes: int = Field(
+        default=256 << 20,
+        ge=1 << 10,
+        description="largest request body, counted decompressed, for every user of the host"
+        " (the writer's inserts too)",
+    )
+
+
 class EmbeddedSettings(BaseModel):
     broker_storage: Literal["s3", "memory"] = Field(
         default="s3",
@@ -162,6 +200,7 @@ class Settings(BaseSettings):
     embedded: EmbeddedSettings = EmbeddedSettings()
     gateway: GatewaySettings = GatewaySettings()
     processors: ProcessorSettings = ProcessorSettings()
+    analyst_limits: AnalystLimits = AnalystLimits()
     disclosure_k: int = Field(
         default=5,
         ge=1,

@@ -275,6 +275,7 @@ class ChdbHost:
             )
         readonly_sql.check_settings(request.settings)
         readonly_sql.check(statement, self._other_databases(conn), self.denied, request.binds)
+        analyst_tables.check(statement, request.binds, self.published)
         settings = readonly_sql.limited(
             {k: v for k, v in request.settings.items() if k != "readonly"},
             {

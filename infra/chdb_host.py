@@ -79,6 +79,7 @@ _INLINE_DATA = re.compile(rb"\bFORMAT\s+(\w+)[ \t]*\r?\n", re.IGNORECASE)
 _SETTINGS_CLAUSE = re.compile(rb"\bSETTINGS\s+\w+\s*=", re.IGNORECASE)  # not a column `settings`
 _SETTING_NAME = re.compile(r"^[A-Za-z_]\w*$")
 NORMALISED_KEPT = 1000  # distinct query texts whose normalised statements are kept
+NORMALISED_TEXT_MAX = 64 * 1024  # longer texts are normalised every time, never kept
 WATCH_EVERY_S = 0.05  # how often a running analyst query's client is checked for EOF
 KILL_WAIT_S = 5.0  # how long an analyst's KILL QUERY waits for its query to end
 # Settings the writer's INSERT data runs under: a Values row may otherwise call any
@@ -423,6 +424,8 @@ class ChdbHost:
             found = self.normalised.get(text)
         if found is None:
             found = _format(conn, text)
+            if len(text) > NORMALISED_TEXT_MAX:  # 1,000 of them could hold gigabytes
+                return found
             with self.lock:
                 if len(self.normalised) >= NORMALISED_KEPT:
                     self.normalised.clear()

@@ -311,7 +311,7 @@ class ChdbHost:
     def _slot(self, user: User) -> Iterator[None]:
         """One of the user's max_concurrent_queries slots; a query waits up to
         queue_wait_s for one (max_queued at most wait), then is answered 503 with
-        Retry-After, which clickhouse-connect retries for reads."""
+        Retry-After (clickhouse-connect retries a read twice on 503, within 0.3 s)."""
         slots = self.slots[user.name]
         if not slots.acquire(blocking=False):
             with self.queries_lock:

@@ -12,6 +12,15 @@ from popreg.settings import LOOPBACK
 # record batches a partition past which the embedded broker's fetches took twice as
 # long end to end (bench/README.md, finding 11)
 SLOW_FETCHES_PAST = 3_000
+# The one port of the embedded stack that cannot be closed (docs/decisions/
+# 0003-closed-ports.md): tansu has SASL/SCRAM (`--authentication`), but its S3 and memory
+# storage keep no users (they accept a new credential and forget it), so no client could
+# ever log in; and it has no ACLs. `popreg up` says so every time it starts the broker.
+OPEN_BROKER_NOTICE = (
+    "the embedded broker takes no credentials (tansu keeps no SASL users on S3 storage):"
+    " any local user can read and write the event log on this port; for real data use a"
+    " Kafka cluster with SASL and ACLs (README, 'Ports and credentials')"
+)
 
 
 def tansu_binary() -> Path | None:

@@ -14,12 +14,18 @@ import warnings
 from pathlib import Path
 
 import psycopg
+from psycopg import sql
 
 from infra import procs, secrets
 from infra.part import Part
-from popreg.settings import LOOPBACK, redact_url
+from popreg.settings import LOOPBACK, Settings, redact_url
 
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
+# The login of the state projector and `popreg rebuild state`: a member of
+# popreg_projector only (projections/sql/postgres/006_projector_login.sql). The
+# superuser `postgres` is left to migrations and administration.
+PROJECTOR_LOGIN = "popreg_projector_login"
+PROJECTOR_PASSWORD = "postgres-projector.password"
 # The embedded server holds one registry on one machine: a cache that holds a province's
 # hot indexes (the default is 128 MB), checkpoints spaced for bulk loads, and WAL for crash
 # recovery only (no replicas to feed), so the rebuild's COPY into tables it truncated in
@@ -31,6 +37,35 @@ TUNING = {
     "wal_level": "minimal",
     "max_wal_senders": "0",
 }
+
+
+def projector_url(settings: Settings) -> str:
+    """Where the state projector and `popreg rebuild state` connect: on the embedded
+    server as PROJECTOR_LOGIN, whose password `popreg up` sets (`set_projector_password`);
+    a configured server's DSN is used as it is (give it a login that holds
+    popreg_projector only, as the embedded stack does)."""
+    if not settings.embedded_postgres:
+        return settings.postgres_url
+    password = secrets.secret_path(settings.resolved_data_dir, PROJECTOR_PASSWORD).read_text()
+    return (
+        f"postgresql://{PROJECTOR_LOGIN}:{password.strip()}"
+        f"@{LOOPBACK}:{settings.ports.postgres}/popreg"
+    )
+
+
+def set_projector_password(settings: Settings) -> None:
+    """Give the embedded server's projector login the password kept in the data
+    directory (made on the first `up`), as the superuser, after the migrations that
+    create the login. Set on every `up`, so a replaced secret file takes effect."""
+    if not settings.embedded_postgres:
+        return
+    password = secrets.get_or_create(settings.resolved_data_dir, PROJECTOR_PASSWORD)
+    statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+        sql.Identifier(PROJECTOR_LOGIN), sql.Literal(password)
+    )
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute("SET log_min_error_statement = panic")  # never log the password
+        conn.execute(statement)
 
 
 def bin_dir() -> Path | None:

@@ -167,11 +167,14 @@ def spawn(
     user: str | None = None,
     cwd: Path | None = None,
     nice: int = 0,
+    umask: int = -1,
 ) -> PidRecord:
     """Start a server detached from our session (it outlives this command) and record its
     pid; `nice` is set before it runs, so all its threads have it (Linux keeps niceness
     per thread, and native libraries start threads as they are imported), and on its
-    session (`session_niceness`)."""
+    session (`session_niceness`). `umask` (-1: inherit ours) decides the mode of every
+    file and unix socket it creates where it takes no mode of its own: 0o077 keeps
+    sockets a server makes in /tmp from other local users."""
     log = log_path(data_dir, name)
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
@@ -184,6 +187,7 @@ def spawn(
             cwd=cwd,
             user=user,
             start_new_session=True,
+            umask=umask,
             preexec_fn=functools.partial(os.nice, nice) if nice else None,
         )
     if nice:

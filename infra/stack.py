@@ -16,10 +16,10 @@ import psycopg
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
 from infra import kafka, procs
-from infra.broker import Broker
+from infra.broker import OPEN_BROKER_NOTICE, Broker
 from infra.clickhouse import ClickHouse, writer_client
 from infra.part import Part, PartStatus
-from infra.postgres import Postgres
+from infra.postgres import Postgres, set_projector_password
 from infra.processors import Processors
 from infra.seaweed import Seaweed
 from infra.supervisor import MAX_DELAY_S
@@ -102,6 +102,8 @@ def up(
                     report(f"{part.name}: started on {part.address}")
                 else:
                     report(f"{part.name}: already running on {part.address}")
+                if isinstance(part, Broker):
+                    report(f"{part.name}: {OPEN_BROKER_NOTICE}")
             created = kafka.ensure_topics(settings)
             report(f"topics: created {', '.join(created)}" if created else "topics: present")
             applied = migrate(settings)
@@ -146,10 +148,12 @@ def _is_processors(part: Part) -> bool:
 
 
 def migrate(settings: Settings) -> list[migrations.Migration]:
-    """The migrations, then the settings the schema reads (the analysts' k)."""
+    """The migrations, then the settings the schema reads (the analysts' k), then the
+    password of the projector's login (it exists once the migrations ran)."""
     try:
         applied = migrations.migrate(settings.postgres_url)
         disclosure.write_k(settings.postgres_url, settings.disclosure_k)
+        set_projector_password(settings)
         return applied
     except (migrations.MigrationError, psycopg.Error) as exc:
         raise procs.StackError(f"postgres migrations failed: {exc}") from exc

@@ -29,6 +29,7 @@ from confluent_kafka import KafkaError, Message, Producer
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
+from infra.postgres import projector_url
 from infra.procs import session_niceness
 from popreg.settings import Settings
 from projections import fold, history
@@ -110,7 +111,7 @@ def share_niceness(backend_pid: int) -> None:
 
 class StateSink:
     def __init__(self, settings: Settings, consumer: str) -> None:
-        self.url = settings.postgres_url
+        self.url = projector_url(settings)  # popreg_projector only, not the superuser
         self.local_server = settings.embedded_postgres
         self.consumer = consumer
         self.rejected_topic = settings.topics.rejected

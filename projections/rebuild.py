@@ -25,6 +25,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
+from infra.postgres import projector_url
 from popreg.settings import Settings
 from projections import fold, history
 from projections.admin_units import AdminUnits
@@ -244,7 +245,7 @@ def rebuild_state(settings: Settings, units: AdminUnits, advance: Advance) -> Re
     read_done = time.perf_counter()
     folded = fold_log(log, units, advance)
     fold_done = time.perf_counter()
-    with psycopg.connect(settings.postgres_url) as conn:
+    with psycopg.connect(projector_url(settings)) as conn:  # popreg_projector only
         write(conn, topic, log, folded, advance)
     done = time.perf_counter()
     statuses = [verdict(r)[0] for r in folded.outcomes.values()]

@@ -13,7 +13,9 @@ import psycopg
 import pytest
 
 from infra.clickhouse import writer_client
+from infra.postgres import PROJECTOR_LOGIN, projector_url
 from popreg.settings import Settings
+from projections.rebuild import TABLES
 from tests.projector_helpers import Ids, publish, synthetic, wait_projected
 from tests.test_indicator_worker import wait_counted
 
@@ -100,3 +102,37 @@ def test_no_log_holds_a_name_a_national_id_or_an_address(settings: Settings) -> 
         text = path.read_text("utf-8", errors="replace")
         leaked = sorted(p for p in personal if p in text)
         assert not leaked, f"{path.name} holds personal data: {leaked[:5]}"
+
+
+def test_the_state_projector_logs_in_as_a_projector_and_nothing_more(settings: Settings) -> None:
+    """Issue 28, item 5: the state projector's session is the projector's login, which
+    holds popreg_projector only: no superuser, no other role, no CREATE anywhere, and
+    not the migrations' record."""
+    if not settings.embedded_postgres:
+        pytest.skip("the embedded stack's login; a configured server's DSN is the operator's")
+    events = synthetic(Ids.new(), households=2, years=(2024, 2024), seed=3, error_rate=0)
+    wait_projected(settings, publish(settings, events), timeout_s=120)  # its session is open
+    with psycopg.connect(settings.postgres_url, autocommit=True) as admin:
+        sessions = admin.execute(
+            "SELECT DISTINCT usename FROM pg_stat_activity WHERE application_name = 'popreg-state'"
+        ).fetchall()
+        member_of = admin.execute(
+            "SELECT g.rolname FROM pg_auth_members m JOIN pg_roles g ON g.oid = m.roleid"
+            " JOIN pg_roles r ON r.oid = m.member WHERE r.rolname = %s",
+            (PROJECTOR_LOGIN,),
+        ).fetchall()
+        attributes = admin.execute(
+            "SELECT rolsuper, rolcreatedb, rolcreaterole, rolreplication, rolbypassrls"
+            " FROM pg_roles WHERE rolname = %s",
+            (PROJECTOR_LOGIN,),
+        ).fetchone()
+    assert sessions == [(PROJECTOR_LOGIN,)]
+    assert member_of == [("popreg_projector",)]
+    assert attributes == (False, False, False, False, False)
+    with psycopg.connect(projector_url(settings)) as conn:
+        assert refused(conn, "CREATE TABLE public.intruder (x int)")
+        assert refused(conn, "DELETE FROM schema_migrations")
+        assert refused(conn, "CREATE ROLE intruder")
+        assert refused(conn, "ALTER TABLE persons ADD COLUMN x int")
+        conn.execute(f"TRUNCATE {TABLES}")
+        conn.rollback()  # what `rebuild state` does, taken back

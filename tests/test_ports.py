@@ -31,7 +31,8 @@ import psutil
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
-from infra import procs
+from infra import procs, stack
+from infra.broker import OPEN_BROKER_NOTICE
 from infra.postgres import Postgres
 from popreg.settings import LOOPBACK, Settings
 from tests.conftest import StackUnderTest
@@ -348,3 +349,13 @@ def test_unix_sockets_are_their_owners_only(settings: Settings) -> None:
         if not stat.S_ISSOCK(mode) or mode & 0o022:
             exposed.append(f"{part} ({process}): {path} mode {stat.filemode(mode)}")
     assert not exposed, exposed
+
+
+def test_popreg_up_says_the_broker_is_open(settings: Settings) -> None:
+    """The one port that cannot be closed is announced on every `up` (here an `up` of
+    the running stack, which starts nothing)."""
+    if not settings.embedded_broker:
+        pytest.skip("the embedded broker only")
+    lines: list[str] = []
+    stack.up(settings, report=lines.append, with_processors=False)
+    assert f"broker: {OPEN_BROKER_NOTICE}" in lines

@@ -115,15 +115,16 @@ def read_until(
     ends: dict[int, int],
     start: dict[int, int] | None = None,
     batch_size: int = 5000,
+    keep: bool = False,
 ) -> Iterator[list[Record]]:
     """The records before `ends` (next offset per partition), from `start` (default 0),
-    in batches.
+    in batches; each event's bytes kept too if `keep`.
 
     Markers are placed first, so a record exists at every end however far the log
     has grown: the reader never waits for an offset that may not come."""
     place_markers(settings, topic, partition_count(settings, topic))
     begin = {p: (start or {}).get(p, 0) for p in ends}
-    return _batches(settings, topic, begin, ends, batch_size)
+    return _batches(settings, topic, begin, ends, batch_size, keep)
 
 
 def _batches(
@@ -132,6 +133,7 @@ def _batches(
     begin: dict[int, int],
     ends: dict[int, int],
     batch_size: int,
+    keep: bool = False,
 ) -> Iterator[list[Record]]:
     codec = Codec(settings.schema_registry_url)
     open_partitions = {p for p in ends if begin[p] < ends[p]}
@@ -165,7 +167,7 @@ def _batches(
                     continue
                 if is_marker(message.headers()):
                     continue
-                batch.append(decode(codec, partition, offset, message.value()))
+                batch.append(decode(codec, partition, offset, message.value(), keep))
             if batch:
                 yield batch
     finally:

@@ -21,6 +21,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -33,7 +34,7 @@ from infra.postgres import projector_url
 from infra.procs import session_niceness
 from popreg.settings import Settings
 from projections import fold, history
-from projections.admin_units import load
+from projections.admin_units import AdminUnits, load
 from projections.entity_json import household_from, household_json, person_from, person_json
 from projections.fold import HOUSEHOLD, Entity, Rejection
 from projections.history import VOIDED, Key, is_correction, key_of, verdict
@@ -50,6 +51,7 @@ from projections.state_tables import (
     event_row,
     store_positions,
 )
+from schemas.codec import DecodeError
 from schemas.models import Event, EventAmended, EventVoided
 from schemas.validation import parse_event
 
@@ -90,6 +92,80 @@ class BatchResult:
     rejections: list[dict[str, Any]] = field(default_factory=list)  # rows of rejected_events
     fold_s: float = 0.0  # reading what the batch touches, folding and re-folding
     write_s: float = 0.0  # writing the rows, committing, announcing rejections
+
+    def add(self, other: BatchResult) -> None:
+        """Count `other` in too (a batch applied in parts)."""
+        for name in ("applied", "rejected", "duplicates", "redelivered", "undecodable"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.refolded += other.refolded
+        self.rejections += other.rejections
+        self.fold_s += other.fold_s
+        self.write_s += other.write_s
+
+
+# SQLSTATE classes of a refusal caused by what a record holds, not by the server or the
+# code: data exceptions (22: an untranslatable character, a value out of range),
+# integrity violations (23) and an exception raised by a trigger or check (P0001).
+# Anything else (connection, privileges, a missing table) fails every record alike: the
+# worker exits and is restarted, and `popreg status` shows its last error.
+RECORD_REFUSALS = ("22", "23", "P0")
+STORE_REFUSED = "store_refused"
+ApplyOnce = Callable[[list[Record], dict[int, int]], BatchResult]
+
+
+def refused_by_store(error: BaseException) -> bool:
+    """Whether PostgreSQL refused a write because of what one record holds."""
+    state = error.sqlstate if isinstance(error, psycopg.Error) else None
+    return state is not None and state.startswith(RECORD_REFUSALS)
+
+
+def isolating(apply_once: ApplyOnce, records: list[Record], ends: dict[int, int]) -> BatchResult:
+    """Apply `records` in one transaction; if the store refuses one of them, split the
+    batch in halves until each refused record stands alone, keep it as a rejection
+    (`store_refused`, raw bytes kept, counted as undecodable: it never reaches the fold)
+    and apply the rest. No record can stop the projector this way; each part is an
+    ordinary smaller batch, which the fold handles in any arrival order."""
+    try:
+        return apply_once(records, ends)
+    except psycopg.Error as error:
+        if not refused_by_store(error):
+            raise
+        log.warning(
+            "PostgreSQL refused a batch of %d (%s %s): isolating the record that caused it",
+            len(records),
+            error.sqlstate,
+            type(error).__name__,
+        )
+        if len(records) == 1:
+            return apply_once([_refused(records[0], error)], ends)
+    result = BatchResult()
+    middle = len(records) // 2
+    for part in (records[:middle], records[middle:]):
+        if part:
+            result.add(isolating(apply_once, part, ends_of(part)))
+    result.add(apply_once([], ends))  # positions past markers after the last record
+    return result
+
+
+def ends_of(records: list[Record]) -> dict[int, int]:
+    """The next offset per partition after `records`."""
+    ends: dict[int, int] = {}
+    for record in records:
+        ends[record.partition] = max(ends.get(record.partition, 0), record.offset + 1)
+    return ends
+
+
+def _refused(record: Record, error: psycopg.Error) -> Record:
+    """The record as a message the store refused: rejected before the fold, with the
+    server's reason (its primary message names the fault, not the data)."""
+    message = error.diag.message_primary or type(error).__name__
+    what = (
+        "event" if record.event is None else f"{record.event.type} {record.event.envelope.event_id}"
+    )
+    detail = f"PostgreSQL refused {what} ({error.sqlstate}: {message})"
+    return Record(
+        record.partition, record.offset, None, DecodeError(STORE_REFUSED, detail), record.value
+    )
 
 
 def share_niceness(backend_pid: int) -> None:
@@ -142,17 +218,20 @@ class StateSink:
         return {k: stored[k] for k in keys if k in stored}
 
     def apply(self, topic: str, records: list[Record], ends: dict[int, int]) -> BatchResult:
-        conn = self.connection()
         started = time.perf_counter()
         try:
-            with conn.transaction():
-                result = Batch(self, conn, topic).run(records, ends)
+            result = isolating(partial(self._apply_once, topic), records, ends)
         except psycopg.OperationalError:
             self._conn = None
             raise
         self.announce_pending()
         result.write_s = time.perf_counter() - started - result.fold_s
         return result
+
+    def _apply_once(self, topic: str, records: list[Record], ends: dict[int, int]) -> BatchResult:
+        conn = self.connection()
+        with conn.transaction():
+            return Batch(conn, topic, self.consumer, self.units).run(records, ends)
 
     def announce_pending(self) -> int:
         """Announce the stored rejections not yet announced (005_rejection_outbox.sql):
@@ -230,8 +309,10 @@ class _Widen(Exception):
 class Batch:
     """One batch's work inside its transaction."""
 
-    def __init__(self, sink: StateSink, conn: psycopg.Connection[Any], topic: str) -> None:
-        self.sink, self.conn, self.topic = sink, conn, topic
+    def __init__(
+        self, conn: psycopg.Connection[Any], topic: str, consumer: str, units: AdminUnits
+    ) -> None:
+        self.conn, self.topic, self.consumer, self.units = conn, topic, consumer, units
         self.registry = Registry()
         self.loaded: set[Entity] = set()
         self.last: dict[Entity, Key] = {}
@@ -278,7 +359,7 @@ class Batch:
         rows = self.conn.execute(
             "SELECT partition, next_offset FROM consumer_positions"
             " WHERE consumer = %s AND topic = %s FOR UPDATE",
-            (self.sink.consumer, self.topic),
+            (self.consumer, self.topic),
         ).fetchall()
         return dict(rows)
 
@@ -385,7 +466,7 @@ class Batch:
         if closure is not None and not entities <= closure:
             raise _Widen(entities - closure)
         key = key_of(event)
-        rejection = fold.apply(self.registry, event, self.sink.units)
+        rejection = fold.apply(self.registry, event, self.units)
         event_id = event.envelope.event_id
         self.outcomes[event_id] = rejection
         self.links[event_id] = (key, entities)
@@ -631,7 +712,7 @@ class Batch:
         self._write_rejections(cur, outcome)
         store_positions(
             cur,
-            self.sink.consumer,
+            self.consumer,
             self.topic,
             {p: max(o, stored.get(p, 0)) for p, o in ends.items()},
         )
@@ -652,7 +733,7 @@ class Batch:
             " undecodable = c.undecodable + EXCLUDED.undecodable,"
             " refolded = c.refolded + EXCLUDED.refolded, updated_at = now()",
             (
-                self.sink.consumer,
+                self.consumer,
                 change["applied"],
                 change["rejected"],
                 change["voided"],

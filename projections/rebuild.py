@@ -16,6 +16,7 @@ events, seconds per batch at province scale (measured at 609,000 events, batches
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -32,8 +33,9 @@ from projections.admin_units import AdminUnits
 from projections.entity_json import household_json, person_json
 from projections.fold import HOUSEHOLD, Entity, Rejection
 from projections.history import Key, key_of, verdict
-from projections.log import Record, read_log
+from projections.log import Record, read_log, read_until
 from projections.memory import bulk
+from projections.postgres_sink import Batch, ends_of, isolating, refused_by_store
 from projections.state import Registry
 from projections.state_tables import (
     COLUMNS,
@@ -49,6 +51,7 @@ from projections.state_tables import (
 from schemas.models import Event, EventAmended, EventVoided
 
 CONSUMER = "state"
+warn = logging.getLogger("popreg.rebuild")
 Advance = Callable[[str, int], None]
 TABLES = (
     "events, event_entities, entity_versions, households, household_members, persons,"
@@ -212,6 +215,35 @@ def write(
         advance("write", 1)
 
 
+def write_by_batches(
+    conn: psycopg.Connection[Any],
+    settings: Settings,
+    topic: str,
+    ends: dict[int, int],
+    units: AdminUnits,
+    advance: Advance,
+) -> None:
+    """The tables rebuilt through the live projector's own batches (`Batch`), so that a
+    record the store refuses is isolated and rejected exactly as the live projector
+    rejects it (`store_refused`): live and rebuilt state agree about it. Slower than
+    `write` (a transaction a batch), and only taken when `write` was refused. Each batch
+    stores its positions with its rows, so a rebuild stopped halfway leaves a registry
+    the live projector continues from, not a broken one."""
+    with conn.transaction():
+        conn.execute(f"TRUNCATE {TABLES}")
+        conn.execute("DELETE FROM consumer_positions WHERE consumer = %s", (CONSUMER,))
+        conn.execute("DELETE FROM processor_counts WHERE consumer = %s", (CONSUMER,))
+
+    def once(records: list[Record], part_ends: dict[int, int]) -> Any:
+        with conn.transaction():
+            return Batch(conn, topic, CONSUMER, units).run(records, part_ends)
+
+    for batch in read_until(settings, topic, ends, batch_size=1000, keep=True):
+        isolating(once, batch, ends_of(batch))
+        advance("write", 0)
+    once([], ends)
+
+
 def rejection_rows(topic: str, log: Log, folded: Folded) -> list[tuple[Any, ...]]:
     rows: list[tuple[Any, ...]] = [
         (topic, r.partition, r.offset, None, None, None, r.error.reason, r.error.detail, r.value)
@@ -246,16 +278,32 @@ def rebuild_state(settings: Settings, units: AdminUnits, advance: Advance) -> Re
     folded = fold_log(log, units, advance)
     fold_done = time.perf_counter()
     with psycopg.connect(projector_url(settings)) as conn:  # popreg_projector only
-        write(conn, topic, log, folded, advance)
+        try:
+            write(conn, topic, log, folded, advance)
+        except psycopg.Error as error:
+            if not refused_by_store(error):
+                raise
+            warn.warning(
+                "PostgreSQL refused a record of the log (%s %s): rebuilding batch by batch,"
+                " as the live projector applies them, to isolate it",
+                error.sqlstate,
+                type(error).__name__,
+            )
+            write_by_batches(conn, settings, topic, log.ends, units, advance)
+        counted = conn.execute(
+            "SELECT applied, rejected, voided, undecodable FROM processor_counts"
+            " WHERE consumer = %s",
+            (CONSUMER,),
+        ).fetchone()
     done = time.perf_counter()
-    statuses = [verdict(r)[0] for r in folded.outcomes.values()]
+    applied, rejected, voided, undecodable = counted or (0, 0, 0, 0)
     return RebuildResult(
         events=len(log.events),
-        applied=statuses.count("applied"),
-        rejected=statuses.count("rejected") + len(log.undecodable),
-        voided=statuses.count("voided"),
+        applied=applied,
+        rejected=rejected + undecodable,
+        voided=voided,
         duplicates=log.duplicates,
-        undecodable=len(log.undecodable),
+        undecodable=undecodable,
         read_s=read_done - started,
         fold_s=fold_done - read_done,
         write_s=done - fold_done,

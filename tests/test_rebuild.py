@@ -105,3 +105,64 @@ def test_the_fold_versions_every_entity_at_every_applied_event() -> None:
     assert set(folded.outcomes.values()) == {None}
     assert [(entity, key) for entity, key, _ in folded.versions] == folded.links
     assert (("P", "C1"), key_of(events[2])) in folded.links
+
+
+REFUSE = """
+CREATE FUNCTION pg_temp_refuse_for_test() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.full_name LIKE 'Từ Chối%' THEN
+        RAISE EXCEPTION 'refused for the test';
+    END IF;
+    RETURN NEW;
+END $$;
+CREATE TRIGGER refuse_for_test BEFORE INSERT OR UPDATE ON persons
+    FOR EACH ROW EXECUTE FUNCTION pg_temp_refuse_for_test();
+"""
+ALLOW = "DROP TRIGGER refuse_for_test ON persons; DROP FUNCTION pg_temp_refuse_for_test();"
+
+
+def test_a_record_the_store_refuses_is_isolated_live_and_in_the_rebuild(
+    settings: Settings,
+) -> None:
+    """Whatever PostgreSQL refuses (here a trigger stands in for any refusal the text
+    rules did not foresee), the live projector isolates the one record, keeps it as a
+    `store_refused` rejection with its raw bytes and applies the rest of its batch;
+    `popreg rebuild state` meets the same refusal and rejects the same record, so live
+    and rebuilt state agree. Once the store takes it, a rebuild applies it."""
+    ids = Ids.new()
+    events = synthetic(ids, households=60, years=(2022, 2024), seed=8, error_rate=0.0)
+    persons = [e for e in events if e.type == "PersonEnumerated"]
+    refused = persons[len(persons) // 2]
+    name = "Từ Chối Một Bản Ghi"
+    payload = refused.person.model_copy(update={"full_name": name})  # type: ignore[union-attr]
+    refused = refused.model_copy(update={"person": payload})
+    events = [refused if e.envelope.event_id == refused.envelope.event_id else e for e in events]
+    person_id = payload.person_id
+    quiesce(settings)
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute(REFUSE)
+    try:
+        offsets = publish(settings, events)
+        wait_projected(settings, offsets)
+        quiesce(settings)
+        live = snapshot(settings)
+        (row,) = [r for r in live["rejected_events"] if r[3] == "store_refused"]
+        assert row[2] is None and b"Ch\xe1\xbb\x91i" in bytes(row[5]), row  # raw bytes kept
+        assert "refused for the test" in row[4]
+        assert all(r[0] != person_id for r in live["persons"])
+        assert sum(r[0] == ids.household("000001") for r in live["households"]) == 1
+
+        result = popreg(settings, "rebuild", "state", timeout=600)
+        assert result.returncode == 0, result.stderr
+        rebuilt = snapshot(settings)
+        for table in COMPARED:
+            assert rebuilt[table] == live[table], table
+    finally:
+        with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+            conn.execute(ALLOW)
+
+    result = popreg(settings, "rebuild", "state", timeout=600)
+    assert result.returncode == 0, result.stderr
+    after = snapshot(settings)
+    assert not [r for r in after["rejected_events"] if r[3] == "store_refused"]
+    assert [r for r in after["persons"] if r[0] == person_id]

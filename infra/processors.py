@@ -65,6 +65,17 @@ class Processors(Part):
                 "the broker does not answer: the workers have nothing to consume"
             )
         workers = supervisor.read_status(self.data_dir)
+        failing = [
+            f"{name} failing ({w.get('failures_in_a_row')} exits in a row, last error:"
+            f" {w.get('last_error')})"
+            for name, w in workers.items()
+            if w.get("failing")
+        ]
+        if failing:
+            raise procs.StackError(
+                f"worker(s) {'; '.join(failing)}; see {self.data_dir / 'logs'} and fix"
+                " the cause (the supervisor keeps restarting them)"
+            )
         down = [name for name in self.workers if not workers.get(name, {}).get("pid")]
         if down:
             raise procs.StackError(f"worker(s) {', '.join(down)} not running (restarting?)")

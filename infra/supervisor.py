@@ -2,10 +2,11 @@
 
 `popreg up` starts this process (the `processors` part); it starts one worker per
 processor (`python -m popreg worker NAME`), records each worker's pid, and writes
-`run/processors.json` (pid, restarts, last exit) for `popreg status`. A worker that
-exits is restarted after 1 s, doubling up to 30 s while it keeps failing; the delay
-resets once a worker has run for a minute. Every restart is logged. SIGTERM stops
-the workers (SIGTERM, then SIGKILL) and then the supervisor.
+`run/processors.json` (pid, restarts, last exit, last error, whether it is failing) for
+`popreg status`. A worker that exits is restarted after 1 s, doubling up to 30 s while it
+keeps failing; the delay resets once a worker has written a batch or run for a minute.
+Every restart is logged. SIGTERM stops the workers (SIGTERM, then SIGKILL) and then the
+supervisor.
 """
 
 from __future__ import annotations
@@ -25,10 +26,15 @@ import psutil
 
 from infra import procs
 from popreg.settings import Settings
+from stream_processors import health
 
 log = logging.getLogger("popreg.supervisor")
 STATUS_FILE = "processors-status.json"
 FIRST_DELAY_S, MAX_DELAY_S, STABLE_S = 1.0, 30.0, 60.0
+# A worker that exits twice with nothing written between is failing, not restarting:
+# `popreg status` says so, with its last error, while it is running too.
+FAILING_AFTER = 2
+REPORTED = ("pid", "restarts", "last_exit", "failures_in_a_row", "failing", "last_error")
 
 
 @dataclass
@@ -40,6 +46,9 @@ class Worker:
     last_exit: int | None = None
     next_start: float = 0.0
     delay_s: float = FIRST_DELAY_S
+    failures_in_a_row: int = 0  # exits with no batch written and no stable run between
+    last_error: str | None = None
+    failing: bool = False
 
 
 def worker_name(processor: str) -> str:
@@ -82,10 +91,19 @@ class Supervisor:
         if worker.pid is not None:
             process = _alive(worker.pid)
             if process is not None:
-                if now - worker.started_at > STABLE_S:
+                if now - worker.started_at > STABLE_S or health.progressed(
+                    self.data_dir, worker.name, worker.pid
+                ):
                     worker.delay_s = FIRST_DELAY_S
+                    worker.failures_in_a_row = 0
+                worker.failing = worker.failures_in_a_row >= FAILING_AFTER
                 return
             worker.last_exit = _exit_code(worker.pid)
+            worker.failures_in_a_row += 1
+            worker.failing = worker.failures_in_a_row >= FAILING_AFTER
+            worker.last_error = health.last_error(self.data_dir, worker.name) or (
+                f"exited with code {worker.last_exit}"
+            )
             worker.pid = None
             worker.next_start = now + worker.delay_s
             log.warning(
@@ -107,7 +125,7 @@ class Supervisor:
 
     def _write_status(self) -> None:
         doc = {
-            name: {k: v for k, v in asdict(w).items() if k in ("pid", "restarts", "last_exit")}
+            name: {k: v for k, v in asdict(w).items() if k in REPORTED}
             for name, w in self.workers.items()
         }
         path = status_path(self.data_dir)

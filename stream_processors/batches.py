@@ -35,6 +35,7 @@ from typing import Any, NoReturn, TypeVar
 from popreg.settings import Settings
 from projections.log import Record, decode, is_marker
 from schemas.codec import Codec
+from stream_processors import health
 from stream_processors.positioned import PositionedApp, Positions
 
 WITHIN_S = 0.2
@@ -82,6 +83,8 @@ def batch_app(
     )
     log = logging.getLogger(f"popreg.worker.{name}")
     batch_size = settings.processors.batch_size
+    data_dir = settings.resolved_data_dir
+    progressed: list[bool] = []  # whether a batch was written since this worker started
     one_at_a_time = threading.Lock()
 
     async def alone(work: Callable[[], T]) -> T:
@@ -106,9 +109,13 @@ def batch_app(
             oldest = min(e.message.timestamp for e in events)
             try:
                 line = await alone(partial(handle, records, ends, caught_up))
-            except Exception:
+            except Exception as error:
                 log.exception("batch failed; the worker exits, to resume from stored positions")
+                health.report_failure(data_dir, name, error)
                 exit_now(EXIT_SINK_FAILED)
+            if not progressed:
+                health.report_progress(data_dir, name)
+                progressed.append(True)
             log.info("batch of %d: %s; lag %.2f s", len(events), line, time.time() - oldest)
 
     if idle is not None:

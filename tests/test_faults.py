@@ -402,6 +402,100 @@ def test_a_burst_of_poison_in_valid_traffic_is_rejected_and_passed(
     wait_healthy(settings)
 
 
+def test_an_event_with_nul_in_a_name_never_stops_a_processor(
+    settings: Settings, client: Any
+) -> None:
+    """Produced straight to the broker (no SDK to refuse it), a person whose name holds
+    NUL once crash-looped the state projector for good (PostgreSQL: untranslatable
+    character). Now every reader of the log refuses it on decode with the rule, keeps
+    its raw bytes, and goes on."""
+    ids = Ids.new()
+    story = Story(ids)
+    head = {"type": "HouseholdEnumerated", "address": "Ấp 3", "member_count": 3}
+    story.add("enum-h1", {**head, "head_person_id": ids.person(1)}, "2024-01-01")
+    story.enumerate(1, "HEAD", story.person(1, "MALE", "1980-02-03"))
+    story.enumerate(2, "CHILD", story.person(2, "FEMALE", "2001-02-03"))
+    story.enumerate(3, "CHILD", story.person(3, "FEMALE", "2003-02-03"))
+    valid = [story.events[name] for name in ("enum-h1", "enum-p1", "enum-p3")]
+    fingerprint = current_schemas()["PersonEnumerated"].fingerprint
+    bad: list[bytes | None] = []
+    for name in ("Lê\x00Thị", "Lê\tThị\nHoa"):
+        record = record_of(story.events["enum-p2"])
+        record["person"] = {**record["person"], "full_name": name}
+        bad.append(SINGLE_OBJECT_MAGIC + fingerprint + body_of(record, "PersonEnumerated"))
+    before = Before(settings, client)
+
+    written = publish(settings, valid[:2])
+    key = ids.household(1).encode()
+    offsets = produce_raw(settings, [(key, value) for value in bad], 0)
+    written = merge(written, {0: max(offsets)}, publish(settings, valid[2:]))
+    wait_projected(settings, written, timeout_s=RECOVERY_S)
+    wait_counted(client, settings, written, timeout_s=RECOVERY_S)
+
+    rows = rejections_at(settings, 0, offsets)
+    for offset, value in zip(offsets, bad, strict=True):
+        row = rows[offset]
+        assert (row["reason"], row["raw"]) == ("invalid_content", value), row
+        assert "person.full_name" in row["detail"]
+        assert "[control_character]" in row["detail"]
+    assert_exact(
+        settings,
+        client,
+        ids,
+        before,
+        valid,
+        published=len(valid),
+        undecodable=Counter({"invalid_content": len(bad)}),
+    )
+    assert before.restarts(settings) == {"state": 0, "indicators": 0}
+    wait_healthy(settings)
+
+
+BREAK_WRITES = """
+CREATE FUNCTION break_writes_for_test() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    RAISE EXCEPTION 'the disk failed, for the test' USING ERRCODE = '58030';
+END $$;
+CREATE TRIGGER break_writes_for_test BEFORE INSERT ON events
+    FOR EACH ROW EXECUTE FUNCTION break_writes_for_test();
+"""
+MEND_WRITES = "DROP TRIGGER break_writes_for_test ON events; DROP FUNCTION break_writes_for_test();"
+
+
+def test_a_crash_looping_worker_shows_as_failing_with_its_last_error(
+    settings: Settings, client: Any
+) -> None:
+    """A fault that fails every batch (not one record: an I/O error) makes the state
+    worker exit each time it starts. `popreg status` calls it failing, with its last
+    error, even while it runs between two exits; once the fault is mended it writes
+    the batch and is healthy again."""
+    ids = Ids.new()
+    events = synthetic(ids, households=4, years=(2024, 2024), seed=31, error_rate=0.0)
+    before = Before(settings, client)
+    with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+        conn.execute(BREAK_WRITES)
+    try:
+        written = publish(settings, events)
+        seen: list[dict[str, Any]] = []
+
+        def failing() -> bool:
+            code, doc = status_json(settings)
+            seen.append(doc)
+            detail = parts_of(doc)["processors"]["detail"]
+            return code == 1 and "state failing" in detail and "the disk failed" in detail
+
+        wait_until(failing, RECOVERY_S, lambda: f"never reported failing: {seen[-1:]}")
+        assert read_status(settings.resolved_data_dir)["state"]["failing"] is True
+        assert before.restarts(settings)["state"] >= 2
+    finally:
+        with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
+            conn.execute(MEND_WRITES)
+    wait_projected(settings, written, timeout_s=RECOVERY_S)
+    wait_healthy(settings)
+    assert read_status(settings.resolved_data_dir)["state"]["failing"] is False
+    assert before.restarts(settings)["indicators"] == 0
+
+
 # --- 4: duplicate and reordered deliveries -------------------------------------------------
 
 

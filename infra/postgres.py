@@ -39,33 +39,49 @@ TUNING = {
 }
 
 
-def projector_url(settings: Settings) -> str:
-    """Where the state projector and `popreg rebuild state` connect: on the embedded
-    server as PROJECTOR_LOGIN, whose password `popreg up` sets (`set_projector_password`);
-    a configured server's DSN is used as it is (give it a login that holds
-    popreg_projector only, as the embedded stack does)."""
+# The ingest gateway's login: it reads the ids and commune codes of households, persons
+# and events, to check a token's authority (008_gateway_login.sql).
+GATEWAY_LOGIN = "popreg_gateway_login"
+GATEWAY_PASSWORD = "postgres-gateway.password"
+# Every login popreg gives a part of itself, with the secret file of its password.
+LOGINS = {PROJECTOR_LOGIN: PROJECTOR_PASSWORD, GATEWAY_LOGIN: GATEWAY_PASSWORD}
+
+
+def login_url(settings: Settings, login: str) -> str:
+    """Where a part of popreg connects as its own login on the embedded server, whose
+    password `popreg up` sets (`set_login_passwords`); a configured server's DSN is used
+    as it is (give it such a login, as the embedded stack does)."""
     if not settings.embedded_postgres:
         return settings.postgres_url
-    password = secrets.secret_path(settings.resolved_data_dir, PROJECTOR_PASSWORD).read_text()
-    return (
-        f"postgresql://{PROJECTOR_LOGIN}:{password.strip()}"
-        f"@{LOOPBACK}:{settings.ports.postgres}/popreg"
-    )
+    password = secrets.secret_path(settings.resolved_data_dir, LOGINS[login]).read_text()
+    return f"postgresql://{login}:{password.strip()}@{LOOPBACK}:{settings.ports.postgres}/popreg"
 
 
-def set_projector_password(settings: Settings) -> None:
-    """Give the embedded server's projector login the password kept in the data
-    directory (made on the first `up`), as the superuser, after the migrations that
-    create the login. Set on every `up`, so a replaced secret file takes effect."""
+def projector_url(settings: Settings) -> str:
+    """The state projector's and `popreg rebuild state`'s login: popreg_projector only."""
+    return login_url(settings, PROJECTOR_LOGIN)
+
+
+def gateway_url(settings: Settings) -> str:
+    """The gateway's login: ids and commune codes only."""
+    return login_url(settings, GATEWAY_LOGIN)
+
+
+def set_login_passwords(settings: Settings) -> None:
+    """Give the embedded server's logins the passwords kept in the data directory (made
+    on the first `up`), as the superuser, after the migrations that create the logins.
+    Set on every `up`, so a replaced secret file takes effect."""
     if not settings.embedded_postgres:
         return
-    password = secrets.get_or_create(settings.resolved_data_dir, PROJECTOR_PASSWORD)
-    statement = sql.SQL("ALTER ROLE {} PASSWORD {}").format(
-        sql.Identifier(PROJECTOR_LOGIN), sql.Literal(password)
-    )
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
-        conn.execute("SET log_min_error_statement = panic")  # never log the password
-        conn.execute(statement)
+        conn.execute("SET log_min_error_statement = panic")  # never log a password
+        for login, secret in LOGINS.items():
+            password = secrets.get_or_create(settings.resolved_data_dir, secret)
+            conn.execute(
+                sql.SQL("ALTER ROLE {} PASSWORD {}").format(
+                    sql.Identifier(login), sql.Literal(password)
+                )
+            )
 
 
 def bin_dir() -> Path | None:

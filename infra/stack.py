@@ -19,7 +19,7 @@ from infra import kafka, procs
 from infra.broker import OPEN_BROKER_NOTICE, Broker
 from infra.clickhouse import ClickHouse, writer_client
 from infra.part import Part, PartStatus
-from infra.postgres import Postgres, set_projector_password
+from infra.postgres import Postgres, set_login_passwords
 from infra.processors import Processors
 from infra.seaweed import Seaweed
 from infra.supervisor import MAX_DELAY_S
@@ -149,11 +149,11 @@ def _is_processors(part: Part) -> bool:
 
 def migrate(settings: Settings) -> list[migrations.Migration]:
     """The migrations, then the settings the schema reads (the analysts' k), then the
-    password of the projector's login (it exists once the migrations ran)."""
+    passwords of popreg's own logins (they exist once the migrations ran)."""
     try:
         applied = migrations.migrate(settings.postgres_url)
         disclosure.write_k(settings.postgres_url, settings.disclosure_k)
-        set_projector_password(settings)
+        set_login_passwords(settings)
         return applied
     except (migrations.MigrationError, psycopg.Error) as exc:
         raise procs.StackError(f"postgres migrations failed: {exc}") from exc

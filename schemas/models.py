@@ -138,6 +138,7 @@ def _digits(count: int, kind: str) -> AfterValidator:
 
 
 CommuneCode = Annotated[str, _digits(5, "commune_code_format")]
+ProvinceCode = Annotated[str, _digits(2, "province_code_format")]
 NationalId = Annotated[str, _digits(12, "national_id_format")]
 EthnicityCode = Annotated[str, _digits(2, "ethnicity_format")]
 Instant = Annotated[datetime, BeforeValidator(iso_instant), AfterValidator(_millis)]

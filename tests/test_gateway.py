@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import shutil
 import stat
 import threading
 import time
@@ -24,6 +25,8 @@ import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from infra.ports import free_port
+from infra.postgres import GATEWAY_PASSWORD
+from infra.secrets import secret_path
 from popreg.settings import GatewaySettings, KafkaSettings, Settings
 from producers.gateway import create_app, issue_token, list_tokens, lookup, revoke_token
 from schemas.codec import Codec, DecodeError
@@ -42,8 +45,14 @@ Landed = tuple[int, int, Event]  # partition, offset, the decoded event
 
 
 def gateway_settings(stack: StackUnderTest, data_dir: Path, **changes: Any) -> Settings:
-    """The stack's broker and topics, with the gateway's own token file and store."""
+    """The stack's broker, topics and registry, with the gateway's own token file and
+    store (and a copy of the password of the registry login it checks authority with)."""
     limits = GatewaySettings(max_body_bytes=BODY_LIMIT, max_batch=MAX_BATCH)
+    password = secret_path(stack.settings.resolved_data_dir, GATEWAY_PASSWORD)
+    if password.exists():
+        mine = secret_path(data_dir, GATEWAY_PASSWORD)
+        mine.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        shutil.copy2(password, mine)
     return stack.settings.model_copy(update={"data_dir": data_dir, "gateway": limits, **changes})
 
 
@@ -385,3 +394,79 @@ def test_an_unreachable_broker_is_503_with_the_kafka_reason(
         (problem,) = result["problems"]
         assert problem["field"] == ""
         assert problem["rule"] == "_MSG_TIMED_OUT"  # librdkafka's name for it
+
+
+# --- authority: a commune's token changes its own commune's records only ------------------
+
+
+def test_a_commune_cannot_change_another_communes_records(
+    test_stack: StackUnderTest, gw_settings: Settings, gateway: str
+) -> None:
+    """Commune 32065's token registered the death of a person of a 32002 household and
+    voided a birth 32002 had recorded, and both were applied: only the envelope's
+    commune was checked. Now both are 403 and nothing is published; 32002's own token
+    may do both."""
+    from tests.projector_helpers import publish, wait_projected
+
+    tag = uuid.uuid4().hex[:8].upper()
+    household, mother, child = f"HA-{tag}", f"PA-{tag}-1", f"PA-{tag}-2"
+    home = "32002"
+
+    def env(on: str, commune: str = home) -> dict[str, Any]:
+        return {
+            "event_id": str(uuid.uuid4()),
+            "occurred_on": on,
+            "recorded_at": f"{on}T09:00:00Z",
+            "commune_code": commune,
+            "household_id": household,
+            "reporter_id": "CTV-1",
+            "channel": "MOBILE",
+            "source_system": "popreg-tests",
+        }
+
+    mum = {**SAMPLES["PersonEnumerated"]["person"], "person_id": mother, "national_id": None}
+    baby = {
+        **mum,
+        "person_id": child,
+        "birth_date": "2024-03-01",
+        "marital_status": "NEVER_MARRIED",
+    }
+    story = [
+        {"type": "HouseholdEnumerated", "envelope": env("2024-01-01"), "address": "Ấp 1",
+         "head_person_id": mother, "member_count": 1},
+        {"type": "PersonEnumerated", "envelope": env("2024-01-01"), "person": mum,
+         "relation_to_head": "HEAD", "spouse_id": None},
+        {"type": "BirthRegistered", "envelope": env("2024-03-01"), "child": baby,
+         "mother_id": mother, "father_id": None, "birth_order": 1},
+    ]  # fmt: skip
+    events = [parse_event(item) for item in story]
+    wait_projected(test_stack.settings, publish(test_stack.settings, events))
+    birth_id = story[2]["envelope"]["event_id"]
+
+    ids = {"death": str(uuid.uuid4()), "void": str(uuid.uuid4())}
+
+    def death(commune: str) -> dict[str, Any]:
+        envelope = {**env("2024-06-01", commune), "event_id": ids["death"]}
+        return {"type": "DeathRegistered", "envelope": envelope, "person_id": mother,
+                "date_of_death": "2024-06-01", "age_at_death": 34, "place": "HOME"}  # fmt: skip
+
+    def void(commune: str) -> dict[str, Any]:
+        envelope = {**env("2024-06-02", commune), "event_id": ids["void"]}
+        return {"type": "EventVoided", "envelope": envelope, "target_event_id": birth_id,
+                "reason": "recorded twice"}  # fmt: skip
+
+    stranger = issue_token(gw_settings, "32065", [])
+    with client(gateway, stranger) as http:
+        for item, what in ((death("32065"), f"person {mother} lives in commune {home}"),
+                           (void("32065"), "only that commune may correct it")):  # fmt: skip
+            answer = http.post("/v1/events", json=item)
+            assert answer.status_code == 403, answer.text
+            assert what in answer.json()["detail"]
+            assert answer.json()["indexes"] == [0]
+
+    # The same event ids from the owner are new to the gateway: nothing was published.
+    owner = issue_token(gw_settings, home, [])
+    with client(gateway, owner) as http:
+        answer = http.post("/v1/events", json=[death(home), void(home)])
+        assert answer.status_code == 200, answer.text
+        assert [r["status"] for r in answer.json()["results"]] == ["accepted", "accepted"]

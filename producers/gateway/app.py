@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
+import psycopg
 import uvicorn
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -124,7 +125,11 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
         summary="Publish one event or a batch of events",
         responses={
             401: {"model": ErrorBody, "description": "missing or unknown bearer token"},
-            403: {"model": ErrorBody, "description": "an event of a commune the token lacks"},
+            403: {
+                "model": ErrorBody,
+                "description": "an event of a commune the token lacks, or about another"
+                " commune's household, person or event (producers/gateway/authority.py)",
+            },
             413: {"model": ErrorBody, "description": "body or batch over the limit"},
             422: {
                 "model": IngestResponse | ErrorBody,
@@ -152,20 +157,41 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
         items = parse_items(await read_body(request, limits.max_body_bytes), limits.max_batch)
         foreign = foreign_indexes(items, grant)
         if foreign:
+            log.warning("token of %s: %d events of other communes", grant.holder, len(foreign))
+            raise Refusal(
+                403,
+                f"the token of {grant.holder} may report for {grant.scope}"
+                " only; nothing was published",
+                indexes=foreign,
+            )
+        try:
+            refused = await run_in_threadpool(ingestor.authority_refusals, items, grant.holds)
+        except psycopg.Error as error:
+            log.error("the registry could not be read to check authority: %s", type(error))
+            raise Refusal(
+                503,
+                "the registry cannot be read to check what this token may change; nothing"
+                " was published: send the events again later",
+                headers={"Retry-After": "30"},
+            ) from None
+        if refused:
             log.warning(
-                "token of commune %s: %d events of other communes", grant.commune, len(foreign)
+                "token of %s: %d events about other communes' records",
+                grant.holder,
+                len(refused),
             )
             raise Refusal(
                 403,
-                f"the token of commune {grant.commune} may report for {', '.join(grant.codes)}"
-                " only; nothing was published",
-                indexes=foreign,
+                f"the token of {grant.holder} may change its own communes' records"
+                " only; nothing was published: "
+                + "; ".join(f"event {index}: {reason}" for index, reason in refused),
+                indexes=[index for index, _ in refused],
             )
         outcome = await run_in_threadpool(ingestor.ingest, items)
         answer = outcome.response
         log.info(
-            "commune %s: %d events, %d accepted, %d duplicates, %d rejected",
-            grant.commune,
+            "%s: %d events, %d accepted, %d duplicates, %d rejected",
+            grant.holder,
             len(items),
             answer.accepted,
             answer.duplicates,

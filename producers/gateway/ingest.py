@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
+from infra.postgres import gateway_url
 from popreg.settings import Settings
 from producers.gateway.accepted import Accepted, AcceptedStore, content_hash, store_path
+from producers.gateway.authority import PostgresRegistry, Registry, names_of, refusal
 from producers.gateway.responses import EventResult, FieldProblem, IngestResponse
 from producers.publisher import Publisher, PublishResult
 from projections.admin_units import load
@@ -60,6 +63,7 @@ class Ingestor:
         self._lock = threading.Lock()
         self._publisher: Publisher | None = None
         self._store: AcceptedStore | None = None
+        self._registry: Registry = PostgresRegistry(lambda: gateway_url(settings))
 
     def start(self) -> None:
         load()  # read the unit tables now rather than during the first request
@@ -81,6 +85,23 @@ class Ingestor:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+    def authority_refusals(
+        self, items: list[dict[str, Any]], holds: Callable[[str], bool]
+    ) -> list[tuple[int, str]]:
+        """The events of `items` the credential may not publish, by index, with the
+        reason (producers/gateway/authority.py); invalid ones are left to validation.
+        Raises psycopg.Error when the registry cannot be read: the gateway then refuses
+        rather than publish what it could not check."""
+        events: dict[int, Event] = {}
+        for index, item in enumerate(items):
+            try:
+                events[index] = parse_event(item)
+            except InvalidEvent:
+                continue
+        known = self._registry.known(names_of(events.values()))
+        found = [(index, refusal(event, holds, known)) for index, event in events.items()]
+        return [(index, reason) for index, reason in found if reason is not None]
 
     def ingest(self, items: list[dict[str, Any]]) -> Outcome:
         context = Context(load())

@@ -20,22 +20,49 @@ from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from popreg.settings import Settings
-from schemas.models import CommuneCode
+from projections.admin_units import load
+from schemas.models import CommuneCode, ProvinceCode
 
 log = logging.getLogger("popreg.gateway")
 
 
 class TokenGrant(BaseModel):
-    """What a token may do; never holds the token itself."""
+    """What a token may do; never holds the token itself.
+
+    A commune's token holds its codes; a province's (province-level staff) holds every
+    code of every commune of the province, before and after the 2025 reform, so it may
+    also correct any of them's records (producers/gateway/authority.py)."""
 
     model_config = ConfigDict(frozen=True)
 
-    commune: CommuneCode
+    commune: CommuneCode | None = None
+    province: ProvinceCode | None = None
     codes: tuple[CommuneCode, ...] = Field(min_length=1)
     issued_at: datetime
+
+    @model_validator(mode="after")
+    def _one_holder(self) -> TokenGrant:
+        if (self.commune is None) == (self.province is None):
+            raise ValueError("a token belongs to one commune or to one province")
+        return self
+
+    @property
+    def holder(self) -> str:
+        return f"commune {self.commune}" if self.commune else f"province {self.province}"
+
+    @property
+    def scope(self) -> str:
+        """The codes it holds, as a person would read them."""
+        if self.commune:
+            return ", ".join(self.codes)
+        return f"the communes of province {self.province}"
+
+    @property
+    def holder_code(self) -> str:
+        return self.commune or self.province or ""
 
     def holds(self, code: str) -> bool:
         return code in self.codes
@@ -65,23 +92,47 @@ def issue_token(settings: Settings, commune: str, codes: list[str]) -> str:
     return token
 
 
-def revoke_token(settings: Settings, commune: str) -> int:
-    """Revoke every token of `commune`; return how many there were."""
+def issue_province_token(settings: Settings, province: str) -> str:
+    """Create a province-level token: every commune code of `province`; return it once."""
+    units = load()
+    codes = sorted(
+        {
+            c.code
+            for c in (*units.before.values(), *units.after.values())
+            if c.province_code == province
+        }
+    )
+    if not codes:
+        raise ValueError(f"no commune has province code {province!r}")
+    token = secrets.token_urlsafe(32)
+    grant = TokenGrant(province=province, codes=tuple(codes), issued_at=datetime.now(UTC))
     path = settings.gateway_tokens_file
     with _locked(path):
         grants = _read(path)
-        kept = {digest: grant for digest, grant in grants.items() if grant.commune != commune}
+        grants[token_hash(token)] = grant
+        _write(path, grants)
+    log.info("issued a gateway token for province %s (%d codes)", province, len(codes))
+    return token
+
+
+def revoke_token(settings: Settings, holder: str) -> int:
+    """Revoke every token of a commune or province (`holder`, its code); return how many
+    there were."""
+    path = settings.gateway_tokens_file
+    with _locked(path):
+        grants = _read(path)
+        kept = {d: grant for d, grant in grants.items() if grant.holder_code != holder}
         revoked = len(grants) - len(kept)
         if revoked:
             _write(path, kept)
-    log.info("revoked %d gateway tokens of commune %s", revoked, commune)
+    log.info("revoked %d gateway tokens of %s", revoked, holder)
     return revoked
 
 
 def list_tokens(settings: Settings) -> list[TokenGrant]:
     """The grants, oldest first per commune; the tokens themselves are not kept anywhere."""
     grants = _read(settings.gateway_tokens_file).values()
-    return sorted(grants, key=lambda grant: (grant.commune, grant.issued_at))
+    return sorted(grants, key=lambda grant: (grant.holder_code, grant.issued_at))
 
 
 def lookup(settings: Settings, token: str) -> TokenGrant | None:

@@ -132,26 +132,21 @@ def run(settings: Settings, client: Any, data: st.DataObject, mutations: int) ->
     assert before.restarts(settings) == {"state": 0, "indicators": 0}
 
 
+@pytest.mark.parametrize(
+    ("examples", "mutations"),
+    [(3, 15), pytest.param(25, 40, marks=pytest.mark.fault, id="larger-budget")],
+)
 def test_arbitrary_text_in_any_string_field_is_applied_or_rejected(
-    settings: Settings, client: Any
+    settings: Settings, client: Any, examples: int, mutations: int
 ) -> None:
     @hypothesis_settings(
-        max_examples=3, deadline=None, suppress_health_check=list(HealthCheck), database=None
+        max_examples=examples,
+        deadline=None,
+        suppress_health_check=list(HealthCheck),
+        database=None,
     )
     @given(st.data())
     def check(data: st.DataObject) -> None:
-        run(settings, client, data, mutations=15)
-
-    check()
-
-
-@pytest.mark.fault
-def test_arbitrary_text_with_a_larger_budget(settings: Settings, client: Any) -> None:
-    @hypothesis_settings(
-        max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None
-    )
-    @given(st.data())
-    def check(data: st.DataObject) -> None:
-        run(settings, client, data, mutations=40)
+        run(settings, client, data, mutations)
 
     check()

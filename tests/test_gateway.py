@@ -244,6 +244,20 @@ def test_a_single_invalid_event_is_422_naming_field_and_rule(http: httpx.Client)
     assert ("birth_order", "greater_than_equal") in problems
 
 
+def test_nul_and_control_characters_and_integer_dates_are_422(http: httpx.Client) -> None:
+    """The gateway accepted a name holding NUL, which then stopped the state projector;
+    and read the integer 1764547200 as a date."""
+    nul, tab, integer = fresh(), fresh(), fresh()
+    nul["child"] = {**nul["child"], "full_name": "Lê\u0000Văn"}
+    tab["child"] = {**tab["child"], "full_name": "Lê\tVăn"}
+    integer["envelope"]["occurred_on"] = 1764547200
+    answer = http.post("/v1/events", json=[nul, tab, integer])
+    assert answer.status_code == 422, answer.text
+    rules = [{(p["field"], p["rule"]) for p in r["problems"]} for r in answer.json()["results"]]
+    assert rules[0] == rules[1] == {("child.full_name", "control_character")}
+    assert ("envelope.occurred_on", "date_format") in rules[2]
+
+
 def test_a_valid_batch_is_published_and_nothing_personal_is_logged(
     gw_settings: Settings, http: httpx.Client, token: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -13,6 +13,14 @@ acl --allow-principal User:popreg --resource-pattern-type prefixed --topic popre
 acl --allow-principal User:popreg --resource-pattern-type prefixed --group popreg \
     --operation Read --operation Describe
 acl --allow-principal User:popreg --cluster --operation Describe --operation IdempotentWrite
+# A province-level source system (here Cà Mau's, province 96) that publishes events
+# straight to Kafka: it may write the events topic and nothing else: no read, no
+# other topic, no group. The gateway's check of what a commune may change does not
+# reach such a producer, so only province-level systems get a principal; commune-level
+# sources publish through the gateway (README, "Who may publish what about whom").
+acl --allow-principal User:source96 --topic popreg.vital-events \
+    --operation Write --operation Describe
+acl --allow-principal User:source96 --cluster --operation IdempotentWrite
 # Schema Registry: its own topic and group.
 acl --allow-principal User:schemaregistry --topic _schemas \
     --operation Create --operation Describe --operation DescribeConfigs \

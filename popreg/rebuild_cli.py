@@ -53,6 +53,8 @@ def state(data_dir: DataDir = None) -> None:
             result = projection.rebuild_state(
                 settings, load(), lambda stage, n: bar.advance(tasks[stage], n)
             )
+    except projection.PartlyRebuilt as error:
+        raise fail(f"rebuild failed: {error}; is the stack up? (popreg status)") from None
     except (psycopg.Error, KafkaException, RuntimeError) as error:
         raise fail(
             f"rebuild failed, nothing changed: {error}; is the stack up? (popreg status)"

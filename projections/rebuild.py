@@ -215,6 +215,11 @@ def write(
         advance("write", 1)
 
 
+class PartlyRebuilt(RuntimeError):
+    """`write_by_batches` stopped halfway: the tables hold the fold of the log up to the
+    positions stored with them (consistent, not complete)."""
+
+
 def write_by_batches(
     conn: psycopg.Connection[Any],
     settings: Settings,
@@ -238,10 +243,17 @@ def write_by_batches(
         with conn.transaction():
             return Batch(conn, topic, CONSUMER, units).run(records, part_ends)
 
-    for batch in read_until(settings, topic, ends, batch_size=1000, keep=True):
-        isolating(once, batch, ends_of(batch))
-        advance("write", 0)
-    once([], ends)
+    try:
+        for batch in read_until(settings, topic, ends, batch_size=1000, keep=True):
+            isolating(once, batch, ends_of(batch))
+            advance("write", 0)
+        once([], ends)
+    except psycopg.Error as error:
+        raise PartlyRebuilt(
+            f"rebuilding batch by batch stopped ({type(error).__name__}: {error}); the"
+            " registry holds the log up to its stored positions, and the state projector"
+            " continues from there"
+        ) from error
 
 
 def rejection_rows(topic: str, log: Log, folded: Folded) -> list[tuple[Any, ...]]:

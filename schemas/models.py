@@ -120,7 +120,10 @@ def _millis(value: datetime) -> datetime:
     """Avro keeps milliseconds in UTC: truncate so a model survives a round trip."""
     if value.tzinfo is None:
         raise rule("timezone_required", "a timestamp needs a UTC offset, e.g. 2025-01-31T09:00:00Z")
-    return value.astimezone(UTC).replace(microsecond=value.microsecond // 1000 * 1000)
+    _in_range(value.date())  # first: converting year 1 or 9999 would overflow
+    utc = value.astimezone(UTC)
+    _in_range(utc.date())
+    return utc.replace(microsecond=value.microsecond // 1000 * 1000)
 
 
 # Free text in its one form (schemas/text.py), then its length.
@@ -144,7 +147,25 @@ EthnicityCode = Annotated[str, _digits(2, "ethnicity_format")]
 Instant = Annotated[datetime, BeforeValidator(iso_instant), AfterValidator(_millis)]
 
 
+# Every date the registry stores lies here, with or without a clock: no one alive was
+# born before 1900, and ClickHouse's Date32 and DateTime64 hold 1900-2299 only (outside
+# it a value is stored wrong, not refused). Checked on decode too.
+EARLIEST, LATEST = date(1900, 1, 1), date(2299, 12, 31)
+
+
+def _in_range(value: date) -> None:
+    if not EARLIEST <= value <= LATEST:
+        raise rule(
+            "date_out_of_range",
+            "{day} is outside {earliest} to {latest}",
+            day=value.isoformat(),
+            earliest=EARLIEST.isoformat(),
+            latest=LATEST.isoformat(),
+        )
+
+
 def _not_future(value: date, info: ValidationInfo) -> date:
+    _in_range(value)
     ctx = context_of(info)
     if ctx is not None and value > ctx.today:
         raise rule("future_date", "{day} is after today ({today})", day=value, today=ctx.today)

@@ -107,7 +107,7 @@ CASES: list[tuple[str, dict[str, Any], list[tuple[str, str]]]] = [
     ),
     (
         "too old",
-        with_person("PersonEnumerated", "person", birth_date="1890-01-01", national_id=None),
+        with_person("PersonEnumerated", "person", birth_date="1900-01-01", national_id=None),
         [("", "implausible_age")],
     ),
     (
@@ -301,3 +301,21 @@ def test_a_refusal_quotes_the_input_printably() -> None:
     message = str(caught.value)
     assert "\\u0000" in message
     assert "\x00" not in message
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "rule"),
+    [
+        ("occurred_on", "1899-12-31", "date_out_of_range"),
+        ("recorded_at", "1850-01-01T00:00:00Z", "date_out_of_range"),
+        # year 1 and 9999 with an offset once overflowed the conversion to UTC (a crash)
+        ("recorded_at", "0001-01-01T00:00:00+07:00", "date_out_of_range"),
+        ("recorded_at", "9999-12-31T23:59:59-07:00", "date_out_of_range"),
+    ],
+)
+def test_dates_outside_1900_to_2299_are_refused_without_a_clock(
+    field: str, value: str, rule: str
+) -> None:
+    assert (f"envelope.{field}", rule) in problems(
+        with_envelope("DeathRegistered", **{field: value}), None
+    )

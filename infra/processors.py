@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,6 +55,21 @@ class Processors(Part):
         path.write_text(self.settings.model_dump_json())
         argv = [sys.executable, "-m", "infra.supervisor", "--data-dir", str(self.data_dir)]
         return procs.spawn(self.data_dir, self.name, [*argv, *self.workers], self.address)
+
+    def retry(self, timeout_s: float = 10.0) -> None:
+        """Forgive the workers' failures (the servers they needed may be back now) and
+        wait until the supervisor has taken the request."""
+        token = supervisor.request_retry(self.data_dir)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            workers = supervisor.read_status(self.data_dir)
+            if workers and all(w.get("retry") == token for w in workers.values()):
+                return
+            time.sleep(0.05)
+        raise procs.StackError(
+            f"the processors' supervisor did not answer within {timeout_s:.0f} s;"
+            f" see {self.data_dir / 'logs'}"
+        )
 
     def ready(self) -> bool:
         workers = supervisor.read_status(self.data_dir)

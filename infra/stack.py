@@ -114,12 +114,14 @@ def up(
             )
             report(f"clickhouse: {migrate_clickhouse(settings)}")
             for part in all_parts:
-                if _is_processors(part):
+                if isinstance(part, Processors):
                     if part.start():
                         started.append(part)
                     elif (record := part.running()) is not None:
-                        # A worker may be between restarts (e.g. a server it needs was
-                        # down until now): the supervisor brings it back within its backoff.
+                        # A worker may be between restarts, or failing, because a server
+                        # it needs was down until now: the supervisor forgets its failures
+                        # and starts it again.
+                        part.retry()
                         what = "the processors (a worker is restarting)"
                         procs.wait_until(record, part.ready, RESTART_WAIT_S, what)
                     report(f"{part.name}: {part.check()}")

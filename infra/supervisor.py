@@ -34,7 +34,16 @@ FIRST_DELAY_S, MAX_DELAY_S, STABLE_S = 1.0, 30.0, 60.0
 # A worker that exits twice with nothing written between is failing, not restarting:
 # `popreg status` says so, with its last error, while it is running too.
 FAILING_AFTER = 2
-REPORTED = ("pid", "restarts", "last_exit", "failures_in_a_row", "failing", "last_error")
+REPORTED = (
+    "pid",
+    "restarts",
+    "last_exit",
+    "failures_in_a_row",
+    "failing",
+    "last_error",
+    "retry",
+)
+RETRY_FILE = "processors-retry"
 
 
 @dataclass
@@ -49,6 +58,7 @@ class Worker:
     failures_in_a_row: int = 0  # exits with no batch written and no stable run between
     last_error: str | None = None
     failing: bool = False
+    retry: str | None = None  # the last retry request taken (`request_retry`)
 
 
 def worker_name(processor: str) -> str:
@@ -57,6 +67,18 @@ def worker_name(processor: str) -> str:
 
 def status_path(data_dir: Path) -> Path:
     return procs.run_dir(data_dir) / STATUS_FILE
+
+
+def request_retry(data_dir: Path) -> str:
+    """Ask the supervisor to forgive its workers' failures and start a waiting one now:
+    `popreg up` does, once it has started what they needed. Returns the request's token,
+    which each worker's status shows (`retry`) once the supervisor took it."""
+    token = str(time.time_ns())
+    path = procs.run_dir(data_dir) / RETRY_FILE
+    temporary = path.with_suffix(".tmp")
+    temporary.write_text(token)
+    temporary.replace(path)
+    return token
 
 
 def read_status(data_dir: Path) -> dict[str, dict[str, object]]:
@@ -80,11 +102,25 @@ class Supervisor:
         signal.signal(signal.SIGTERM, self._stop)
         signal.signal(signal.SIGINT, self._stop)
         while not self.stopping:
+            self._take_retry()
             for worker in self.workers.values():
                 self._tend(worker)
             self._write_status()
             time.sleep(0.2)
         self._stop_workers()
+
+    def _take_retry(self) -> None:
+        try:
+            token = (procs.run_dir(self.data_dir) / RETRY_FILE).read_text().strip()
+        except OSError:
+            return
+        now = time.monotonic()
+        for worker in self.workers.values():
+            if worker.retry != token:
+                worker.retry = token
+                worker.failures_in_a_row, worker.failing = 0, False
+                worker.delay_s = FIRST_DELAY_S
+                worker.next_start = min(worker.next_start, now)
 
     def _tend(self, worker: Worker) -> None:
         now = time.monotonic()

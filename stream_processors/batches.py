@@ -25,6 +25,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import ssl
 import sys
 import threading
 import time
@@ -32,7 +33,9 @@ from collections.abc import Callable
 from functools import partial
 from typing import Any, NoReturn, TypeVar
 
-from popreg.settings import Settings
+import faust
+
+from popreg.settings import KafkaSettings, Settings
 from projections.log import Record, decode, is_marker
 from schemas.codec import Codec
 from stream_processors import health
@@ -48,10 +51,32 @@ EXIT_SINK_FAILED = 75  # EX_TEMPFAIL: the supervisor starts the worker again
 Handler = Callable[[list[Record], dict[int, int], bool], str]
 
 
+def broker_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SSLCredentials | None:
+    """The workers log in to a cluster as popreg's confluent-kafka clients do
+    (`Settings.kafka_config`): SASL with the configured mechanism, over TLS for
+    SASL_SSL; TLS alone for SSL. A cluster that refuses anonymous clients (the compose
+    file's) otherwise left the workers unable to read."""
+    context = None
+    if kafka.security_protocol in ("SSL", "SASL_SSL"):
+        context = ssl.create_default_context(cafile=kafka.ssl_ca_location)
+        if kafka.ssl_certificate_location:
+            context.load_cert_chain(kafka.ssl_certificate_location, kafka.ssl_key_location)
+    if kafka.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=kafka.sasl_username,
+            password=kafka.sasl_password,
+            mechanism=kafka.sasl_mechanism or "PLAIN",
+            ssl_context=context,
+        )
+    return None if context is None else faust.SSLCredentials(context)
+
+
 def faust_settings(settings: Settings, name: str) -> dict[str, Any]:
-    """What every popreg worker tells faust: brokers, loopback only, data under data_dir."""
+    """What every popreg worker tells faust: brokers, credentials, data under data_dir."""
     servers = settings.bootstrap_servers.split(",")
+    credentials = broker_credentials(settings.kafka)
     return {
+        **({} if credentials is None else {"broker_credentials": credentials}),
         "broker": [f"kafka://{server.strip()}" for server in servers],
         "datadir": str(settings.resolved_data_dir / "faust" / name),
         "web_enabled": False,

@@ -25,3 +25,36 @@ def test_the_consumer_faust_builds_waits_on_a_fetch_as_long_as_the_settings_say(
         return wait
 
     assert asyncio.run(built()) == 321
+
+
+def test_the_workers_log_in_to_a_cluster_as_popregs_other_clients_do() -> None:
+    import faust
+
+    from popreg.settings import KafkaSettings
+    from stream_processors.batches import broker_credentials
+
+    plain = KafkaSettings(bootstrap_servers="k:9092")
+    assert broker_credentials(plain) is None
+    sasl = KafkaSettings(
+        bootstrap_servers="k:9092",
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="SCRAM-SHA-512",
+        sasl_username="popreg",
+        sasl_password="secret",
+    )
+    found = broker_credentials(sasl)
+    assert isinstance(found, faust.SASLCredentials)
+    assert (found.username, found.password, found.mechanism.value) == (
+        "popreg",
+        "secret",
+        "SCRAM-SHA-512",
+    )
+    assert found.ssl_context is None
+    tls = broker_credentials(sasl.model_copy(update={"security_protocol": "SASL_SSL"}))
+    assert isinstance(tls, faust.SASLCredentials) and tls.ssl_context is not None
+    assert isinstance(
+        broker_credentials(plain.model_copy(update={"security_protocol": "SSL"})),
+        faust.SSLCredentials,
+    )
+    app = batch_app(Settings(kafka=sasl), "test-credentials", lambda keys: {}, lambda *_: "")
+    assert app.conf.broker_credentials.username == "popreg"

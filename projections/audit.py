@@ -91,7 +91,7 @@ def diff(
     """What changed from the registry as of `start` to the registry as of `end` (both as
     known at `known_at`): the events that occurred after `start` up to `end`, and the
     residents and households per commune on both dates."""
-    counted = [e for e in events if Cutoffs(end, known_at).counts(e)]
+    known = [e for e in events if Cutoffs(end, known_at).known(e)]
     changes = [
         Change(
             env.occurred_on,
@@ -101,11 +101,11 @@ def diff(
             env.commune_code,
             env.household_id,
         )
-        for e in effective_events(counted)
+        for e in effective_events(known)
         if start < (env := e.envelope).occurred_on <= end
         and scope.holds(env.commune_code, units, env.occurred_on)
     ]
-    before, after = (take(counted, units, Cutoffs(day, known_at), scope) for day in (start, end))
+    before, after = (take(known, units, Cutoffs(day, known_at), scope) for day in (start, end))
     return Diff(
         changes,
         dict(sorted(Counter(c.type for c in changes).items())),

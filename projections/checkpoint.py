@@ -102,8 +102,8 @@ def resume(
     if known is not None and cutoffs.known_at < known:
         raise Refused(f"known-at {cutoffs.known_at} is before the checkpoint's {known}")
     counted = [e for e in rest if cutoffs.counts(e)]
-    _check_corrections(checkpoint, counted)
-    effective = effective_events(counted)
+    _check_corrections(checkpoint, [e for e in rest if cutoffs.known(e)])
+    effective = cutoffs.in_force(rest)
     check(checkpoint, effective)
     registry = checkpoint.registry
     for event in effective:

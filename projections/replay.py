@@ -1,10 +1,11 @@
 """The registry as of a date, as known at a time: the auditors' snapshot.
 
-Two time axes (DESIGN.md): an event counts iff it occurred on or before `as_of` and
-was recorded by `known_at`; a correction counts iff it was recorded by `known_at`
-(a void recorded later has not happened yet, as far as that moment knew). The
-counted events go through the same fold as the live registry, corrections resolved by
-`history.effective_events`.
+Two time axes: a correction counts iff it was recorded by `known_at` (a void recorded
+later has not happened yet, as far as that moment knew), and an event counts iff it
+was recorded by `known_at` and occurred on or before `as_of` by its date once those
+corrections are applied: an amendment that moves a death from 2021-09-07 to 2021-09-17
+takes it out of the registry as of 2021-09-12. The counted events go through the same
+fold as the live registry, corrections resolved by `history.effective_events`.
 
 A snapshot is plain sorted rows, so its content hash (SHA-256 over each row's `repr`:
 strings, integers, dates and None, which print the same on every run) is the same for
@@ -37,11 +38,22 @@ class Cutoffs:
     as_of: date
     known_at: datetime
 
+    def known(self, event: Event) -> bool:
+        return event.envelope.recorded_at <= self.known_at
+
     def counts(self, event: Event) -> bool:
-        env = event.envelope
-        if env.recorded_at > self.known_at:
-            return False
-        return is_correction(event) or env.occurred_on <= self.as_of
+        """Whether the event as recorded passes both cutoffs (what `Snapshot.counted`
+        counts; `in_force` decides what is folded)."""
+        return self.known(event) and (
+            is_correction(event) or event.envelope.occurred_on <= self.as_of
+        )
+
+    def in_force(self, events: Iterable[Event]) -> list[Event]:
+        """The effective events as of `as_of`, as known at `known_at`, in history order:
+        the corrections known by then resolved first, then each event kept iff its
+        (amended) date is on or before `as_of`."""
+        known = effective_events(e for e in events if self.known(e))
+        return [e for e in known if e.envelope.occurred_on <= self.as_of]
 
 
 @dataclass(frozen=True)
@@ -86,13 +98,14 @@ def ordered(
 
 
 def take(events: Iterable[Event], units: AdminUnits, cutoffs: Cutoffs, scope: Scope) -> Snapshot:
-    counted = [e for e in events if cutoffs.counts(e)]
-    effective = effective_events(counted)
+    events = list(events)
+    counted = sum(cutoffs.counts(e) for e in events)
+    effective = cutoffs.in_force(events)
     registry = Registry()
     for event in effective:
         fold.apply(registry, event, units)
     by_type = Counter[str](e.type for e in effective)
-    return snapshot_of(registry, units, cutoffs, scope, len(counted), by_type)
+    return snapshot_of(registry, units, cutoffs, scope, counted, by_type)
 
 
 def snapshot_of(

@@ -125,3 +125,77 @@ def test_a_diff_lists_the_events_between_two_dates_and_their_net_effect() -> Non
     assert then.population[0]["change"] == 0
     elsewhere = diff(events, UNITS, start, end, NOW, Scope("32050"))
     assert elsewhere.changes == [] and elsewhere.population == []
+
+
+def amended_death(
+    pid: str, hid: str, wrong: str, right: str, registered_at: str, recorded: str
+) -> list[Event]:
+    """A death registered at `registered_at` as on `wrong`, amended to `right` at
+    `recorded`."""
+    registered = event(
+        "DeathRegistered",
+        hid,
+        wrong,
+        recorded=registered_at,
+        person_id=pid,
+        date_of_death=wrong,
+        age_at_death=80,
+        place="HOME",
+    )
+    fix = event(
+        "EventAmended",
+        hid,
+        recorded[:10],
+        recorded=recorded,
+        target_event_id=str(registered.envelope.event_id),
+        reason="date of death mistyped",
+        corrected_fields={
+            "envelope.occurred_on": json.dumps(right),
+            "date_of_death": json.dumps(right),
+        },
+    )
+    return [registered, fix]
+
+
+def amended_story() -> list[Event]:
+    base = [
+        enumerated_household("H1", "A1", 2, day="2019-01-01"),
+        enumerated("A1", "H1", "HEAD", born="1950-01-01", day="2019-01-01"),
+        enumerated("B1", "H1", "PARENT", born="1930-01-01", marital="WIDOWED", day="2019-01-01"),
+        enumerated_household("H2", "C2", 1, day="2019-01-01"),
+        enumerated("C2", "H2", "HEAD", born="1935-01-01", marital="WIDOWED", day="2019-01-01"),
+    ]
+    later = amended_death(
+        "B1", "H1", "2021-09-07", "2021-09-17", "2021-09-20T03:00:00Z", "2021-10-01T03:00:00Z"
+    )
+    earlier = amended_death(
+        "C2", "H2", "2019-11-21", "2019-10-27", "2019-11-22T03:00:00Z", "2019-12-01T03:00:00Z"
+    )
+    return [*base, *later, *earlier]
+
+
+def test_replay_reads_an_amended_event_at_its_amended_date(tmp_path: Path) -> None:
+    """Replay once filtered events by their recorded date before applying amendments: a
+    death amended from 09-07 to 09-17 showed the person dead as of 09-12, and one
+    amended from 11-21 to 10-27 showed her alive as of 11-15 (and her household in
+    being), while the registry said she died on 10-27."""
+    events = amended_story()
+    assert residents(events, "2021-09-12", NOW) == {"A1", "B1"}
+    assert residents(events, "2021-09-20", NOW) == {"A1"}
+    assert residents(events, "2019-11-15", NOW) == {"A1", "B1"}
+    assert residents(events, "2019-10-20", NOW) == {"A1", "B1", "C2"}
+    snapshot = take(events, UNITS, Cutoffs(date(2019, 11, 15), NOW), EVERYWHERE)
+    assert snapshot.summary["households"] == [{"commune_code": "32014", "households": 1}]
+    # As known before the amendments: the dates as first registered.
+    before = datetime(2019, 11, 25, tzinfo=UTC)
+    assert residents(events, "2019-11-15", before) == {"A1", "B1", "C2"}
+    # A checkpoint settled before both deaths serves the same snapshots.
+    from projections.checkpoint import advance, empty, resume
+    from tests.test_checkpoint import as_log, positions
+
+    log = as_log(events[:5])
+    for as_of in ("2019-11-15", "2021-09-12", "2021-09-20"):
+        checkpoint = advance(empty("t", 2), log, positions(log), date(2019, 6, 30), UNITS)
+        cutoffs = Cutoffs(date.fromisoformat(as_of), NOW)
+        served = resume(checkpoint, events[5:], UNITS, cutoffs, EVERYWHERE)
+        assert served.content_hash == take(events, UNITS, cutoffs, EVERYWHERE).content_hash

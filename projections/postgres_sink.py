@@ -543,9 +543,10 @@ class Batch:
             self._prefetch([event for event, _ in found.values()])
             frontier = set()
             for event_id, (event, linked) in found.items():
-                if event_id in reached:
-                    continue
-                reached[event_id] = event
+                # A start event is reached already, but what it touched when it was
+                # applied (a household a spouse left, say) joins the closure too: the
+                # registry now places its persons elsewhere, so `_touched` alone misses it.
+                event = reached.setdefault(event_id, event)
                 new = (linked | self._touched(event)) - closure
                 closure |= new
                 frontier |= new

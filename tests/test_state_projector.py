@@ -321,6 +321,46 @@ def test_late_voided_and_amended_events_give_the_in_order_result(
         assert docs[0]["reason"] == "unknown_mother"
 
 
+def voided_marriage_story(ids: Ids) -> Story:
+    """P1 leaves household 1 to marry P2 into household 2; the marriage is voided
+    weeks later, so P1 never left household 1."""
+    s = Story(ids)
+    head = {"type": "HouseholdEnumerated", "address": "Ấp 4", "member_count": 2}
+    s.add("enum-h1", {**head, "head_person_id": ids.person(1)}, "2024-01-01")
+    s.enumerate(1, "HEAD", s.person(1, "MALE", "1990-01-01"))
+    s.enumerate(3, "SIBLING", s.person(3, "FEMALE", "1992-01-01"))
+    s.add("enum-h2", {**head, "head_person_id": ids.person(2), "member_count": 1}, "2024-01-01",
+          h=2)  # fmt: skip
+    s.enumerate(2, "HEAD", s.person(2, "FEMALE", "1991-01-01"), h=2)
+    marriage = {"type": "MarriageRegistered", "spouse_a_id": ids.person(1),
+                "spouse_b_id": ids.person(2), "marriage_date": "2024-03-01",
+                "household_after": ids.household(2)}  # fmt: skip
+    s.add("marriage", marriage, "2024-03-01", h=2)
+    s.correction("void-marriage", "EventVoided", "marriage", "2024-04-01", h=2)
+    return s
+
+
+@pytest.mark.parametrize("arrival", ["one_by_one", "all_at_once"])
+def test_a_voided_marriage_leaves_no_membership_closed(settings: Settings, arrival: str) -> None:
+    """The re-fold of a void restores what its target touched when it was applied,
+    the household a spouse left included: that household was restored only when some
+    later event happened to touch it, so P1 was back in household 1 in `persons` while
+    their membership there still said they left on the marriage date."""
+    ids = Ids.new()
+    events = list(voided_marriage_story(ids).events.values())
+    if arrival == "one_by_one":
+        with Publisher(settings) as publisher:
+            for event in events:
+                wait_projected(settings, offsets_of([publisher.publish(event)]))
+    else:
+        wait_projected(settings, publish(settings, events))
+    assert_projected(settings, ids, events)
+    members = db_rows(settings, ids)["household_members"]
+    row = next(dict(zip(COLUMNS["household_members"], r, strict=True)) for r in members
+               if r[0] == ids.household(1) and r[1] == ids.person(1))  # fmt: skip
+    assert (row["left_on"], row["left_reason"]) == (None, None)
+
+
 # --- 4: poison messages -------------------------------------------------------------------
 
 

@@ -489,6 +489,22 @@ def test_moved_in_married_couple_is_linked(family: Registry) -> None:
     assert family.persons["N4"].spouse_id is None
 
 
+def test_the_survivor_of_a_couple_who_moved_in_together_is_widowed(family: Registry) -> None:
+    """The rule of docs/decisions/0006: a couple inferred from one move-in is a couple
+    for every later event, a death included; three or more married newcomers are no
+    couple (which two would be is a guess), so none is linked."""
+    couple = [record("N1", "MALE", "1950-01-01"), record("N2", "FEMALE", "1952-01-01")]
+    accept(family, moved_in("H9", ["N1", "N2"], couple))
+    accept(family, death("N1", "H9", day="2024-09-01"))
+    assert (family.persons["N2"].marital_status, family.persons["N2"].spouse_id) == (
+        "WIDOWED",
+        None,
+    )
+    three = [record(f"T{n}", "MALE" if n % 2 else "FEMALE", "1980-01-01") for n in (1, 2, 3)]
+    accept(family, moved_in("H8", ["T1", "T2", "T3"], three))
+    assert {family.persons[f"T{n}"].spouse_id for n in (1, 2, 3)} == {None}
+
+
 @pytest.mark.parametrize("move_in_first", [True, False])
 def test_same_day_move_between_households(move_in_first: bool) -> None:
     """P5 moves from H2 to H3 on one day; whichever is recorded first, he ends in H3

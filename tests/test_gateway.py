@@ -484,3 +484,19 @@ def test_a_commune_cannot_change_another_communes_records(
         answer = http.post("/v1/events", json=[death(home), void(home)])
         assert answer.status_code == 200, answer.text
         assert [r["status"] for r in answer.json()["results"]] == ["accepted", "accepted"]
+
+
+def test_a_registry_that_cannot_be_read_is_503_and_nothing_is_published(
+    test_stack: StackUnderTest, tmp_path: Path
+) -> None:
+    """Authority cannot be checked without the registry: the gateway refuses with 503
+    and Retry-After rather than publish what it could not check (here its login's
+    password file is missing)."""
+    settings = gateway_settings(test_stack, tmp_path)
+    secret_path(tmp_path, GATEWAY_PASSWORD).unlink()
+    token = issue_token(settings, COMMUNE, [])
+    with running(settings) as url, client(url, token) as http:
+        answer = http.post("/v1/events", json=fresh())
+    assert answer.status_code == 503, answer.text
+    assert answer.headers["Retry-After"] == "30"
+    assert "nothing was published" in answer.json()["detail"]

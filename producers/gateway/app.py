@@ -14,7 +14,6 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
-import psycopg
 import uvicorn
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
@@ -24,6 +23,7 @@ from pydantic import Field, TypeAdapter
 
 from popreg import __version__
 from popreg.settings import Settings
+from producers.gateway.authority import NotPermitted, RegistryUnavailable
 from producers.gateway.ingest import Ingestor
 from producers.gateway.responses import ErrorBody, Health, IngestResponse
 from producers.gateway.tokens import TokenGrant, TokenRegistry, list_tokens
@@ -165,29 +165,27 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
                 indexes=foreign,
             )
         try:
-            refused = await run_in_threadpool(ingestor.authority_refusals, items, grant.holds)
-        except psycopg.Error as error:
-            log.error("the registry could not be read to check authority: %s", type(error))
+            outcome = await run_in_threadpool(ingestor.ingest, items, grant.holds)
+        except RegistryUnavailable as error:
+            log.error("the registry could not be read to check authority: %s", error)
             raise Refusal(
                 503,
                 "the registry cannot be read to check what this token may change; nothing"
                 " was published: send the events again later",
                 headers={"Retry-After": "30"},
             ) from None
-        if refused:
+        except NotPermitted as refused:
             log.warning(
                 "token of %s: %d events about other communes' records",
                 grant.holder,
-                len(refused),
+                len(refused.refused),
             )
             raise Refusal(
                 403,
                 f"the token of {grant.holder} may change its own communes' records"
-                " only; nothing was published: "
-                + "; ".join(f"event {index}: {reason}" for index, reason in refused),
-                indexes=[index for index, _ in refused],
-            )
-        outcome = await run_in_threadpool(ingestor.ingest, items)
+                f" only; nothing was published: {refused}",
+                indexes=[index for index, _ in refused.refused],
+            ) from None
         answer = outcome.response
         log.info(
             "%s: %d events, %d accepted, %d duplicates, %d rejected",

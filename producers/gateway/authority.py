@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from uuid import UUID
 
+import psycopg
+
 from schemas.models import (
     BirthRegistered,
     DeathRegistered,
@@ -61,6 +63,18 @@ class Names:
     households: set[str] = field(default_factory=set)
     persons: set[str] = field(default_factory=set)
     events: set[UUID] = field(default_factory=set)
+
+
+class NotPermitted(Exception):
+    """Events of a request the credential may not publish: (index, reason) each."""
+
+    def __init__(self, refused: list[tuple[int, str]]) -> None:
+        super().__init__("; ".join(f"event {index}: {reason}" for index, reason in refused))
+        self.refused = refused
+
+
+class RegistryUnavailable(RuntimeError):
+    """The registry could not be read to check authority (server down, login missing)."""
 
 
 class Registry(Protocol):
@@ -147,10 +161,14 @@ class PostgresRegistry:
         self._url = url
 
     def known(self, names: Names) -> Known:
-        import psycopg
-
         if not (names.households or names.persons or names.events):
             return Known()
+        try:
+            return self._read(names)
+        except (psycopg.Error, OSError) as error:  # OSError: the login's password file
+            raise RegistryUnavailable(type(error).__name__) from error
+
+    def _read(self, names: Names) -> Known:
         with psycopg.connect(self._url(), connect_timeout=5) as conn:
             households: Any = conn.execute(
                 "SELECT household_id, commune_code FROM households WHERE household_id = ANY(%s)",

@@ -12,7 +12,13 @@ from uuid import UUID
 from infra.postgres import gateway_url
 from popreg.settings import Settings
 from producers.gateway.accepted import Accepted, AcceptedStore, content_hash, store_path
-from producers.gateway.authority import PostgresRegistry, Registry, names_of, refusal
+from producers.gateway.authority import (
+    NotPermitted,
+    PostgresRegistry,
+    Registry,
+    names_of,
+    refusal,
+)
 from producers.gateway.responses import EventResult, FieldProblem, IngestResponse
 from producers.publisher import Publisher, PublishResult
 from projections.admin_units import load
@@ -86,24 +92,11 @@ class Ingestor:
                 self._store.close()
                 self._store = None
 
-    def authority_refusals(
-        self, items: list[dict[str, Any]], holds: Callable[[str], bool]
-    ) -> list[tuple[int, str]]:
-        """The events of `items` the credential may not publish, by index, with the
-        reason (producers/gateway/authority.py); invalid ones are left to validation.
-        Raises psycopg.Error when the registry cannot be read: the gateway then refuses
-        rather than publish what it could not check."""
-        events: dict[int, Event] = {}
-        for index, item in enumerate(items):
-            try:
-                events[index] = parse_event(item)
-            except InvalidEvent:
-                continue
-        known = self._registry.known(names_of(events.values()))
-        found = [(index, refusal(event, holds, known)) for index, event in events.items()]
-        return [(index, reason) for index, reason in found if reason is not None]
-
-    def ingest(self, items: list[dict[str, Any]]) -> Outcome:
+    def ingest(self, items: list[dict[str, Any]], holds: Callable[[str], bool]) -> Outcome:
+        """Validate, check authority, publish. Raises NotPermitted, before anything is
+        published, if a valid event is about another commune's records (`holds` tells
+        the codes the credential holds), and RegistryUnavailable if that cannot be
+        checked: the gateway refuses rather than publish what it could not check."""
         context = Context(load())
         results: dict[int, EventResult] = {}
         valid: list[_Valid] = []
@@ -115,6 +108,11 @@ class Ingestor:
                 log.debug("event %d rejected: %s", index, [p.rule for p in invalid.problems])
             else:
                 valid.append(_Valid(index, event, content_hash(event)))
+        known = self._registry.known(names_of(entry.event for entry in valid))
+        found = [(entry.index, refusal(entry.event, holds, known)) for entry in valid]
+        refused = [(index, reason) for index, reason in found if reason is not None]
+        if refused:
+            raise NotPermitted(refused)
         with self._lock:
             undelivered = self._publish_new(valid, results)
         for entry in valid:

@@ -164,7 +164,7 @@ def _in_range(value: date) -> None:
         )
 
 
-def _not_future(value: date, info: ValidationInfo) -> date:
+def _plausible_day(value: date, info: ValidationInfo) -> date:
     _in_range(value)
     ctx = context_of(info)
     if ctx is not None and value > ctx.today:
@@ -172,7 +172,7 @@ def _not_future(value: date, info: ValidationInfo) -> date:
     return value
 
 
-Day = Annotated[date, BeforeValidator(iso_date), AfterValidator(_not_future)]
+Day = Annotated[date, BeforeValidator(iso_date), AfterValidator(_plausible_day)]
 
 
 def _commune_on(code: str | None, day: date, info: ValidationInfo) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import random
+import zlib
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
@@ -119,7 +120,7 @@ def run(settings: Settings, client: Any, data: st.DataObject, mutations: int) ->
         mine = [
             (e.envelope.household_id.encode(), v)
             for e, v in zip(events, values, strict=True)
-            if hash(e.envelope.household_id) % settings.partitions == partition
+            if zlib.crc32(e.envelope.household_id.encode()) % settings.partitions == partition
         ]
         if mine:
             written = merge(written, {partition: max(produce_raw(settings, mine, partition))})

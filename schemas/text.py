@@ -9,8 +9,8 @@ event rejected with a reason, never stored.
   name typed with composed or with decomposed diacritics is one name; spaces of any kind
   read as one ASCII space, and leading and trailing ones are dropped.
 - No string holds a control, format, surrogate, private-use or unassigned character, nor
-  a line or paragraph separator: PostgreSQL refuses NUL outright (a NUL in a name once
-  stopped the state projector for good), tabs and newlines break the CSV and log lines
+  a line or paragraph separator: PostgreSQL refuses NUL outright (and the log, never
+  trimmed, would offer it to the projector forever), tabs and newlines break the CSV and log lines
   the registry writes, and invisible format characters (bidirectional overrides,
   zero-width spaces) let two names that look the same differ.
 - Dates and timestamps are ISO 8601 strings (or the date and datetime objects Avro

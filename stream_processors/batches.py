@@ -55,7 +55,7 @@ def broker_credentials(kafka: KafkaSettings) -> faust.SASLCredentials | faust.SS
     """The workers log in to a cluster as popreg's confluent-kafka clients do
     (`Settings.kafka_config`): SASL with the configured mechanism, over TLS for
     SASL_SSL; TLS alone for SSL. A cluster that refuses anonymous clients (the compose
-    file's) otherwise left the workers unable to read."""
+    file's) would otherwise not let the workers read."""
     context = None
     if kafka.security_protocol in ("SSL", "SASL_SSL"):
         context = ssl.create_default_context(cafile=kafka.ssl_ca_location)

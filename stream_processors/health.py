@@ -2,8 +2,8 @@
 it has written a batch since it started.
 
 A worker that fails on the same batch every time it starts (a database refusing every
-write, say) is alive most of the time between restarts; without this, `popreg status`
-showed it healthy whenever it happened to be running. The supervisor reads both files
+write, say) is alive for part of the time between restarts, and must not look healthy
+then. The supervisor reads both files
 (`infra/supervisor.py`) and reports such a worker as failing, with its last error, until
 it writes a batch or has run for a minute.
 

@@ -406,9 +406,9 @@ def test_an_event_with_nul_in_a_name_never_stops_a_processor(
     settings: Settings, client: Any
 ) -> None:
     """Produced straight to the broker (no SDK to refuse it), a person whose name holds
-    NUL once crash-looped the state projector for good (PostgreSQL: untranslatable
-    character). Now every reader of the log refuses it on decode with the rule, keeps
-    its raw bytes, and goes on."""
+    NUL, which PostgreSQL cannot store (untranslatable character), is refused on decode
+    by every reader of the log with the rule; its raw bytes are kept, and the
+    processors go on."""
     ids = Ids.new()
     story = Story(ids)
     head = {"type": "HouseholdEnumerated", "address": "Ấp 3", "member_count": 3}

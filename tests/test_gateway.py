@@ -245,8 +245,8 @@ def test_a_single_invalid_event_is_422_naming_field_and_rule(http: httpx.Client)
 
 
 def test_nul_and_control_characters_and_integer_dates_are_422(http: httpx.Client) -> None:
-    """The gateway accepted a name holding NUL, which then stopped the state projector;
-    and read the integer 1764547200 as a date."""
+    """A name holding NUL or a tab is refused with its rule, and so is the integer
+    1764547200 as a date (pydantic alone reads it as 2025-12-01)."""
     nul, tab, integer = fresh(), fresh(), fresh()
     nul["child"] = {**nul["child"], "full_name": "Lê\u0000Văn"}
     tab["child"] = {**tab["child"], "full_name": "Lê\tVăn"}
@@ -416,10 +416,9 @@ def test_an_unreachable_broker_is_503_with_the_kafka_reason(
 def test_a_commune_cannot_change_another_communes_records(
     test_stack: StackUnderTest, gw_settings: Settings, gateway: str
 ) -> None:
-    """Commune 32065's token registered the death of a person of a 32002 household and
-    voided a birth 32002 had recorded, and both were applied: only the envelope's
-    commune was checked. Now both are 403 and nothing is published; 32002's own token
-    may do both."""
+    """Commune 32065's token may not register the death of a person of a 32002
+    household, nor void a birth 32002 recorded, though the envelope names its own
+    commune: both are 403 and nothing is published. 32002's own token may do both."""
     from tests.projector_helpers import publish, wait_projected
 
     tag = uuid.uuid4().hex[:8].upper()

@@ -175,10 +175,9 @@ def amended_story() -> list[Event]:
 
 
 def test_replay_reads_an_amended_event_at_its_amended_date(tmp_path: Path) -> None:
-    """Replay once filtered events by their recorded date before applying amendments: a
-    death amended from 09-07 to 09-17 showed the person dead as of 09-12, and one
-    amended from 11-21 to 10-27 showed her alive as of 11-15 (and her household in
-    being), while the registry said she died on 10-27."""
+    """Amendments apply before the as-of cut: a death amended from 09-07 to 09-17 is
+    not yet a death as of 09-12, and one amended from 11-21 to 10-27 is one as of 11-15
+    (her household no longer in being), as the registry says."""
     events = amended_story()
     assert residents(events, "2021-09-12", NOW) == {"A1", "B1"}
     assert residents(events, "2021-09-20", NOW) == {"A1"}

@@ -343,9 +343,8 @@ def voided_marriage_story(ids: Ids) -> Story:
 @pytest.mark.parametrize("arrival", ["one_by_one", "all_at_once"])
 def test_a_voided_marriage_leaves_no_membership_closed(settings: Settings, arrival: str) -> None:
     """The re-fold of a void restores what its target touched when it was applied,
-    the household a spouse left included: that household was restored only when some
-    later event happened to touch it, so P1 was back in household 1 in `persons` while
-    their membership there still said they left on the marriage date."""
+    the household a spouse left included, even when no later event touches that
+    household: P1 is back in household 1, and their membership there is open."""
     ids = Ids.new()
     events = list(voided_marriage_story(ids).events.values())
     if arrival == "one_by_one":

@@ -308,7 +308,7 @@ def test_a_refusal_quotes_the_input_printably() -> None:
     [
         ("occurred_on", "1899-12-31", "date_out_of_range"),
         ("recorded_at", "1850-01-01T00:00:00Z", "date_out_of_range"),
-        # year 1 and 9999 with an offset once overflowed the conversion to UTC (a crash)
+        # year 1 and 9999 with an offset: converting to UTC would overflow
         ("recorded_at", "0001-01-01T00:00:00+07:00", "date_out_of_range"),
         ("recorded_at", "9999-12-31T23:59:59-07:00", "date_out_of_range"),
     ],

@@ -18,14 +18,9 @@ from psycopg import sql
 
 from infra import procs, secrets
 from infra.part import Part
-from popreg.settings import LOOPBACK, Settings, redact_url
+from popreg.settings import LOOPBACK, POSTGRES_LOGINS, Settings, redact_url
 
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
-# The login of the state projector and `popreg rebuild state`: a member of
-# popreg_projector only (projections/sql/postgres/006_projector_login.sql). The
-# superuser `postgres` is left to migrations and administration.
-PROJECTOR_LOGIN = "popreg_projector_login"
-PROJECTOR_PASSWORD = "postgres-projector.password"
 # The embedded server holds one registry on one machine: a cache that holds a province's
 # hot indexes (the default is 128 MB), checkpoints spaced for bulk loads, and WAL for crash
 # recovery only (no replicas to feed), so the rebuild's COPY into tables it truncated in
@@ -39,34 +34,6 @@ TUNING = {
 }
 
 
-# The ingest gateway's login: it reads the ids and commune codes of households, persons
-# and events, to check a token's authority (008_gateway_login.sql).
-GATEWAY_LOGIN = "popreg_gateway_login"
-GATEWAY_PASSWORD = "postgres-gateway.password"
-# Every login popreg gives a part of itself, with the secret file of its password.
-LOGINS = {PROJECTOR_LOGIN: PROJECTOR_PASSWORD, GATEWAY_LOGIN: GATEWAY_PASSWORD}
-
-
-def login_url(settings: Settings, login: str) -> str:
-    """Where a part of popreg connects as its own login on the embedded server, whose
-    password `popreg up` sets (`set_login_passwords`); a configured server's DSN is used
-    as it is (give it such a login, as the embedded stack does)."""
-    if not settings.embedded_postgres:
-        return settings.postgres_url
-    password = secrets.secret_path(settings.resolved_data_dir, LOGINS[login]).read_text()
-    return f"postgresql://{login}:{password.strip()}@{LOOPBACK}:{settings.ports.postgres}/popreg"
-
-
-def projector_url(settings: Settings) -> str:
-    """The state projector's and `popreg rebuild state`'s login: popreg_projector only."""
-    return login_url(settings, PROJECTOR_LOGIN)
-
-
-def gateway_url(settings: Settings) -> str:
-    """The gateway's login: ids and commune codes only."""
-    return login_url(settings, GATEWAY_LOGIN)
-
-
 def set_login_passwords(settings: Settings) -> None:
     """Give the embedded server's logins the passwords kept in the data directory (made
     on the first `up`), as the superuser, after the migrations that create the logins.
@@ -75,7 +42,7 @@ def set_login_passwords(settings: Settings) -> None:
         return
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
         conn.execute("SET log_min_error_statement = panic")  # never log a password
-        for login, secret in LOGINS.items():
+        for login, secret in POSTGRES_LOGINS.items():
             password = secrets.get_or_create(settings.resolved_data_dir, secret)
             conn.execute(
                 sql.SQL("ALTER ROLE {} PASSWORD {}").format(

@@ -25,8 +25,8 @@ from types import FrameType
 import psutil
 
 from infra import procs
+from infra import worker_health as health
 from popreg.settings import Settings
-from stream_processors import health
 
 log = logging.getLogger("popreg.supervisor")
 STATUS_FILE = "processors-status.json"

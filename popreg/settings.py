@@ -26,6 +26,16 @@ LOOPBACK = "127.0.0.1"
 # The embedded ClickHouse's database and the user popreg's processors write it as.
 CLICKHOUSE_DATABASE = "popreg"
 CLICKHOUSE_WRITER_USER = "popreg"
+# popreg's own PostgreSQL logins on the embedded server, each holding one group role
+# (projections/sql/postgres/006_…, 008_…), and the secret file of each one's password:
+# the state projector and `rebuild state` write the registry (popreg_projector); the
+# gateway reads ids and commune codes, to check a token's authority.
+PROJECTOR_LOGIN = "popreg_projector_login"
+GATEWAY_LOGIN = "popreg_gateway_login"
+POSTGRES_LOGINS = {
+    PROJECTOR_LOGIN: "postgres-projector.password",
+    GATEWAY_LOGIN: "postgres-gateway.password",
+}
 
 
 class KafkaSettings(BaseModel):
@@ -335,6 +345,18 @@ class Settings(BaseSettings):
             return self.postgres_dsn
         password = self.postgres_password_file.read_text().strip()
         return f"postgresql://postgres:{password}@{LOOPBACK}:{self.ports.postgres}/popreg"
+
+    def login_password_file(self, login: str) -> Path:
+        return self.resolved_data_dir / "secrets" / POSTGRES_LOGINS[login]
+
+    def login_url(self, login: str) -> str:
+        """Where a part of popreg connects as its own login (POSTGRES_LOGINS) on the
+        embedded server, whose password `popreg up` sets; a configured server's DSN is
+        used as it is (give it such a login, as the embedded stack does)."""
+        if self.postgres_dsn is not None:
+            return self.postgres_dsn
+        password = self.login_password_file(login).read_text().strip()
+        return f"postgresql://{login}:{password}@{LOOPBACK}:{self.ports.postgres}/popreg"
 
     @property
     def clickhouse_url(self) -> str:

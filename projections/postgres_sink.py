@@ -30,9 +30,8 @@ from confluent_kafka import KafkaError, Message, Producer
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
-from infra.postgres import projector_url
 from infra.procs import session_niceness
-from popreg.settings import Settings
+from popreg.settings import PROJECTOR_LOGIN, Settings
 from projections import fold, history
 from projections.admin_units import AdminUnits, load
 from projections.entity_json import household_from, household_json, person_from, person_json
@@ -187,7 +186,7 @@ def share_niceness(backend_pid: int) -> None:
 
 class StateSink:
     def __init__(self, settings: Settings, consumer: str) -> None:
-        self.url = projector_url(settings)  # popreg_projector only, not the superuser
+        self.url = settings.login_url(PROJECTOR_LOGIN)  # popreg_projector only
         self.local_server = settings.embedded_postgres
         self.consumer = consumer
         self.rejected_topic = settings.topics.rejected

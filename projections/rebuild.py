@@ -26,8 +26,7 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from infra.postgres import projector_url
-from popreg.settings import Settings
+from popreg.settings import PROJECTOR_LOGIN, Settings
 from projections import fold, history
 from projections.admin_units import AdminUnits
 from projections.entity_json import household_json, person_json
@@ -289,7 +288,7 @@ def rebuild_state(settings: Settings, units: AdminUnits, advance: Advance) -> Re
     read_done = time.perf_counter()
     folded = fold_log(log, units, advance)
     fold_done = time.perf_counter()
-    with psycopg.connect(projector_url(settings)) as conn:  # popreg_projector only
+    with psycopg.connect(settings.login_url(PROJECTOR_LOGIN)) as conn:  # popreg_projector only
         try:
             write(conn, topic, log, folded, advance)
         except psycopg.Error as error:

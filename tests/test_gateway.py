@@ -25,9 +25,7 @@ import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from infra.ports import free_port
-from infra.postgres import GATEWAY_PASSWORD
-from infra.secrets import secret_path
-from popreg.settings import GatewaySettings, KafkaSettings, Settings
+from popreg.settings import GATEWAY_LOGIN, GatewaySettings, KafkaSettings, Settings
 from producers.gateway import create_app, issue_token, list_tokens, lookup, revoke_token
 from schemas.codec import Codec, DecodeError
 from schemas.models import EVENT_MODELS, Event
@@ -48,9 +46,9 @@ def gateway_settings(stack: StackUnderTest, data_dir: Path, **changes: Any) -> S
     """The stack's broker, topics and registry, with the gateway's own token file and
     store (and a copy of the password of the registry login it checks authority with)."""
     limits = GatewaySettings(max_body_bytes=BODY_LIMIT, max_batch=MAX_BATCH)
-    password = secret_path(stack.settings.resolved_data_dir, GATEWAY_PASSWORD)
+    password = stack.settings.login_password_file(GATEWAY_LOGIN)
     if password.exists():
-        mine = secret_path(data_dir, GATEWAY_PASSWORD)
+        mine = data_dir / "secrets" / password.name
         mine.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         shutil.copy2(password, mine)
     return stack.settings.model_copy(update={"data_dir": data_dir, "gateway": limits, **changes})
@@ -492,7 +490,7 @@ def test_a_registry_that_cannot_be_read_is_503_and_nothing_is_published(
     and Retry-After rather than publish what it could not check (here its login's
     password file is missing)."""
     settings = gateway_settings(test_stack, tmp_path)
-    secret_path(tmp_path, GATEWAY_PASSWORD).unlink()
+    settings.login_password_file(GATEWAY_LOGIN).unlink()
     token = issue_token(settings, COMMUNE, [])
     with running(settings) as url, client(url, token) as http:
         answer = http.post("/v1/events", json=fresh())

@@ -13,8 +13,7 @@ import psycopg
 import pytest
 
 from infra.clickhouse import writer_client
-from infra.postgres import PROJECTOR_LOGIN, projector_url
-from popreg.settings import Settings
+from popreg.settings import PROJECTOR_LOGIN, Settings
 from projections.rebuild import TABLES
 from tests.projector_helpers import Ids, publish, synthetic, wait_projected
 from tests.test_indicator_worker import wait_counted
@@ -129,7 +128,7 @@ def test_the_state_projector_logs_in_as_a_projector_and_nothing_more(settings: S
     assert sessions == [(PROJECTOR_LOGIN,)]
     assert member_of == [("popreg_projector",)]
     assert attributes == (False, False, False, False, False)
-    with psycopg.connect(projector_url(settings)) as conn:
+    with psycopg.connect(settings.login_url(PROJECTOR_LOGIN)) as conn:
         assert refused(conn, "CREATE TABLE public.intruder (x int)")
         assert refused(conn, "DELETE FROM schema_migrations")
         assert refused(conn, "CREATE ROLE intruder")

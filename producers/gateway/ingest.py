@@ -9,8 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from infra.postgres import gateway_url
-from popreg.settings import Settings
+from popreg.settings import GATEWAY_LOGIN, Settings
 from producers.gateway.accepted import Accepted, AcceptedStore, content_hash, store_path
 from producers.gateway.authority import (
     NotPermitted,
@@ -69,7 +68,7 @@ class Ingestor:
         self._lock = threading.Lock()
         self._publisher: Publisher | None = None
         self._store: AcceptedStore | None = None
-        self._registry: Registry = PostgresRegistry(lambda: gateway_url(settings))
+        self._registry: Registry = PostgresRegistry(lambda: settings.login_url(GATEWAY_LOGIN))
 
     def start(self) -> None:
         load()  # read the unit tables now rather than during the first request

@@ -55,7 +55,7 @@ def state(data_dir: DataDir = None) -> None:
             )
     except projection.PartlyRebuilt as error:
         raise fail(f"rebuild failed: {error}; is the stack up? (popreg status)") from None
-    except (psycopg.Error, KafkaException, RuntimeError) as error:
+    except (psycopg.Error, KafkaException, RuntimeError, OSError) as error:
         raise fail(
             f"rebuild failed, nothing changed: {error}; is the stack up? (popreg status)"
         ) from None

@@ -355,7 +355,13 @@ class Settings(BaseSettings):
         used as it is (give it such a login, as the embedded stack does)."""
         if self.postgres_dsn is not None:
             return self.postgres_dsn
-        password = self.login_password_file(login).read_text().strip()
+        path = self.login_password_file(login)
+        try:
+            password = path.read_text().strip()
+        except FileNotFoundError:
+            raise FileNotFoundError(
+                f"no password for PostgreSQL login {login} at {path}: `popreg up` makes it"
+            ) from None
         return f"postgresql://{login}:{password}@{LOOPBACK}:{self.ports.postgres}/popreg"
 
     @property

@@ -147,3 +147,10 @@ def test_processor_settings_have_defaults_read_the_environment_and_refuse_too_sm
         with pytest.raises(ValidationError, match="greater than or equal to"):
             Settings()
         monkeypatch.delenv(f"POPREG_PROCESSORS__{name.upper()}")
+
+
+def test_a_missing_login_password_says_what_makes_it(tmp_path: Path) -> None:
+    from popreg.settings import PROJECTOR_LOGIN
+
+    with pytest.raises(FileNotFoundError, match="popreg up"):
+        Settings(data_dir=tmp_path).login_url(PROJECTOR_LOGIN)

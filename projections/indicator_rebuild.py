@@ -1,7 +1,7 @@
 """`popreg rebuild indicators`: the ClickHouse tables from the whole log, at bulk speed.
 
 The log is read with confluent-kafka up to end markers, folded once (the same fold
-as the live processor, in the same knowledge order), and the tables are replaced
+as the live processor, in the same history order), and the tables are replaced
 with the rows, merged into one part each; the positions reached are stored, so the live
 processor resumes there, from the snapshot of the fold written last (so that it need not
 fold the log again).

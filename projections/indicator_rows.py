@@ -6,21 +6,26 @@ written as the difference between the rows before and after it: negative rows
 cancel what no longer counts. No row holds a name, a national ID, an address or a
 raw person id: persons are pseudonymous keys (a keyed hash, `pseudonym`).
 
-Indicators count events in the order the registry learnt them (`knowledge_key`:
-`recorded_at`, then `event_id`), each judged by the fold against what was known
-before it. `fold_all` is that order applied from scratch: the reference the live
-processor converges to whenever it re-folds (corrections, restarts, rebuilds).
+Indicators count events in history order (`history.key_of`: `occurred_on`,
+`recorded_at`, `event_id`), each judged by the same fold as the registry against what
+happened before it, so both stores apply or refuse every event alike, with the same
+reason (docs/decisions/0007). An event recorded late takes its place in the past:
+the events after it that share a household or person with it are taken back and
+applied again, and the rows change by the difference. `fold_all` is that order
+applied from scratch: the reference the live processor converges to whenever it
+re-folds (corrections, restarts, rebuilds).
 """
 
 from __future__ import annotations
 
 import hashlib
+import heapq
 import hmac
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -87,13 +92,14 @@ COLUMNS: dict[str, tuple[str, ...]] = {
 NO_EVENT = UUID(int=0)  # the event id of a rejection of bytes that are not an event
 
 Row = tuple[str, tuple[Any, ...]]  # (table, values); the last value is the signed count
-KnowledgeKey = tuple[datetime, UUID]
-Undo = dict[fold.Entity, tuple["Household | Person | None", "KnowledgeKey | None"]]
-WINDOW = 20_000  # recent events that can be taken back to let a late arrival in
-
-
-def knowledge_key(event: Event) -> KnowledgeKey:
-    return event.envelope.recorded_at, event.envelope.event_id
+Undo = dict[fold.Entity, tuple["Household | Person | None", "history.Key | None"]]
+# How far back in history (days before the newest event's) events can be taken back to
+# let a late one in: past the latest of the usual late registrations (births up to
+# about three years late). A late event that meets an event older than that about
+# the same household or person makes the whole log fold again. Each event in the
+# window costs about 1.7 KB; at Cà Mau's scale (about 130,000 events a year) the
+# window holds about 400,000.
+WINDOW_DAYS = 1100
 
 
 def pseudonym(secret: bytes, person_id: str) -> int:
@@ -140,7 +146,7 @@ class IndicatorFold:
     units: AdminUnits
     secret: bytes
     registry: Registry = field(default_factory=Registry)
-    last: dict[fold.Entity, KnowledgeKey] = field(default_factory=dict)
+    last: dict[fold.Entity, history.Key] = field(default_factory=dict)
     out_of_order: bool = False  # an event came after a later one touching the same entity
 
     def apply(self, event: Event, undo: Undo | None = None) -> list[Row]:
@@ -149,7 +155,7 @@ class IndicatorFold:
         touched = fold.touched(event, self.registry)
         if undo is not None:
             undo.update({e: (self._copy(e), self.last.get(e)) for e in touched})
-        key = knowledge_key(event)
+        key = history.key_of(event)
         for entity in touched:
             if self.last.setdefault(entity, key) > key:
                 self.out_of_order = True
@@ -295,7 +301,7 @@ def single_object(record: Record) -> bytes:
 
 
 def fold_all(records: Iterable[Record], units: AdminUnits, secret: bytes) -> IndicatorState:
-    """Every record from scratch, in knowledge order: the rows the indicators should hold."""
+    """Every record from scratch, in history order: the rows the indicators should hold."""
     state = IndicatorState(IndicatorFold(units, secret))
     state.load(records)
     return state
@@ -314,8 +320,8 @@ class Taken:
 
 @dataclass(frozen=True)
 class Applied:
-    key: KnowledgeKey
-    event: Event  # as recorded: corrections are applied to it each time it is folded
+    key: history.Key  # where the event counts: its own key, or its amended one
+    event_id: UUID  # its bytes are in `IndicatorState.events`; corrections apply each time
     undo: Undo
 
 
@@ -327,36 +333,38 @@ class IndicatorState:
     events; decoded models would take gigabytes), corrections decoded: they are few."""
 
     fold: IndicatorFold
-    events: dict[UUID, tuple[KnowledgeKey, bytes]] = field(default_factory=dict)
+    events: dict[UUID, tuple[history.Key, bytes]] = field(default_factory=dict)
     corrections: dict[UUID, EventVoided | EventAmended] = field(default_factory=dict)
     fixes: dict[UUID, list[EventVoided | EventAmended]] = field(default_factory=dict)
     rows: dict[UUID, list[Row]] = field(default_factory=dict)
     undecodable: list[Row] = field(default_factory=list)
-    recent: list[Applied] = field(default_factory=list)  # knowledge order, WINDOW or more
+    recent: list[Applied] = field(default_factory=list)  # history order, WINDOW_DAYS
+    moved: dict[UUID, history.Key] = field(default_factory=dict)  # amended to another day
 
     def take(self, records: list[Record], caught_up: bool = True) -> Taken:
         """A batch of records; the rows that bring the indicators up to date with it.
 
-        New state events take their place in knowledge order (`_place`): an event that
-        arrives after later-recorded ones (partitions are read side by side) takes back
-        the recent events recorded after it that share a household or person with it
-        (and, in turn, with those). A correction changes what counts from its target
-        on, so it takes back its target and what shares with it. Only when that reaches
-        beyond the window (a correction of an old event, or a late arrival touching
-        what a later event beyond the window touched: `out_of_order`) is the whole
-        history folded again, and only the difference written; while the reader has
-        not `caught_up` (a backlog), that is done once, at the backlog's end."""
+        New state events take their place in history order (`_place`): an event that
+        occurred before events already taken (recorded late, or read from a partition
+        behind the others) takes back the recent events after it that share a household
+        or person with it (and, in turn, with those). A correction changes what counts
+        from its target on (or from the day it moves the target to), so it takes back
+        its target and what shares with it. Only when that reaches beyond the window (a
+        correction of an old event, or a late event touching what an event beyond the
+        window touched after it: `out_of_order`) is the whole history folded again, and
+        only the difference written; while the reader has not `caught_up` (a backlog),
+        that is done once, at the backlog's end."""
         taken = Taken([])
         new = self._remember(records, taken)
         fixes = [e for e in new if isinstance(e, EventVoided | EventAmended)]
         states: list[Event] = [e for e in new if not history.is_correction(e)]
         arrived = {e.envelope.event_id for e in states}
-        redo = [  # the targets of new corrections that were folded before
-            self.events[f.target_event_id][0]
+        redo = {  # the targets of new corrections that were folded before, where they were
+            f.target_event_id: self.moved.get(t, self.events[t][0])
             for f in fixes
-            if f.target_event_id in self.events and f.target_event_id not in arrived
-        ]
-        if not all(self._in_window(key) for key in redo):
+            if (t := f.target_event_id) in self.events and t not in arrived
+        }
+        if not all(self._in_window(key) for key in redo.values()):
             taken.rows += self.refold()
             taken.refolded = True
             return taken
@@ -371,12 +379,12 @@ class IndicatorState:
         if self.fold.out_of_order and caught_up:
             taken.rows = difference([], [*taken.rows, *self.refold()])
             taken.refolded = True
-        if len(self.recent) > 2 * WINDOW:
-            del self.recent[:-WINDOW]
+        if self.recent:
+            del self.recent[: self._position_on(self._window_start(self.recent[-1].key[0]))]
         return taken
 
-    def _in_window(self, key: KnowledgeKey) -> bool:
-        """Whether the event recorded at `key` can be taken back."""
+    def _in_window(self, key: history.Key) -> bool:
+        """Whether the event placed at `key` can be taken back."""
         at = self._position(key)
         return at < len(self.recent) and self.recent[at].key == key
 
@@ -385,13 +393,18 @@ class IndicatorState:
         event_id = event.envelope.event_id
         undo: Undo = {}
         counted = self._effective(event)
+        key = history.key_of(event if counted is None else counted)
+        if key != history.key_of(event):
+            self.moved[event_id] = key
+        else:
+            self.moved.pop(event_id, None)
         if counted is None:
             self.rows.pop(event_id, None)
             rows: list[Row] = []
         else:
             self.rows[event_id] = rows = self.fold.apply(counted, undo if keep else None)
         if keep:
-            self.recent.append(Applied(knowledge_key(event), event, undo))
+            self.recent.append(Applied(key, event_id, undo))
         return rows
 
     def _effective(self, event: Event) -> Event | None:
@@ -402,36 +415,45 @@ class IndicatorState:
         effective = history.effective_events([event, *fixes])
         return effective[0] if effective else None
 
+    def _placed(self, event: Event) -> history.Key:
+        """Where the event counts in history order once its corrections are applied."""
+        counted = self._effective(event)
+        return history.key_of(event if counted is None else counted)
+
+    def _decoded(self, event_id: UUID) -> Event:
+        return decode_single_object(self.events[event_id][1])
+
     def _correction_rows(self, fix: EventVoided | EventAmended) -> list[Row]:
         target = self.events.get(fix.target_event_id)
         return self.fold.correction(
             fix, None if target is None else decode_single_object(target[1])
         )
 
-    def _place(self, events: list[Event], redo: list[KnowledgeKey]) -> list[Row]:
-        """Events in their place in knowledge order, with the corrected events at `redo`.
+    def _place(self, events: list[Event], redo: dict[UUID, history.Key]) -> list[Row]:
+        """Events in their place in history order, with the corrected events that were
+        at `redo` (event id: where it was) placed again where they now count.
 
-        Of the recent events recorded after the first of them, those sharing a household
-        or person with them (or with one taken back before) are taken back, newest
-        first, and taken again among them in order (rows: the difference). Others
-        commute with them and stay. Events that left the window are not taken back; if
-        one recorded later touches what a new event touches, the fold notices
-        (`out_of_order`) and `take` folds everything again."""
+        Of the recent events after the first of them, those sharing a household or
+        person with them (or with one taken back before) are taken back, newest first,
+        and taken again among them in order (rows: the difference). Others commute with
+        them and stay. Events that left the window are not taken back; if one placed
+        later touches what a new event touches, the fold notices (`out_of_order`) and
+        `take` folds everything again."""
         registry = self.fold.registry
-        keys = [*redo, *map(knowledge_key, events)]
-        at = min([len(self.recent), *map(self._position, keys)])
+        targets = {event_id: self._decoded(event_id) for event_id in redo}
+        placed = {e.envelope.event_id: self._placed(e) for e in [*events, *targets.values()]}
+        at = min([len(self.recent), *map(self._position, [*redo.values(), *placed.values()])])
         shared: set[fold.Entity] = set()
         for event in events:
             shared |= fold.touched(event, registry)
-        for key in redo:
-            target = self.recent[self._position(key)]
-            shared |= target.undo.keys()
-            if (counted := self._effective(target.event)) is not None:
+        for event_id, key in redo.items():
+            shared |= self.recent[self._position(key)].undo.keys()
+            if (counted := self._effective(targets[event_id])) is not None:
                 shared |= fold.touched(counted, registry)
         back: list[Applied] = []
         kept: list[Applied] = []
         for applied in self.recent[at:]:
-            if applied.key in redo or not shared.isdisjoint(applied.undo):
+            if applied.event_id in redo or not shared.isdisjoint(applied.undo):
                 back.append(applied)
                 shared |= applied.undo.keys()
             else:
@@ -439,14 +461,27 @@ class IndicatorState:
         del self.recent[at:]
         for applied in reversed(back):
             self.fold.restore(applied.undo)
-        old = [row for a in back for row in self.rows.get(a.event.envelope.event_id, [])]
-        again = sorted([*events, *(a.event for a in back)], key=knowledge_key)
-        new = [row for event in again for row in self._apply(event)]
-        self.recent[at:] = sorted([*kept, *self.recent[at:]], key=lambda a: a.key)
+        old = [row for a in back for row in self.rows.get(a.event_id, [])]
+        again = {e.envelope.event_id: e for e in events}
+        for applied in back:
+            again[applied.event_id] = targets.get(applied.event_id) or self._decoded(
+                applied.event_id
+            )
+            placed.setdefault(applied.event_id, applied.key)
+        order = sorted(again.values(), key=lambda e: placed[e.envelope.event_id])
+        new = [row for event in order for row in self._apply(event)]
+        self.recent[at:] = list(heapq.merge(kept, self.recent[at:], key=lambda a: a.key))
         return difference(old, new) if back else new
 
-    def _position(self, key: KnowledgeKey) -> int:
+    def _position(self, key: history.Key) -> int:
         return bisect_left(self.recent, key, key=lambda a: a.key)
+
+    def _position_on(self, day: date) -> int:
+        return bisect_left(self.recent, day, key=lambda a: a.key[0])
+
+    @staticmethod
+    def _window_start(newest: date) -> date:
+        return newest - timedelta(days=WINDOW_DAYS)
 
     def load(self, records: Iterable[Record]) -> None:
         """Many records at once (a restart, a rebuild): one fold at the end."""
@@ -483,7 +518,7 @@ class IndicatorState:
                     self.fixes.setdefault(event.target_event_id, []).append(event)
                 else:
                     self.events[event.envelope.event_id] = (
-                        knowledge_key(event),
+                        history.key_of(event),
                         single_object(record),
                     )
                 new.append(event)
@@ -494,22 +529,23 @@ class IndicatorState:
         return event_id in self.events or event_id in self.corrections
 
     def refold(self) -> list[Row]:
-        """Everything again, in knowledge order: a voided event counts nothing, an
-        amended one counts as amended, in its own place. The last WINDOW events are
-        kept in the window, so that what comes next can take them back."""
+        """Everything again, in history order: a voided event counts nothing, an
+        amended one counts as amended, where it now belongs. The events of the last
+        WINDOW_DAYS are kept in the window, so that what comes next can take them back."""
         old = [row for rows in self.rows.values() for row in rows]
         self.fold = IndicatorFold(self.fold.units, self.fold.secret)
         self.rows = {}
         self.recent = []
-        order = [(key, event_id) for event_id, (key, _) in self.events.items()]
-        order += [(knowledge_key(c), event_id) for event_id, c in self.corrections.items()]
-        kept_from = len(self.events) - WINDOW
-        applied = 0
-        for _, event_id in sorted(order):
-            correction = self.corrections.get(event_id)
-            if correction is not None:
-                self.rows[event_id] = self._correction_rows(correction)
-                continue
-            self._apply(decode_single_object(self.events[event_id][1]), applied >= kept_from)
-            applied += 1
+        self.moved = {}
+        for event_id, correction in self.corrections.items():
+            self.rows[event_id] = self._correction_rows(correction)
+        order = sorted(
+            (
+                (self._placed(self._decoded(event_id)) if event_id in self.fixes else key, event_id)
+                for event_id, (key, _) in self.events.items()
+            )
+        )
+        start = self._window_start(order[-1][0][0]) if order else date.min
+        for key, event_id in order:
+            self._apply(self._decoded(event_id), key[0] >= start)
         return difference(old, [row for rows in self.rows.values() for row in rows])

@@ -241,7 +241,7 @@ def test_partitions_read_far_apart_converge_to_the_one_fold_once_caught_up(
 ) -> None:
     """Households' events in three partitions, one read far ahead of the others (a
     backlog, beyond the window): judged as they come, then re-folded once caught up."""
-    monkeypatch.setattr(indicator_rows, "WINDOW", 20)
+    monkeypatch.setattr(indicator_rows, "WINDOW_DAYS", 20)
     partitions: list[list[Record]] = [[], [], []]
     for n, e in enumerate(SYNTH):
         partitions[zlib.crc32(e.envelope.household_id.encode()) % 3].append(
@@ -275,6 +275,14 @@ def skewed_batches(
     return batches
 
 
+@pytest.fixture
+def wide_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window as wide as the whole test history: this small province's partitions,
+    read side by side, drift years apart (a province's drift by minutes)."""
+    monkeypatch.setattr(indicator_rows, "WINDOW_DAYS", 100_000)
+
+
+@pytest.mark.usefixtures("wide_window")
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_late_arrivals_within_the_window_are_put_in_place_without_refolding(seed: int) -> None:
     written, refolded = take_all(skewed_batches(seed))
@@ -282,6 +290,7 @@ def test_late_arrivals_within_the_window_are_put_in_place_without_refolding(seed
     assert difference(written, one_fold(SYNTH)) == []
 
 
+@pytest.mark.usefixtures("wide_window")
 def test_a_backlog_read_side_by_side_is_put_in_place_without_refolding() -> None:
     events = with_corrections(4)
     written, refolded = take_all(skewed_batches(4, events=events), backlog=True)
@@ -292,7 +301,7 @@ def test_a_backlog_read_side_by_side_is_put_in_place_without_refolding() -> None
 def test_a_late_arrival_beyond_the_window_is_caught_by_a_refold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(indicator_rows, "WINDOW", 5)
+    monkeypatch.setattr(indicator_rows, "WINDOW_DAYS", 5)
     written, refolded = take_all(skewed_batches(1, size=200))
     assert any(refolded)
     assert difference(written, one_fold(SYNTH)) == []
@@ -317,6 +326,7 @@ def with_corrections(seed: int, count: int = 40) -> list[Event]:
     return sorted([*SYNTH, *fixes], key=lambda e: e.envelope.recorded_at)
 
 
+@pytest.mark.usefixtures("wide_window")
 @pytest.mark.parametrize("seed", [1, 2])
 def test_corrections_within_the_window_take_back_from_their_target_without_refolding(
     seed: int,
@@ -331,7 +341,7 @@ def test_corrections_within_the_window_take_back_from_their_target_without_refol
 def test_a_correction_beyond_the_window_is_caught_by_a_refold(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(indicator_rows, "WINDOW", 5)
+    monkeypatch.setattr(indicator_rows, "WINDOW_DAYS", 5)
     events = with_corrections(3)
     written, refolded = take_all(skewed_batches(3, events=events))
     assert any(refolded)

@@ -13,6 +13,7 @@ import re
 import signal
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import pytest
 
@@ -35,13 +36,17 @@ from tests.conftest import SNAPSHOT_EVERY
 from tests.projector_helpers import (
     Ids,
     Offsets,
+    archived,
     merge,
     publish,
+    retag,
     synthetic,
+    wait_projected,
     wait_until,
 )
 from tests.test_fold import event as make_event
 from tests.test_indicator_rows import family, net
+from tests.test_one_truth import CASES, in_log_order, registry_verdicts, row_verdicts
 
 pytestmark = pytest.mark.stack
 CONSUMER = "indicators"
@@ -278,6 +283,28 @@ def test_a_void_of_a_birth_lowers_that_months_births_by_one(
     wait_counted(client, settings, publish(settings, [void]))
     assert births_in(client, commune, "2024-03-01") == before - 1
     assert held(client, settings, [*story, void]) == expected(settings, [*story, void])
+
+
+def test_late_events_count_as_the_registry_judges_them(settings: Settings, client: Any) -> None:
+    """The three crossing histories of `test_one_truth`, each event published on its own
+    (so the late one arrives after the later event it crosses was counted): ClickHouse
+    holds the one fold's rows, and every event has the registry's verdict in both
+    stores (the birth counts, the household closes on the last move-out, the marriage
+    counts)."""
+    events = [e for case in CASES.values() for e in retag(case(), Ids.new())]
+    for event in in_log_order(events):
+        offsets = publish(settings, [event])
+        wait_counted(client, settings, offsets)
+        wait_projected(settings, offsets)
+    assert held(client, settings, events) == expected(settings, events)
+    rows = [(table, (UUID(str(values[0])), *values[1:], n))
+            for (table, values), n in held(client, settings, events).items()]  # fmt: skip
+    in_clickhouse = row_verdicts(rows)
+    in_postgres = {
+        event_id: row["reason"] for event_id, row in archived(settings, in_clickhouse).items()
+    }
+    assert in_clickhouse == in_postgres == registry_verdicts(events)
+    assert all(verdict is None for verdict in in_clickhouse.values())
 
 
 def test_clickhouse_holds_no_name_national_id_or_address(settings: Settings, client: Any) -> None:

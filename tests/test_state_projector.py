@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import os
+import random
 import signal
 import struct
 import time
@@ -358,6 +359,58 @@ def test_a_voided_marriage_leaves_no_membership_closed(settings: Settings, arriv
     row = next(dict(zip(COLUMNS["household_members"], r, strict=True)) for r in members
                if r[0] == ids.household(1) and r[1] == ids.person(1))  # fmt: skip
     assert (row["left_on"], row["left_reason"]) == (None, None)
+
+
+def varied_voided_marriage(ids: Ids, rng: random.Random) -> Story:
+    """A voided marriage in one of many shapes: either spouse moves, the household
+    left may empty or keep a member, the void comes before or after a later event
+    that touches the new household, and the marriage is recorded late or not."""
+    s = Story(ids)
+    head = {"type": "HouseholdEnumerated", "address": "Ấp 5", "member_count": 2}
+    s.add("enum-h1", {**head, "head_person_id": ids.person(1)}, "2024-01-01")
+    s.enumerate(1, "HEAD", s.person(1, "MALE", "1990-01-01"))
+    if rng.random() < 0.5:
+        s.enumerate(3, "SIBLING", s.person(3, "FEMALE", "1992-01-01"))
+    s.add("enum-h2", {**head, "head_person_id": ids.person(2)}, "2024-01-01", h=2)
+    s.enumerate(2, "HEAD", s.person(2, "FEMALE", "1991-01-01"), h=2)
+    s.enumerate(4, "CHILD", s.person(4, "MALE", "2010-01-01"), h=2)
+    into = rng.choice([1, 2])  # the household after: the other spouse moves
+    a, b = (1, 2) if rng.random() < 0.5 else (2, 1)
+    marriage = {"type": "MarriageRegistered", "spouse_a_id": ids.person(a),
+                "spouse_b_id": ids.person(b), "marriage_date": "2024-03-01",
+                "household_after": ids.household(into)}  # fmt: skip
+    late = rng.choice([None, "2024-03-20T02:00:00.000Z"])
+    s.add("marriage", marriage, "2024-03-01", at=late, h=into)
+    moved = {"type": "MovedOut", "person_ids": [ids.person(4)], "destination": "ABROAD"}
+    if rng.random() < 0.5:
+        s.add("move-out", moved, "2024-03-10", h=2)
+    void_on = rng.choice(["2024-03-05", "2024-04-01"])
+    s.correction("void-marriage", "EventVoided", "marriage", void_on, h=into)
+    return s
+
+
+@pytest.mark.parametrize("arrival", ["one_by_one", "all_at_once"])
+def test_many_voided_marriages_leave_no_membership_closed(settings: Settings, arrival: str) -> None:
+    """Thirty voided marriages of varied shapes, in new id spaces (so that sets and
+    hashes order them differently): each spouse is back where they were, with an
+    open membership, and every table equals the fold."""
+    rng = random.Random(f"voided-marriages-{arrival}")
+    stories = [(ids, varied_voided_marriage(ids, rng)) for ids in (Ids.new() for _ in range(30))]
+    if arrival == "one_by_one":  # every story but its void first, then all the voids
+        firsts = [e for _, s in stories for n, e in s.events.items() if n != "void-marriage"]
+        wait_projected(settings, publish(settings, firsts))
+        wait_projected(settings, publish(settings, [s.events["void-marriage"] for _, s in stories]))
+    else:
+        wait_projected(
+            settings, publish(settings, [e for _, s in stories for e in s.events.values()])
+        )
+    for ids, story in stories:
+        assert_projected(settings, ids, list(story.events.values()))
+        rows = [dict(zip(COLUMNS["household_members"], r, strict=True))
+                for r in db_rows(settings, ids)["household_members"]]  # fmt: skip
+        open_rows = {(r["household_id"], r["person_id"]) for r in rows if r["left_on"] is None}
+        for person, household in ((1, 1), (2, 2)):
+            assert (ids.household(household), ids.person(person)) in open_rows
 
 
 # --- 4: poison messages -------------------------------------------------------------------

@@ -1,28 +1,69 @@
 """`popreg replay` and `popreg audit verify` against the real stack: snapshots are
-deterministic, the live registry equals the replay of the log, and a deliberately
-corrupted row is reported."""
+deterministic, the live registry equals the replay of the log, the indicators equal
+the registry, and a deliberately corrupted row or figure is reported."""
 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 
+from infra import stack
+from infra.clickhouse import writer_client
 from popreg.settings import Settings
+from projections.agreement_queries import ch_age, pg_age
+from projections.clickhouse_schema import DATABASE
+from projections.indicator_rows import COLUMNS
+from schemas.models import Event, age_on
+from schemas.validation import event_json, parse_event
 from tests.cli_env import popreg
-from tests.projector_helpers import Ids, publish, synthetic
+from tests.conftest import embedded_settings
+from tests.projector_helpers import Ids, produce_raw, publish, synthetic
 
 pytestmark = pytest.mark.stack
 
 
-def test_verify_passes_on_the_live_registry_and_names_a_corrupted_row(settings: Settings) -> None:
+@pytest.fixture(scope="module")
+def own_settings(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Settings]:
+    """A stack of this module's own for `audit verify`, which compares whole stores:
+    the session's other tests build adversarial histories on purpose and tamper with
+    tables, and this module's tampering must not reach them either. (With
+    `--backend=containers` the session's stack serves; every tampering is undone.)"""
+    if request.config.getoption("--backend") != "embedded":
+        yield request.getfixturevalue("test_stack").settings
+        return
+    settings = embedded_settings(tmp_path_factory.mktemp("audit-stack"))
+    stack.up(settings)
+    try:
+        yield settings
+    finally:
+        stack.down(settings)
+
+
+def verify(settings: Settings) -> subprocess.CompletedProcess[str]:
+    return popreg(settings, "audit", "verify", "--timeout", "120", timeout=300)
+
+
+def test_verify_passes_on_the_live_registry_and_names_a_corrupted_row(
+    own_settings: Settings,
+) -> None:
+    settings = own_settings
     events = synthetic(Ids.new(), households=40, years=(2022, 2024), seed=8, error_rate=0.05)
     publish(settings, events)
-    verified = popreg(settings, "audit", "verify", "--timeout", "120", timeout=300)
+    verified = verify(settings)
     assert verified.returncode == 0, verified.stdout + verified.stderr
-    assert "verified" in verified.stdout
+    assert "verified: the live registry equals the replay" in verified.stdout
 
     person_id = next(e.person.person_id for e in events if e.type == "PersonEnumerated")
     with psycopg.connect(settings.postgres_url, autocommit=True) as conn:
@@ -32,11 +73,143 @@ def test_verify_passes_on_the_live_registry_and_names_a_corrupted_row(settings: 
         assert sex is not None
         conn.execute("UPDATE persons SET sex = 'UNKNOWN' WHERE person_id = %s", (person_id,))
         try:
-            found = popreg(settings, "audit", "verify", "--timeout", "120", timeout=300)
+            found = verify(settings)
         finally:
             conn.execute("UPDATE persons SET sex = %s WHERE person_id = %s", (sex, person_id))
     assert found.returncode == 1
     assert person_id in found.stdout and "1 rows differ" in found.stderr
+
+
+def test_verify_holds_the_indicators_to_the_registry_and_names_a_tampered_figure(
+    own_settings: Settings,
+) -> None:
+    """A generated history with its deliberate mistakes, a void, an amendment, a void of
+    no event and bytes that are no event: the stores agree. An extra population delta
+    in ClickHouse is named by date, commune, sex and age; an extra rejection by type
+    and reason; once both are cancelled the stores agree again."""
+    settings = own_settings
+    events = synthetic(Ids.new(), households=200, years=(2021, 2024), seed=5, error_rate=0.005)
+    publish(settings, [*events, *corrections(events)])
+    produce_raw(settings, [(b"junk", b"not an event")], partition=0)
+    verified = verify(settings)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    line = re.search(r"verified: the indicators equal the registry \((.*)\)", verified.stdout)
+    assert line is not None, verified.stdout
+    assert re.match(r"[\d,]+ commune-sex-age cells on \d+ dates, [\d,]+ households", line[1])
+
+    commune = events[0].envelope.commune_code
+    extra = (
+        uuid.uuid4(),
+        commune,
+        "MALE",
+        date(1990, 6, 15),
+        "NEVER_MARRIED",
+        date(2023, 3, 10),
+        1,
+    )
+    with tampered(settings, "population_deltas", extra):
+        found = verify(settings)
+    assert found.returncode == 1
+    assert "figures differ between the indicators and the registry" in found.stderr
+    named = f"population on 2023-12-31 commune {commune} sex MALE age 33: registry "
+    assert any(
+        row.strip().startswith(named) and row.endswith("(+1)") for row in found.stdout.splitlines()
+    ), found.stdout
+    assert f"population on 2022-12-31 commune {commune} sex MALE" not in found.stdout
+
+    rejection = (uuid.uuid4(), "MovedOut", commune, "not_member", None, None, "", 1)
+    with tampered(settings, "rejections", rejection):
+        found = verify(settings)
+    assert found.returncode == 1
+    assert "1 figures differ between the indicators and the registry" in found.stderr
+    assert "rejected event type MovedOut reason not_member: registry " in found.stdout
+
+    again = verify(settings)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "verified: the indicators equal the registry" in again.stdout
+
+
+def corrections(events: list[Event]) -> list[Event]:
+    """A void of the last birth, an amendment of a death (its place), and a void of an
+    event that does not exist, recorded after the history."""
+    birth = [e for e in events if e.type == "BirthRegistered"][-1]
+    death = next(e for e in events if e.type == "DeathRegistered")
+    place = "OTHER" if event_json(death)["place"] != "OTHER" else "HOME"
+
+    def correction(n: int, target: Event, **fields: Any) -> Event:
+        kind = "EventAmended" if "corrected_fields" in fields else "EventVoided"
+        env = event_json(target)["envelope"] | {
+            "event_id": str(uuid.uuid4()),
+            "occurred_on": "2025-02-20",
+            "recorded_at": f"2025-02-20T03:00:0{n}.000Z",
+        }
+        return parse_event({"type": kind, "envelope": env, "reason": "audit test", **fields})
+
+    return [
+        correction(1, birth, target_event_id=str(birth.envelope.event_id)),
+        correction(
+            2,
+            death,
+            target_event_id=str(death.envelope.event_id),
+            corrected_fields={"place": json.dumps(place)},
+        ),
+        correction(3, death, target_event_id=str(uuid.uuid4())),
+    ]
+
+
+@contextmanager
+def tampered(settings: Settings, table: str, row: tuple[Any, ...]) -> Iterator[None]:
+    """`row` added to a ClickHouse table for the block, then cancelled by its negation
+    (figures are sums), checked to sum to zero."""
+    columns = COLUMNS[table]
+    client = writer_client(settings)
+    try:
+        client.insert(f"{DATABASE}.{table}", [row], column_names=list(columns))
+        try:
+            yield
+        finally:
+            negated = (*row[:-1], -row[-1])
+            client.insert(f"{DATABASE}.{table}", [negated], column_names=list(columns))
+            left = client.query(
+                f"SELECT sum({columns[-1]}) FROM {DATABASE}.{table} WHERE event_id = {{id:UUID}}",
+                parameters={"id": row[0]},
+            ).result_rows[0][0]
+            assert left == 0
+    finally:
+        client.close()
+
+
+def test_the_age_both_stores_compute_is_age_on(settings: Settings) -> None:
+    """The age expressions of the population figures, held to `schemas.models.age_on`
+    on birthdays, the day before, 29 February and the turn of the year."""
+    pairs = [
+        (date(2023, 2, 28), date(2000, 2, 29)),
+        (date(2023, 3, 1), date(2000, 2, 29)),
+        (date(2024, 2, 28), date(2000, 2, 29)),
+        (date(2024, 2, 29), date(2000, 2, 29)),
+        (date(2024, 12, 31), date(1990, 12, 31)),
+        (date(2024, 12, 31), date(1991, 1, 1)),
+        (date(2025, 1, 1), date(1991, 1, 1)),
+        (date(2024, 6, 14), date(1990, 6, 15)),
+        (date(2024, 6, 15), date(1990, 6, 15)),
+        (date(2024, 3, 1), date(2024, 3, 1)),
+        (date(2024, 12, 31), date(1905, 7, 4)),
+    ]
+    expected = [age_on(birth, day) for day, birth in pairs]
+    with psycopg.connect(settings.postgres_url) as conn:
+        found = conn.execute(
+            f"SELECT {pg_age('t.d', 't.b')} FROM unnest(%s::date[], %s::date[])"
+            " WITH ORDINALITY AS t(d, b, n) ORDER BY t.n",
+            ([d for d, _ in pairs], [b for _, b in pairs]),
+        ).fetchall()
+    assert [age for (age,) in found] == expected
+    client = writer_client(settings)
+    try:
+        ages = ", ".join(ch_age(f"toDate32('{d}')", f"toDate32('{b}')") for d, b in pairs)
+        (row,) = client.query(f"SELECT {ages}").result_rows
+    finally:
+        client.close()
+    assert list(row) == expected
 
 
 def test_two_replays_with_the_same_cutoffs_match_and_one_goes_to_postgres(

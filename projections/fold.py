@@ -91,8 +91,10 @@ def touched(event: Event, registry: Registry) -> set[Entity]:
     match event:
         case EventVoided() | EventAmended():
             return set()
-        case HouseholdEnumerated():
-            pass
+        case HouseholdEnumerated():  # it may place its members in another commune
+            found = registry.households.get(env.household_id)
+            if found is not None:
+                persons |= {m.person_id for m in found.current()}
         case PersonEnumerated():
             persons |= {event.person.person_id, *filter(None, [event.spouse_id])}
         case BirthRegistered():
@@ -218,6 +220,8 @@ def _household_enumerated(registry: Registry, event: HouseholdEnumerated) -> Non
     household = _household(registry, env.household_id, env.commune_code, env.occurred_on)
     household.address, household.enumerated_on = event.address, env.occurred_on
     household.commune_code = env.commune_code
+    for membership in household.current():
+        registry.persons[membership.person_id].commune_code = env.commune_code
     household.created_on = min(household.created_on, env.occurred_on)
     if household.head_person_id is None:
         household.head_person_id = event.head_person_id

@@ -231,3 +231,29 @@ def test_histories_recorded_late_and_corrected_are_judged_alike(
     judged = registry_verdicts(events)
     assert state_verdicts(whole, events) == judged
     assert sum(v is not None for v in judged.values()) > 0  # some events are refused
+
+
+def in_commune(event: Event, commune: str) -> Event:
+    data: dict[str, Any] = event_json(event)
+    data["envelope"]["commune_code"] = commune
+    return parse_event(data)
+
+
+def test_a_household_enumerated_in_another_commune_takes_its_members_there() -> None:
+    """A person enumerated into a household not enumerated yet places it in the
+    person's commune; the household's own enumeration then says where it is. Registry
+    and indicators both count the member there from that day."""
+    events = [
+        recorded(enumerated(A, H1, "HEAD", day=ENUMERATED), ENUMERATED),
+        recorded(
+            in_commune(enumerated_household(H1, A, day="2023-01-05"), "00004"), "2023-01-05"
+        ),
+    ]
+    registry, _ = fold_log(events, UNITS)
+    assert registry.persons[A].commune_code == "00004"
+    for rows in (one_fold(events), live_rows(events)):
+        by_commune: Counter[str] = Counter()
+        for table, values in rows:
+            if table == "population_deltas":
+                by_commune[values[1]] += values[-1]
+        assert +by_commune == Counter({"00004": 1})

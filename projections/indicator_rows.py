@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import heapq
 import hmac
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right, insort
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -31,6 +31,7 @@ from uuid import UUID
 
 from projections import fold, history
 from projections.admin_units import AdminUnits
+from projections.fold import Entity
 from projections.log import Record
 from projections.state import ALIVE, Household, Person, Registry
 from schemas.codec import SINGLE_OBJECT_MAGIC, decode_single_object, encode_single_object
@@ -97,7 +98,7 @@ Undo = dict[fold.Entity, tuple["Household | Person | None", "history.Key | None"
 # let a late one in: past the latest of the usual late registrations (births up to
 # about three years late). A late event that meets an event older than that about
 # the same household or person makes the whole log fold again. Each event in the
-# window costs about 1.7 KB; at Cà Mau's scale (about 130,000 events a year) the
+# window costs about 1.8 KB; at Cà Mau's scale (about 130,000 events a year) the
 # window holds about 400,000.
 WINDOW_DAYS = 1100
 
@@ -325,6 +326,10 @@ class Applied:
     undo: Undo
 
 
+def _key(applied: Applied) -> history.Key:
+    return applied.key
+
+
 @dataclass
 class IndicatorState:
     """The fold, every distinct event taken so far, and the rows each contributes.
@@ -340,6 +345,8 @@ class IndicatorState:
     undecodable: list[Row] = field(default_factory=list)
     recent: list[Applied] = field(default_factory=list)  # history order, WINDOW_DAYS
     moved: dict[UUID, history.Key] = field(default_factory=dict)  # amended to another day
+    # The window's events by the household or person they touched, in history order.
+    touching: dict[Entity, list[Applied]] = field(default_factory=dict)
 
     def take(self, records: list[Record], caught_up: bool = True) -> Taken:
         """A batch of records; the rows that bring the indicators up to date with it.
@@ -360,7 +367,7 @@ class IndicatorState:
         states: list[Event] = [e for e in new if not history.is_correction(e)]
         arrived = {e.envelope.event_id for e in states}
         redo = {  # the targets of new corrections that were folded before, where they were
-            f.target_event_id: self.moved.get(t, self.events[t][0])
+            f.target_event_id: self._where(t)
             for f in fixes
             if (t := f.target_event_id) in self.events and t not in arrived
         }
@@ -379,8 +386,7 @@ class IndicatorState:
         if self.fold.out_of_order and caught_up:
             taken.rows = difference([], [*taken.rows, *self.refold()])
             taken.refolded = True
-        if self.recent:
-            del self.recent[: self._position_on(self._window_start(self.recent[-1].key[0]))]
+        self._trim()
         return taken
 
     def _in_window(self, key: history.Key) -> bool:
@@ -404,7 +410,7 @@ class IndicatorState:
         else:
             self.rows[event_id] = rows = self.fold.apply(counted, undo if keep else None)
         if keep:
-            self.recent.append(Applied(key, event_id, undo))
+            self._keep(Applied(key, event_id, undo))
         return rows
 
     def _effective(self, event: Event) -> Event | None:
@@ -442,7 +448,7 @@ class IndicatorState:
         registry = self.fold.registry
         targets = {event_id: self._decoded(event_id) for event_id in redo}
         placed = {e.envelope.event_id: self._placed(e) for e in [*events, *targets.values()]}
-        at = min([len(self.recent), *map(self._position, [*redo.values(), *placed.values()])])
+        start = min([*redo.values(), *placed.values()], default=None)
         shared: set[fold.Entity] = set()
         for event in events:
             shared |= fold.touched(event, registry)
@@ -450,17 +456,11 @@ class IndicatorState:
             shared |= self.recent[self._position(key)].undo.keys()
             if (counted := self._effective(targets[event_id])) is not None:
                 shared |= fold.touched(counted, registry)
-        back: list[Applied] = []
-        kept: list[Applied] = []
-        for applied in self.recent[at:]:
-            if applied.event_id in redo or not shared.isdisjoint(applied.undo):
-                back.append(applied)
-                shared |= applied.undo.keys()
-            else:
-                kept.append(applied)
-        del self.recent[at:]
+        back = [] if start is None else self._reached(start, shared, set(redo))
         for applied in reversed(back):
             self.fold.restore(applied.undo)
+        for applied in back:
+            self._drop(applied)
         old = [row for a in back for row in self.rows.get(a.event_id, [])]
         again = {e.envelope.event_id: e for e in events}
         for applied in back:
@@ -470,8 +470,71 @@ class IndicatorState:
             placed.setdefault(applied.event_id, applied.key)
         order = sorted(again.values(), key=lambda e: placed[e.envelope.event_id])
         new = [row for event in order for row in self._apply(event)]
-        self.recent[at:] = list(heapq.merge(kept, self.recent[at:], key=lambda a: a.key))
         return difference(old, new) if back else new
+
+    def _reached(self, start: history.Key, shared: set[Entity], redo: set[UUID]) -> list[Applied]:
+        """The window's events from `start` on that must be taken back, in history
+        order: the corrected ones (`redo`), and every one touching an entity that is
+        `shared` from `start` on or touched by one of them placed before it. Found
+        through the entities' own events (`touching`), so the cost is what is
+        reached, not the window's length."""
+        joined: dict[fold.Entity, history.Key] = {}
+        due: list[tuple[history.Key, UUID, Applied]] = []
+
+        def join(entity: fold.Entity, key: history.Key, inclusive: bool) -> None:
+            if entity in joined and joined[entity] <= key:
+                return
+            joined[entity] = key
+            found = self.touching.get(entity, [])
+            cut = (bisect_left if inclusive else bisect_right)(found, key, key=_key)
+            for applied in found[cut:]:
+                heapq.heappush(due, (applied.key, applied.event_id, applied))
+
+        for entity in shared:
+            join(entity, start, inclusive=True)
+        for event_id in redo:
+            target = self.recent[self._position(self._where(event_id))]
+            heapq.heappush(due, (target.key, event_id, target))
+        back: dict[UUID, Applied] = {}
+        while due:
+            key, event_id, applied = heapq.heappop(due)
+            if event_id in back:
+                continue
+            back[event_id] = applied
+            for entity in applied.undo:
+                join(entity, key, inclusive=False)
+        return list(back.values())
+
+    def _where(self, event_id: UUID) -> history.Key:
+        """Where an event taken before counts now."""
+        return self.moved.get(event_id, self.events[event_id][0])
+
+    def _keep(self, applied: Applied) -> None:
+        """Into the window, and into the events of each entity it touched."""
+        insort(self.recent, applied, key=_key)
+        for entity in applied.undo:
+            insort(self.touching.setdefault(entity, []), applied, key=_key)
+
+    def _drop(self, applied: Applied) -> None:
+        del self.recent[self._position(applied.key)]
+        for entity in applied.undo:
+            found = self.touching[entity]
+            del found[bisect_left(found, applied.key, key=_key)]
+            if not found:
+                del self.touching[entity]
+
+    def _trim(self) -> None:
+        """Events older than the window leave it."""
+        if not self.recent:
+            return
+        cut = self._position_on(self._window_start(self.recent[-1].key[0]))
+        for applied in self.recent[:cut]:
+            for entity in applied.undo:
+                found = self.touching[entity]
+                del found[: bisect_right(found, applied.key, key=_key)]
+                if not found:
+                    del self.touching[entity]
+        del self.recent[:cut]
 
     def _position(self, key: history.Key) -> int:
         return bisect_left(self.recent, key, key=lambda a: a.key)
@@ -536,6 +599,7 @@ class IndicatorState:
         self.fold = IndicatorFold(self.fold.units, self.fold.secret)
         self.rows = {}
         self.recent = []
+        self.touching = {}
         self.moved = {}
         for event_id, correction in self.corrections.items():
             self.rows[event_id] = self._correction_rows(correction)

@@ -35,6 +35,11 @@ from popreg.bench_results import Figure, Results, in_child, new_results, write
 from popreg.settings import Settings
 from producers.publisher import Publisher, producer_defaults
 from producers.synth import Synth, SynthConfig
+from producers.synth.config import (
+    REALISTIC_AMEND_RATE,
+    REALISTIC_CROSSING_RATE,
+    REALISTIC_VOID_RATE,
+)
 from projections import log, rebuild
 from projections.admin_units import load
 from schemas.codec import Codec
@@ -142,7 +147,9 @@ def scratch_stack(report: Callable[[str], None]) -> Iterator[Settings]:
 
 
 def synthetic_events(households: int) -> Iterator[Event]:
-    """A clean synthetic Cà Mau, 2015-2025: realistic sizes and mix, lazily."""
+    """A synthetic Cà Mau, 2015-2025: realistic sizes and mix, lazily; no deliberate
+    mistakes, but the voids, amendments and crossing late registrations a registry
+    receives, at the rates `popreg synth` uses."""
     config = SynthConfig(
         province="96",
         households=households,
@@ -151,6 +158,9 @@ def synthetic_events(households: int) -> Iterator[Event]:
         seed=7,
         now=datetime(2026, 1, 1, tzinfo=UTC),
         error_rate=0.0,
+        void_rate=REALISTIC_VOID_RATE,
+        amend_rate=REALISTIC_AMEND_RATE,
+        crossing_rate=REALISTIC_CROSSING_RATE,
     )
     return Synth(config, load()).events()
 

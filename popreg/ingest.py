@@ -19,6 +19,14 @@ from popreg.output import DataDir, console, errors, fail, progress, settings_for
 from producers.files import Check, check_file, events_to_send, file_format, write_rejects
 from producers.publisher import Publisher, PublishError
 from producers.synth import Synth, SynthConfig
+from producers.synth.config import (
+    CORRECTION,
+    CROSSING,
+    MISTAKE,
+    REALISTIC_AMEND_RATE,
+    REALISTIC_CROSSING_RATE,
+    REALISTIC_VOID_RATE,
+)
 from projections.admin_units import load
 from schemas.models import Context, Event
 from schemas.validation import event_json
@@ -137,6 +145,34 @@ def synth(
     error_rate: Annotated[
         float, typer.Option(min=0.0, max=0.5, help="share of deliberate mistakes; 0 = clean")
     ] = 0.005,
+    void_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="share of events that are registrations made in error, each voided"
+            " days to months later by its commune; 0 = none",
+        ),
+    ] = REALISTIC_VOID_RATE,
+    amend_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="share of events published with a mistyped field (a date, a name, a"
+            " place, ...), amended days to months later; 0 = none",
+        ),
+    ] = REALISTIC_AMEND_RATE,
+    crossing_rate: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            max=0.5,
+            help="share of events registered late, after a later event about the same"
+            " persons was recorded (e.g. a birth after the mother's death); 0 = recording"
+            " follows knowledge",
+        ),
+    ] = REALISTIC_CROSSING_RATE,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="write JSON Lines here")
     ] = None,
@@ -151,7 +187,9 @@ def synth(
     """Generate a realistic province (seeded): baseline enumeration, then years of events.
 
     Deliberate mistakes (duplicates, unknown codes, contradictions) are published as a
-    faulty commune system would, for the processors downstream to reject."""
+    faulty commune system would, for the processors downstream to reject; corrections
+    (voids, amendments) and late registrations that cross later events about the same
+    persons as real registries receive them, for the processors to re-fold."""
     if output is None and not publish_events:
         raise fail("say where the events go: --output FILE, --publish, or both")
     try:
@@ -162,7 +200,18 @@ def synth(
     if present.tzinfo is None:
         present = present.replace(tzinfo=UTC)
     try:
-        config = SynthConfig(province, households, first, last, seed, present, error_rate)
+        config = SynthConfig(
+            province,
+            households,
+            first,
+            last,
+            seed,
+            present,
+            error_rate,
+            void_rate=void_rate,
+            amend_rate=amend_rate,
+            crossing_rate=crossing_rate,
+        )
         generator = Synth(config, load())
     except ValueError as error:
         raise fail(str(error)) from None
@@ -201,6 +250,12 @@ def synth(
         raise fail(f"{sum(failed.values())} events were not acknowledged", EXIT_UNDELIVERED)
 
 
+def _by_kind(counts: Counter[str]) -> str:
+    if not counts:
+        return ""
+    return " (" + ", ".join(f"{count:,} {kind}" for kind, count in counts.most_common()) + ")"
+
+
 def print_synth_summary(
     generator: Synth, output: Path | None, generated: Counter[str], sent: Counter[str] | None
 ) -> None:
@@ -212,10 +267,26 @@ def print_synth_summary(
     for name, count in sorted(generated.items()):
         table.add_row(name, f"{count:,}", *([f"{sent[name]:,}"] if sent is not None else []))
     console.print(table)
-    mistakes = Counter(m.kind for m in generator.mistakes)
+    kinds = {
+        category: Counter(m.kind for m in generator.mistakes if m.category == category)
+        for category in (MISTAKE, CORRECTION, CROSSING)
+    }
+    mistakes, corrections, crossings = kinds[MISTAKE], kinds[CORRECTION], kinds[CROSSING]
     console.print(
-        f"{sum(generated.values()):,} events; {len(generator.mistakes):,} deliberate mistakes"
+        f"{sum(generated.values()):,} events; {mistakes.total():,} deliberate mistakes"
         + "".join(f", {count:,} {kind}" for kind, count in mistakes.most_common())
+    )
+    voids = Counter({k.split(":")[1]: n for k, n in corrections.items() if k.startswith("void:")})
+    amends = Counter({k.split(":")[1]: n for k, n in corrections.items() if k.startswith("amend:")})
+    console.print(
+        f"corrections: {voids.total():,} voids of registrations made in error"
+        + _by_kind(voids)
+        + f"; {amends.total():,} amendments of mistyped fields"
+        + _by_kind(amends)
+    )
+    console.print(
+        f"{crossings.total():,} late registrations recorded after a later event about the"
+        " same persons" + _by_kind(Counter({k.split(":", 1)[1]: n for k, n in crossings.items()}))
     )
     if output is not None:
         console.print(f"written to {output}")

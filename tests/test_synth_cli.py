@@ -11,6 +11,12 @@ import pytest
 
 from popreg.settings import Settings, TopicSettings
 from producers.synth import Synth, SynthConfig
+from producers.synth.config import (
+    CROSSING,
+    REALISTIC_AMEND_RATE,
+    REALISTIC_CROSSING_RATE,
+    REALISTIC_VOID_RATE,
+)
 from projections.admin_units import load
 from schemas.codec import Codec
 from tests.cli_env import popreg
@@ -22,7 +28,19 @@ ARGS = ["--households", "300", "--years", "2023-2025", "--seed", "3", "--now", N
 
 
 def expected() -> Synth:
-    config = SynthConfig("96", 300, 2023, 2025, 3, datetime(2026, 1, 1, tzinfo=UTC), 0.005)
+    """What `popreg synth ARGS` generates: its default rates are the realistic ones."""
+    config = SynthConfig(
+        "96",
+        300,
+        2023,
+        2025,
+        3,
+        datetime(2026, 1, 1, tzinfo=UTC),
+        0.005,
+        void_rate=REALISTIC_VOID_RATE,
+        amend_rate=REALISTIC_AMEND_RATE,
+        crossing_rate=REALISTIC_CROSSING_RATE,
+    )
     synth = Synth(config, load())
     for _ in synth.events():
         pass
@@ -53,16 +71,28 @@ def test_publish_rejects_exactly_the_unknown_codes_synth_planted(
     test_stack: StackUnderTest, tmp_path: Path
 ) -> None:
     """Contradictions pass the producer (only the registry's state reveals them);
-    unknown commune codes do not."""
+    unknown commune codes do not. Corrections and crossing late registrations are
+    valid events: they pass too."""
     out = tmp_path / "events.jsonl"
-    assert popreg(test_stack.settings, "synth", *ARGS, "-o", str(out)).returncode == 0
+    made = popreg(test_stack.settings, "synth", *ARGS, "-o", str(out))
+    assert made.returncode == 0, made.stderr
+    synth = expected()
+    kinds = [m.kind for m in synth.mistakes]
+    printed = " ".join(made.stdout.split())
+    voids = sum(k.startswith("void:") for k in kinds)
+    amendments = sum(k.startswith("amend:") for k in kinds)
+    crossings = sum(m.category == CROSSING for m in synth.mistakes)
+    assert voids and amendments and crossings
+    assert f"corrections: {voids:,} voids" in printed
+    assert f"; {amendments:,} amendments" in printed
+    assert f"{crossings:,} late registrations recorded after a later event" in printed
     result = popreg(test_stack.settings, "publish", str(out), "--dry-run")
     lines = out.read_text("utf-8").splitlines()
     rejected = {
         json.loads(lines[int(n) - 1])["envelope"]["event_id"]
         for n in re.findall(r"^line (\d+):", result.stdout, re.M)
     }
-    planted = {str(m.event_id) for m in expected().mistakes if m.kind == "unknown_commune"}
+    planted = {str(m.event_id) for m in synth.mistakes if m.kind == "unknown_commune"}
     assert planted and rejected == planted
     assert result.returncode == 1
 

@@ -1,10 +1,18 @@
-"""What a synthetic run is asked for, and what it reports about its deliberate mistakes."""
+"""What a synthetic run is asked for, and what it reports about its deliberate irregularities."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
 from uuid import UUID
+
+# The rates `popreg synth` and the benchmark use: a registry's stream as it really is,
+# with corrections and late registrations. SynthConfig's own defaults are 0, so a
+# history asked for without them is one where recording follows knowledge.
+REALISTIC_VOID_RATE = 0.005
+REALISTIC_AMEND_RATE = 0.005
+REALISTIC_CROSSING_RATE = 0.005
+_MAX_RATE = 0.5
 
 
 @dataclass(frozen=True)
@@ -18,6 +26,13 @@ class SynthConfig:
     seed: int
     now: datetime  # aware; events recorded after it are left out
     error_rate: float = 0.005  # share of emitted events that are deliberate mistakes
+    # About this share of events are registrations made in error, voided later.
+    void_rate: float = 0.0
+    # About this share of events are recorded with a mistyped field, amended later.
+    amend_rate: float = 0.0
+    # About this share of events are registered after a later event about the same
+    # persons or household was recorded.
+    crossing_rate: float = 0.0
 
     def __post_init__(self) -> None:
         if len(self.province) != 2 or not self.province.isdigit():
@@ -28,13 +43,36 @@ class SynthConfig:
             raise ValueError("first_year must not be after last_year")
         if self.now.tzinfo is None:
             raise ValueError("now must be timezone-aware")
-        if not 0.0 <= self.error_rate <= 0.5:
-            raise ValueError("error_rate must be between 0 and 0.5")
+        for name in ("error_rate", "void_rate", "amend_rate", "crossing_rate"):
+            if not 0.0 <= getattr(self, name) <= _MAX_RATE:
+                raise ValueError(f"{name} must be between 0 and {_MAX_RATE}")
+
+
+MISTAKE, CORRECTION, CROSSING = "mistake", "correction", "crossing"
+_CATEGORY = {
+    "void": CORRECTION,  # a void of a registration made in error
+    "amend": CORRECTION,  # an amendment of a mistyped event
+    "in_error": CORRECTION,  # the registration made in error, voided later
+    "crossing": CROSSING,  # a late registration recorded after a later event
+}
 
 
 @dataclass(frozen=True)
 class Mistake:
-    """A deliberate error in the stream, so downstream checks can be tested against it."""
+    """A deliberate irregularity in the stream, so downstream checks can be tested
+    against it: a mistake the processors must reject, a correction, or a late
+    registration that crosses a later event."""
 
     event_id: UUID
-    kind: str  # "duplicate" | "unknown_commune" | "contradiction:<what>"
+    # "duplicate" | "unknown_commune" | "contradiction:<what>" (mistakes);
+    # "void:<Type>" | "in_error:<Type>" | "amend:<Type>" (corrections);
+    # "crossing:<what>" (late registrations)
+    kind: str
+    # a correction's target; the registration a void voids (for "in_error"); the
+    # later-occurring event a crossing registration was recorded after
+    related: UUID | None = None
+    detail: str = ""  # an amendment's field, e.g. "place"
+
+    @property
+    def category(self) -> str:
+        return _CATEGORY.get(self.kind.split(":")[0], MISTAKE)

@@ -16,6 +16,8 @@ from schemas.models import (
     Channel,
     DeathRegistered,
     DivorceRegistered,
+    EventAmended,
+    EventVoided,
     HouseholdEnumerated,
     MaritalStatus,
     MarriageRegistered,
@@ -158,4 +160,16 @@ def moved_in(
             "origin": origin,
             "origin_commune_code": code,
         }
+    )
+
+
+def voided(env: Json, target: UUID, reason: str) -> EventVoided:
+    return EventVoided.model_validate(
+        {"envelope": env, "target_event_id": target, "reason": reason}
+    )
+
+
+def amendment(env: Json, target: UUID, reason: str, fields: dict[str, str]) -> EventAmended:
+    return EventAmended.model_validate(
+        {"envelope": env, "target_event_id": target, "reason": reason, "corrected_fields": fields}
     )

@@ -1,5 +1,6 @@
 """The synthetic province: a baseline, then year after year of life, published in
-the order the registry learns of each event (recorded_at), with deliberate mistakes.
+the order the registry learns of each event (recorded_at), with deliberate mistakes,
+corrections and crossing late registrations at the rates asked for.
 """
 
 from __future__ import annotations
@@ -15,15 +16,18 @@ from typing import Any
 import numpy as np
 
 from producers.synth import baseline, demography, draws
-from producers.synth.config import Mistake, SynthConfig
+from producers.synth.config import CORRECTION, CROSSING, MISTAKE, Mistake, SynthConfig
+from producers.synth.corrections import Corrector
+from producers.synth.crossings import Crossings
 from producers.synth.households import Composer
 from producers.synth.life import Life
 from producers.synth.mistakes import DUPLICATE, MistakeMaker
 from producers.synth.names import Names, NationalIds
 from producers.synth.places import Places
 from producers.synth.population import PRESENT, Households, People
+from producers.synth.quota import Delivered
 from producers.synth.recording import Recorder
-from producers.synth.registration import day_start_ms
+from producers.synth.registration import ENUMERATION_DAYS, day_start_ms
 from producers.synth.stats import YearStats, summary_rates
 from projections.admin_units import AdminUnits
 from schemas.models import VIETNAM, Event
@@ -43,7 +47,20 @@ class Synth:
         self._households = Households(f"H{province}-")
         self._rng = random.Random(f"{seed}:life")
         self._draw_rng = np.random.default_rng([seed % 2**63, 1])
-        self._recorder = Recorder(seed, self._people, self._households)
+        first_day = date(config.first_year, 1, 1).toordinal()
+        self._delivered = Delivered()  # true events delivered: what irregularities earn by
+        self._crossings = Crossings(
+            random.Random(f"{seed}:crossings"),
+            config.crossing_rate,
+            self._delivered,
+            first_day + ENUMERATION_DAYS[1] + 1,
+            self._people.pid,
+            self._households.hid,
+        )
+        self._now_ms = (config.now - _EPOCH) // timedelta(milliseconds=1)
+        self._recorder = Recorder(
+            seed, self._people, self._households, self._crossings, first_day, self._now_ms
+        )
         self._names = Names(random.Random(f"{seed}:names"), province)
         self._national_ids = NationalIds(random.Random(f"{seed}:national-ids"))
         composer = Composer(
@@ -59,17 +76,26 @@ class Synth:
             self._national_ids,
             composer,
             self._emit,
+            self._crossings,
         )
         mistake_rng = random.Random(f"{seed}:mistakes")
         self._mistake_rng = mistake_rng
         self._mistake_maker = MistakeMaker(mistake_rng, units, self._people, self._households)
         self._mistake_chance = config.error_rate / (1 - config.error_rate)
-        self._now_ms = (config.now - _EPOCH) // timedelta(milliseconds=1)
+        self._corrector = Corrector(
+            config,
+            units,
+            self._people,
+            self._households,
+            self._places,
+            self._delivered,
+            self._emit,
+        )
         today = config.now.astimezone(VIETNAM).date().toordinal()
         self._stop = min(date(config.last_year, 12, 31).toordinal(), today)
         self._baseline = baseline.Baseline(date(config.first_year, 1, 1).toordinal())
         self._next_enumerated = 0
-        self._out: list[tuple[int, int, Event, str | None]] = []  # by recorded time
+        self._out: list[tuple[int, int, Event, Mistake | None]] = []  # by recorded time
         self._seq = 0
         self._day = 0
         self._years: list[YearStats] = []
@@ -149,16 +175,27 @@ class Synth:
         self._enumerate_until(bound)
         out = self._out
         while out and out[0][0] < bound:
-            recorded, _, event, kind = heappop(out)
-            yield from self._deliver(recorded, event, kind)
+            recorded, _, event, tag = heappop(out)
+            yield from self._deliver(recorded, event, tag)
 
-    def _deliver(self, recorded: int, event: Event, kind: str | None) -> Iterator[Event]:
-        if kind is not None:
-            self.mistakes.append(Mistake(event.envelope.event_id, kind))
+    def _deliver(self, recorded: int, event: Event, tag: Mistake | None) -> Iterator[Event]:
+        """Yield an event. A true one is labelled if it crosses a later event, may be
+        published mistyped (its amendment follows), and may prompt a registration made
+        in error (its void follows) and a mistake; irregular ones are only listed."""
+        if tag is not None:
+            self.mistakes.append(tag)
+            self._emitted[event.type] += 1
+            yield event
+            return
+        self._delivered.count += 1
+        self._delivered.by_type[event.type] += 1
+        crossing = self._crossings.label(recorded, event)
+        if crossing is not None:
+            self.mistakes.append(crossing)
+        event = self._corrector.revise(recorded, event)
         self._emitted[event.type] += 1
         yield event
-        if kind is not None:
-            return
+        self._corrector.observe(recorded, event)
         self._mistake_maker.observe(event)
         if self._mistake_rng.random() >= self._mistake_chance:
             return
@@ -171,9 +208,9 @@ class Synth:
             self._emitted[extra.type] += 1
             yield extra
         else:
-            self._emit(at, extra, kind)
+            self._emit(at, extra, Mistake(extra.envelope.event_id, kind))
 
-    def _emit(self, recorded: int, event: Event, mistake: str | None = None) -> None:
+    def _emit(self, recorded: int, event: Event, mistake: Mistake | None = None) -> None:
         if recorded <= self._now_ms:
             heappush(self._out, (recorded, self._seq, event, mistake))
             self._seq += 1
@@ -210,7 +247,9 @@ class Synth:
             "now": config.now.isoformat(),
             "events": dict(sorted(self._emitted.items())),
             "events_total": sum(self._emitted.values()),
-            "mistakes": dict(sorted(Counter(m.kind for m in self.mistakes).items())),
+            "mistakes": self._kinds(MISTAKE),
+            "corrections": self._kinds(CORRECTION),
+            "crossings": self._kinds(CROSSING),
             "persons": len(people),
             "persons_at_baseline": enumerated,
             "persons_present_at_end": sum(1 for s in people.status if s == PRESENT),
@@ -220,3 +259,7 @@ class Synth:
             "target_household_size": demography.mean_household_size(config.province),
             "rates": summary_rates(self._years),
         }
+
+    def _kinds(self, category: str) -> dict[str, int]:
+        kinds = Counter(m.kind for m in self.mistakes if m.category == category)
+        return dict(sorted(kinds.items()))

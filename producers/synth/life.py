@@ -2,7 +2,10 @@
 
 Each happening is checked again on its day (earlier ones may have changed things:
 a mother who died, a bride who married someone else) and, if it still can happen,
-changes the population and emits its event.
+changes the population and emits its event. When a registration is to cross a later
+event (crossings.py), that later event is scheduled here with it: a mother's death
+after a birth, a member's move-out after another's, a widow's move after a death,
+a couple's first child after their wedding, a divorced spouse's move-out.
 """
 
 from __future__ import annotations
@@ -16,6 +19,15 @@ import numpy as np
 
 from producers.synth import baseline, demography, draws
 from producers.synth import events as make
+from producers.synth.crossings import (
+    BIRTH_AFTER_MOTHER_DEATH,
+    DEATH_AFTER_LATER_MOVE,
+    DIVORCE_AFTER_MOVE_OUT,
+    MARRIAGE_AFTER_BIRTH,
+    MOVE_OUTS_OUT_OF_ORDER,
+    Crossings,
+    Late,
+)
 from producers.synth.households import Composer
 from producers.synth.names import Names, NationalIds
 from producers.synth.places import REFORM_ORDINAL, Places
@@ -38,6 +50,7 @@ from schemas.models import Event, MoveKind, PlaceOfDeath, age_on
 _DEATH, _BIRTH, _MARRIAGE, _DIVORCE, _HOUSEHOLD_MOVE, _PERSON_MOVE, _ARRIVAL = range(7)
 _DIVORCE_LEAVES = (20, 150)  # days after a divorce when one spouse moves out
 _CHILD_MOVES_UNDER = 15  # children younger than this move with their parents
+_ADULT = 18  # who may be the member leaving after a move-out registered late
 _TRIES = 20
 _INFANT_DEATH = {female: demography.death_table(female)[0] for female in (False, True)}
 _INFANT_TIMING_WEIGHTS = [share for share, _, _ in demography.INFANT_DEATH_TIMING]
@@ -73,6 +86,7 @@ class Life:
         national_ids: NationalIds,
         composer: Composer,
         emit: Emit,
+        crossings: Crossings,
     ) -> None:
         self.stats = YearStats(0, 1)  # the current year's, replaced each year
         self._rng = rng
@@ -80,6 +94,8 @@ class Life:
         self._households = households
         self._places = places
         self._record = recorder.record
+        self._learn = recorder.learn
+        self._crossings = crossings
         self._names = names
         self._national_ids = national_ids
         self._composer = composer
@@ -168,7 +184,8 @@ class Life:
             return
         household, spouse = people.household[person], people.spouse[person]
         involved = [person] if spouse == NOBODY else [person, spouse]
-        recorded, envelope = self._record("death", day, household, involved)
+        late = self._plan_move_after_death(day, person, spouse, household)
+        recorded, envelope = self._record("DeathRegistered", day, household, involved, late)
         age = _age(people.birth[person], day)
         self._emit(recorded, make.death(envelope, people.pid(person), age, self._place(age)))
         people.status[person] = DEAD
@@ -177,6 +194,27 @@ class Life:
             people.unmarry(person, WIDOWED)
         self.stats.deaths += 1
         self.stats.infant_deaths += age == 0
+
+    def _plan_move_after_death(
+        self, day: int, person: int, spouse: int, household: int
+    ) -> Late | None:
+        """If a death is due to be registered after a later move of the widowed spouse
+        (or of the household) was recorded: schedule that move; how the death is late."""
+        crossings, people = self._crossings, self._people
+        if not crossings.due(DEATH_AFTER_LATER_MOVE):
+            return None
+        others = [m for m in self._households.members[household] if m != person]
+        alone = spouse == NOBODY or people.status[spouse] != PRESENT
+        if alone and not others:
+            return None
+        crossings.plan(DEATH_AFTER_LATER_MOVE)
+        moves = crossings.later_day(day)
+        if alone:
+            self._push(moves, _HOUSEHOLD_MOVE, (household,))
+        else:
+            self._push(moves, _PERSON_MOVE, (spouse, 0))
+        watched = {} if alone else {spouse: True}
+        return crossings.late(DEATH_AFTER_LATER_MOVE, moves, "MovedOut", watched, {household: True})
 
     def _place(self, age: int) -> PlaceOfDeath:
         r = self._rng.random()
@@ -199,9 +237,18 @@ class Life:
             province = self._places.new_province if day >= REFORM_ORDINAL else self._places.province
             national_id = self._national_ids.issue(province, female, year)
         family, ethnicity = people.family[parent], people.ethnicity[parent]
-        recorded, envelope = self._record(
-            "birth", day, household, [mother] if father == NOBODY else [mother, father]
-        )
+        parents = [mother] if father == NOBODY else [mother, father]
+        late = None
+        crossings = self._crossings
+        if crossings.due(BIRTH_AFTER_MOTHER_DEATH):
+            # The mother dies weeks later; the birth is registered months after that.
+            crossings.plan(BIRTH_AFTER_MOTHER_DEATH)
+            dies = crossings.later_day(day)
+            people.doomed[mother] = True
+            self._push(dies, _DEATH, (mother,))
+            watched = {parent: parent == mother for parent in parents}
+            late = crossings.late(BIRTH_AFTER_MOTHER_DEATH, dies, "DeathRegistered", watched, {})
+        recorded, envelope = self._record("BirthRegistered", day, household, parents, late)
         child = people.add(
             birth=day,
             female=female,
@@ -214,7 +261,7 @@ class Life:
             mother=mother,
             father=father,
         )
-        people.known_ms[child] = recorded
+        self._learn([child], None, recorded)
         self._households.members[household].append(child)
         people.births[mother] += 1
         people.last_birth[mother] = day
@@ -257,7 +304,10 @@ class Life:
             return
         home, mover = (groom, bride) if patrilocal else (bride, groom)
         household = people.household[home]
-        recorded, envelope = self._record("marriage", day, household, [groom, bride])
+        late = self._plan_birth_after_marriage(day, bride, groom)
+        recorded, envelope = self._record(
+            "MarriageRegistered", day, household, [groom, bride], late
+        )
         self._emit(
             recorded,
             make.marriage(
@@ -270,19 +320,45 @@ class Life:
         people.marry(bride, groom, day)
         self.stats.marriages += 1
 
+    def _plan_birth_after_marriage(self, day: int, bride: int, groom: int) -> Late | None:
+        """If a marriage is due to be registered after the couple's first child was:
+        schedule the birth; how the marriage is late."""
+        crossings, people = self._crossings, self._people
+        if not crossings.due(MARRIAGE_AFTER_BIRTH) or crossings.in_enumeration(day):
+            return None  # a wedding during the enumeration crosses it instead
+        born = crossings.later_day(day)
+        ready = people.last_birth[bride] + demography.MIN_BIRTH_INTERVAL_DAYS
+        last_fertile = _birthday(people.birth[bride], demography.FERTILE_AGES[1] + 1) - 1
+        if people.doomed[bride] or born < ready or born > last_fertile:
+            return None
+        crossings.plan(MARRIAGE_AFTER_BIRTH)
+        self._push(born, _BIRTH, (bride,))
+        watched = {bride: True, groom: False}
+        return crossings.late(MARRIAGE_AFTER_BIRTH, born, "BirthRegistered", watched, {})
+
     def _divorce(self, day: int, wife: int) -> None:
-        people, rng = self._people, self._rng
+        people, rng, crossings = self._people, self._rng, self._crossings
         husband = people.spouse[wife]
         if people.status[wife] != PRESENT or husband == NOBODY:
             return
         if people.status[husband] != PRESENT:
             return
         household = people.household[wife]
-        recorded, envelope = self._record("divorce", day, household, [husband, wife])
+        late = None
+        if crossings.due(DIVORCE_AFTER_MOVE_OUT):
+            # One of them leaves weeks later; the divorce is registered after that.
+            crossings.plan(DIVORCE_AFTER_MOVE_OUT)
+            leaver = crossings.choice([wife, husband])
+            leaves = crossings.later_day(day)
+            self._push(leaves, _PERSON_MOVE, (leaver, 0))
+            watched = {leaver: True, wife if leaver == husband else husband: False}
+            late = crossings.late(DIVORCE_AFTER_MOVE_OUT, leaves, "MovedOut", watched, {})
+        couple = [husband, wife]
+        recorded, envelope = self._record("DivorceRegistered", day, household, couple, late)
         self._emit(recorded, make.divorce(envelope, people.pid(husband), people.pid(wife)))
         people.unmarry(wife, DIVORCED)
         self.stats.divorces += 1
-        if rng.random() < demography.DIVORCE_MOVES_OUT:
+        if late is None and rng.random() < demography.DIVORCE_MOVES_OUT:
             leaver = wife if rng.random() < 0.7 else husband
             self._push(day + rng.randint(*_DIVORCE_LEAVES), _PERSON_MOVE, (leaver, 0))
 
@@ -315,6 +391,7 @@ class Life:
         people, households, rng = self._people, self._households, self._rng
         here = households.commune_on(household, day)
         ids = [people.pid(p) for p in unit]
+        late = self._plan_later_move_out(day, household, unit)
         within, elsewhere, _ = demography.MOVE_DESTINATIONS
         r = rng.random()
         target = self._household_elsewhere(day, here) if r < within else None
@@ -326,26 +403,45 @@ class Life:
             ):
                 target = self._new_household(day, target)
             there = households.commune_on(target, day)
-            recorded, envelope = self._record("move", day, household, unit)
+            recorded, envelope = self._record("MovedOut", day, household, unit, late)
             self._emit(recorded, make.moved_out(envelope, ids, MoveKind.ANOTHER_COMMUNE, there))
             for person in unit:
                 households.members[household].remove(person)
                 households.members[target].append(person)
                 people.household[person] = target
-            recorded, envelope = self._record("move", day, target, unit)
+            recorded, envelope = self._record("MovedIn", day, target, unit)
             self._emit(recorded, make.moved_in(envelope, ids, [], MoveKind.ANOTHER_COMMUNE, here))
-            households.known_ms[target] = max(households.known_ms[target], recorded)
+            self._learn((), target, recorded)
             self.stats.moved_in += len(unit)
         else:
             abroad = r >= within + elsewhere
             code = None if abroad else self._places.elsewhere(rng, day, demography.TO_METROPOLIS)
             kind = MoveKind.ABROAD if abroad else MoveKind.ANOTHER_COMMUNE
-            recorded, envelope = self._record("move", day, household, unit)
+            recorded, envelope = self._record("MovedOut", day, household, unit, late)
             self._emit(recorded, make.moved_out(envelope, ids, kind, code))
             for person in unit:
                 households.members[household].remove(person)
                 people.status[person] = AWAY
         self.stats.moved_out += len(unit)
+
+    def _plan_later_move_out(self, day: int, household: int, unit: list[int]) -> Late | None:
+        """If a move-out is due to be registered after a later one from the same
+        household was recorded: schedule a remaining adult's move; how this one is late."""
+        crossings, people = self._crossings, self._people
+        if not crossings.due(MOVE_OUTS_OUT_OF_ORDER):
+            return None
+        adults = [
+            m
+            for m in self._households.members[household]
+            if m not in unit and _age(people.birth[m], day) >= _ADULT
+        ]
+        if not adults:
+            return None
+        crossings.plan(MOVE_OUTS_OUT_OF_ORDER)
+        moves = crossings.later_day(day)
+        self._push(moves, _PERSON_MOVE, (crossings.choice(adults), 0))
+        watched = dict.fromkeys(unit, False)
+        return crossings.late(MOVE_OUTS_OUT_OF_ORDER, moves, "MovedOut", watched, {household: True})
 
     def _household_elsewhere(self, day: int, commune: str) -> int | None:
         """A household of another commune of the province (chosen by households)."""
@@ -394,7 +490,7 @@ class Life:
         abroad = rng.random() < demography.IN_FROM_ABROAD
         code = None if abroad else places.elsewhere(rng, day, demography.TO_METROPOLIS)
         origin = MoveKind.ABROAD if abroad else MoveKind.ANOTHER_COMMUNE
-        recorded, envelope = self._record("move", day, target, [])
+        recorded, envelope = self._record("MovedIn", day, target, [])
         records = [
             make.person(
                 people.pid(p),
@@ -409,8 +505,6 @@ class Life:
         ]
         person_ids = [people.pid(p) for p in unit]
         self._emit(recorded, make.moved_in(envelope, person_ids, records, origin, code))
-        for person in unit:
-            people.known_ms[person] = recorded
+        self._learn(unit, target, recorded)
         households.members[target].extend(unit)
-        households.known_ms[target] = max(households.known_ms[target], recorded)
         self.stats.moved_in += len(unit)

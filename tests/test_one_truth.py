@@ -245,9 +245,7 @@ def test_a_household_enumerated_in_another_commune_takes_its_members_there() -> 
     and indicators both count the member there from that day."""
     events = [
         recorded(enumerated(A, H1, "HEAD", day=ENUMERATED), ENUMERATED),
-        recorded(
-            in_commune(enumerated_household(H1, A, day="2023-01-05"), "00004"), "2023-01-05"
-        ),
+        recorded(in_commune(enumerated_household(H1, A, day="2023-01-05"), "00004"), "2023-01-05"),
     ]
     registry, _ = fold_log(events, UNITS)
     assert registry.persons[A].commune_code == "00004"

@@ -284,23 +284,31 @@ class Crossings:
     # -- at delivery ------------------------------------------------------------------
 
     def label(self, recorded: int, event: Event) -> Mistake | None:
-        """The crossing this delivered registration made, if it made one."""
+        """The crossing this delivered registration made, if it made one. Both indexes
+        are keyed by the recorded time, so most events cost two failed lookups."""
         plans = self._plans.get(recorded)
+        if plans is not None:
+            found = self._planned(recorded, plans, event)
+            if found is not None:
+                return found
+        crossed = self._by_ms.get(recorded)
+        return None if crossed is None else self._crossed(recorded, crossed, event)
+
+    def _planned(self, recorded: int, plans: list[_Plan], event: Event) -> Mistake | None:
         event_id = event.envelope.event_id
-        plan = next((p for p in plans if p.event_id == event_id), None) if plans else None
-        if plan is not None:
-            assert plans is not None
-            plans.remove(plan)
-            if not plans:
-                del self._plans[recorded]
-            if plan.crossed is None:
-                self.quota.refund(plan.late.kind)  # it crossed nothing: the next one may
-            else:
-                kind = plan.late.kind if plan.named else kind_of(event, plan.crossed)
-                return Mistake(event_id, kind, plan.crossed.event_id)
-        found = self._by_ms.get(recorded)
-        if found is None:
+        plan = next((p for p in plans if p.event_id == event_id), None)
+        if plan is None:
             return None
+        plans.remove(plan)
+        if not plans:
+            del self._plans[recorded]
+        if plan.crossed is None:
+            self.quota.refund(plan.late.kind)  # it crossed nothing: the next one may
+            return None
+        kind = plan.late.kind if plan.named else kind_of(event, plan.crossed)
+        return Mistake(event_id, kind, plan.crossed.event_id)
+
+    def _crossed(self, recorded: int, found: list[Later], event: Event) -> Mistake | None:
         persons = persons_of(event)
         mine = [
             later
@@ -317,4 +325,4 @@ class Crossings:
             del self._by_ms[recorded]
         kinds = [(kind_of(event, later), later) for later in mine]
         kind, later = min(kinds, key=lambda pair: pair[0].startswith(LATE))
-        return Mistake(event_id, kind, later.event_id)
+        return Mistake(event.envelope.event_id, kind, later.event_id)

@@ -1,12 +1,12 @@
 """How long an event takes from publication to an analyst's query, under steady load.
 
 Events are published at a steady rate, without waiting for acknowledgements; every
-`sample_every`-th one
-is timed from just before it is produced until a query through the analysts'
-endpoint first finds it in `vital_events` (or, if the fold rejected it, in
-`rejections`). A poller asks for all pending samples at once, every few ms. The
-broker's acknowledgement of each sample is timed too, to split the delay into the
-broker's part and the processor's and query's.
+`sample_every`-th one is timed from just before it is produced until a query through
+the analysts' endpoint first finds it in `vital_events` (or, if the fold rejected it,
+in `rejections`). An event voided within the stream is not sampled: if its void comes
+in the same batch, it counts nothing and never appears. A poller asks for all pending
+samples at once, every few ms. The broker's acknowledgement of each sample is timed
+too, to split the delay into the broker's part and the processor's and query's.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from clickhouse_connect.driver.exceptions import ClickHouseError
 from popreg.settings import Settings
 from producers.publisher import Publisher
 from projections.clickhouse_schema import DATABASE
-from schemas.models import Event
+from schemas.models import Event, EventVoided
 
 POLL_S = 0.1  # a poll costs the host a query: polling harder would slow what it measures
 CHUNK = 200  # ids per poll: parameters travel in the URL
@@ -59,6 +59,8 @@ def measure(
     sample_every: int = 10,
     timeout_s: float = 120.0,
 ) -> Freshness:
+    events = list(events)
+    voided = {e.target_event_id for e in events if isinstance(e, EventVoided)}
     published: dict[str, float] = {}
     seen: dict[str, float] = {}
     acked: dict[str, float] = {}
@@ -95,7 +97,7 @@ def measure(
                 return
             if (wait := due - time.perf_counter()) > 0:
                 time.sleep(wait)
-            if n % sample_every == 0:
+            if n % sample_every == 0 and event.envelope.event_id not in voided:
                 with lock:
                     published[str(event.envelope.event_id)] = time.perf_counter()
             yield event

@@ -19,7 +19,6 @@ re-folds (corrections, restarts, rebuilds).
 from __future__ import annotations
 
 import hashlib
-import heapq
 import hmac
 from bisect import bisect_left, bisect_right, insort
 from collections import Counter
@@ -316,6 +315,7 @@ class Taken:
     new: int = 0
     duplicates: int = 0
     undecodable: int = 0
+    taken_back: int = 0  # events taken before, taken back to be judged again in order
     refolded: bool = False
 
 
@@ -375,7 +375,8 @@ class IndicatorState:
             taken.rows += self.refold()
             taken.refolded = True
             return taken
-        taken.rows += self._place(states, redo)
+        rows, taken.taken_back = self._place(states, redo)
+        taken.rows += rows
         waiting = [  # earlier corrections whose target has just arrived
             f for e in states for f in self.fixes.get(e.envelope.event_id, []) if f not in fixes
         ]
@@ -435,28 +436,37 @@ class IndicatorState:
             fix, None if target is None else decode_single_object(target[1])
         )
 
-    def _place(self, events: list[Event], redo: dict[UUID, history.Key]) -> list[Row]:
+    def _place(
+        self, events: list[Event], redo: dict[UUID, history.Key]
+    ) -> tuple[list[Row], int]:
         """Events in their place in history order, with the corrected events that were
-        at `redo` (event id: where it was) placed again where they now count.
+        at `redo` (event id: where it was) placed again where they now count; the rows,
+        and how many events were taken back.
 
-        Of the recent events after the first of them, those sharing a household or
-        person with them (or with one taken back before) are taken back, newest first,
-        and taken again among them in order (rows: the difference). Others commute with
+        Of the recent events, those after one of them sharing a household or person
+        with it (or with one taken back before: `_reached`) are taken back, newest
+        first, and taken again among them in order (rows: the difference). Others commute with
         them and stay. Events that left the window are not taken back; if one placed
         later touches what a new event touches, the fold notices (`out_of_order`) and
         `take` folds everything again."""
         registry = self.fold.registry
         targets = {event_id: self._decoded(event_id) for event_id in redo}
         placed = {e.envelope.event_id: self._placed(e) for e in [*events, *targets.values()]}
-        start = min([*redo.values(), *placed.values()], default=None)
-        shared: set[fold.Entity] = set()
+        shared: dict[fold.Entity, history.Key] = {}  # each entity from where it is shared
+
+        def share(entities: Iterable[fold.Entity], key: history.Key) -> None:
+            for entity in entities:
+                if entity not in shared or key < shared[entity]:
+                    shared[entity] = key
+
         for event in events:
-            shared |= fold.touched(event, registry)
+            share(fold.touched(event, registry), placed[event.envelope.event_id])
+        since = {event_id: min(key, placed[event_id]) for event_id, key in redo.items()}
         for event_id, key in redo.items():
-            shared |= self.recent[self._position(key)].undo.keys()
+            share(self.recent[self._position(key)].undo.keys(), since[event_id])
             if (counted := self._effective(targets[event_id])) is not None:
-                shared |= fold.touched(counted, registry)
-        back = [] if start is None else self._reached(start, shared, set(redo))
+                share(fold.touched(counted, registry), since[event_id])
+        back = self._reached(shared, since)
         for applied in reversed(back):
             self.fold.restore(applied.undo)
         for applied in back:
@@ -470,40 +480,47 @@ class IndicatorState:
             placed.setdefault(applied.event_id, applied.key)
         order = sorted(again.values(), key=lambda e: placed[e.envelope.event_id])
         new = [row for event in order for row in self._apply(event)]
-        return difference(old, new) if back else new
+        return (difference(old, new) if back else new), len(back)
 
-    def _reached(self, start: history.Key, shared: set[Entity], redo: set[UUID]) -> list[Applied]:
-        """The window's events from `start` on that must be taken back, in history
-        order: the corrected ones (`redo`), and every one touching an entity that is
-        `shared` from `start` on or touched by one of them placed before it. Found
-        through the entities' own events (`touching`), so the cost is what is
+    def _reached(
+        self, shared: dict[Entity, history.Key], redo: dict[UUID, history.Key]
+    ) -> list[Applied]:
+        """The window's events that must be taken back, in history order.
+
+        Those are the corrected ones (`redo`: from where each counted or now counts,
+        whichever is earlier), every one touching an entity `shared` from a key at or
+        before its own, and, in turn, every one touching an entity that one of those
+        touched, from the same key on. Why from the same key and not from the event
+        taken back: a new event is judged against the registry as it was on its own
+        day, where a person may still belong to the household a later event took them
+        from; that household's events since the new event's day must be judged again.
+        Found through the entities' own events (`touching`), so the cost is what is
         reached, not the window's length."""
         joined: dict[fold.Entity, history.Key] = {}
-        due: list[tuple[history.Key, UUID, Applied]] = []
+        since: dict[UUID, history.Key] = {}  # the earliest key each one was reached from
+        back: dict[UUID, Applied] = {}
+        due: list[tuple[Applied, history.Key]] = []
 
-        def join(entity: fold.Entity, key: history.Key, inclusive: bool) -> None:
+        def join(entity: fold.Entity, key: history.Key) -> None:
             if entity in joined and joined[entity] <= key:
                 return
             joined[entity] = key
             found = self.touching.get(entity, [])
-            cut = (bisect_left if inclusive else bisect_right)(found, key, key=_key)
-            for applied in found[cut:]:
-                heapq.heappush(due, (applied.key, applied.event_id, applied))
+            due.extend((a, key) for a in found[bisect_left(found, key, key=_key) :])
 
-        for entity in shared:
-            join(entity, start, inclusive=True)
-        for event_id in redo:
-            target = self.recent[self._position(self._where(event_id))]
-            heapq.heappush(due, (target.key, event_id, target))
-        back: dict[UUID, Applied] = {}
+        for entity, key in shared.items():
+            join(entity, key)
+        for event_id, key in redo.items():
+            due.append((self.recent[self._position(self._where(event_id))], key))
         while due:
-            key, event_id, applied = heapq.heappop(due)
-            if event_id in back:
+            applied, key = due.pop()
+            if applied.event_id in since and since[applied.event_id] <= key:
                 continue
-            back[event_id] = applied
+            since[applied.event_id] = key
+            back[applied.event_id] = applied
             for entity in applied.undo:
-                join(entity, key, inclusive=False)
-        return list(back.values())
+                join(entity, key)
+        return sorted(back.values(), key=_key)
 
     def _where(self, event_id: UUID) -> history.Key:
         """Where an event taken before counts now."""

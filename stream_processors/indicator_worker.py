@@ -131,6 +131,7 @@ class IndicatorProcessor:
         self.snapshot_when_due()
         return (
             f"{taken.new} new, {taken.duplicates} duplicates, {taken.undecodable} undecodable,"
+            f" {taken.taken_back} taken back,"
             f" {len(taken.rows)} rows{' (re-folded)' if taken.refolded else ''};"
             f" fold {folded - started:.2f} s, write {time.perf_counter() - folded:.2f} s"
         )

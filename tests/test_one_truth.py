@@ -24,6 +24,7 @@ from projections.indicator_rows import (
     IndicatorFold,
     IndicatorState,
     Row,
+    Taken,
     difference,
     fold_all,
 )
@@ -255,3 +256,51 @@ def test_a_household_enumerated_in_another_commune_takes_its_members_there() -> 
             if table == "population_deltas":
                 by_commune[values[1]] += values[-1]
         assert +by_commune == Counter({"00004": 1})
+
+
+def taken_live(before: list[Event], batch: list[Event]) -> tuple[IndicatorState, Taken]:
+    state = IndicatorState(IndicatorFold(UNITS, SECRET))
+    for n, event in enumerate(before):
+        state.take([Record(0, n, event, None, None)])
+    records = [Record(0, len(before) + n, e, None, None) for n, e in enumerate(batch)]
+    return state, state.take(records)
+
+
+def test_a_late_event_takes_back_only_what_follows_it_about_the_same_people() -> None:
+    """A batch with a late death in one household and a new event in another: the
+    other household's earlier birth shares nothing with the death and comes before
+    the new event, so nothing is taken back."""
+    before = [
+        recorded(enumerated_household(H1, A, day=ENUMERATED), ENUMERATED),
+        recorded(enumerated(A, H1, "HEAD", day=ENUMERATED), ENUMERATED),
+        recorded(enumerated_household(H2, B, day=ENUMERATED), ENUMERATED),
+        recorded(enumerated(B, H2, "HEAD", born="1995-01-01", day=ENUMERATED), ENUMERATED),
+        recorded(birth(C, B, H2, day="2023-03-01"), "2023-03-02"),
+    ]
+    batch = [
+        recorded(death(A, H1, day="2023-02-01"), "2023-06-01"),
+        recorded(moved_out(H2, [C], day="2023-06-01"), "2023-06-01", "04:00:00.000"),
+    ]
+    _, taken = taken_live(before, batch)
+    assert (taken.taken_back, taken.refolded) == (0, False)
+    assert difference(live_rows([*before, *batch]), one_fold([*before, *batch])) == []
+
+
+def test_a_late_event_takes_back_its_old_households_events_from_its_own_day() -> None:
+    """A dies on 2023-02-01 (recorded late), in H1; the log already says B left H1 on
+    2023-03-01 and A moved out on 2023-04-01. Judged on its day, the death empties H1
+    when B leaves: B's move-out, about H1 but not about A, is taken back and judged
+    again, without folding the whole history again."""
+    before = [
+        recorded(enumerated_household(H1, A, day=ENUMERATED), ENUMERATED),
+        recorded(enumerated(A, H1, "HEAD", day=ENUMERATED), ENUMERATED),
+        recorded(enumerated(B, H1, "CHILD", born="2000-01-01", day=ENUMERATED), ENUMERATED),
+        recorded(moved_out(H1, [B], day="2023-03-01"), "2023-03-02"),
+        recorded(moved_out(H1, [A], day="2023-04-01"), "2023-04-02"),
+    ]
+    late = recorded(death(A, H1, day="2023-02-01"), "2023-06-01")
+    _, taken = taken_live(before, [late])
+    assert (taken.taken_back, taken.refolded) == (2, False)
+    rows = live_rows([*before, late])
+    assert difference(rows, one_fold([*before, late])) == []
+    assert deltas(rows, "household_deltas") == Counter({date(2023, 1, 2): 1, date(2023, 3, 1): -1})

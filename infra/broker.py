@@ -7,7 +7,7 @@ from pathlib import Path
 from infra import kafka, procs
 from infra.part import Part
 from infra.seaweed import BUCKET, COUNTED_UP_TO, Seaweed
-from popreg.settings import LOOPBACK
+from schemas.settings import LOOPBACK
 
 # record batches a partition past which the embedded broker's fetches took twice as
 # long end to end (bench/README.md, finding 11)

@@ -12,7 +12,7 @@ clickhouse-connect or curl, exactly as it would reach a ClickHouse server:
   analyst (read-only: the parser check of `infra.readonly_sql`, an allowlist of URL
   settings, then the host's limits and `readonly=1` applied after them).
 
-The analysts' endpoint is limited (`popreg.settings.AnalystLimits`, given as JSON in
+The analysts' endpoint is limited (`schemas.settings.AnalystLimits`, given as JSON in
 `--limits`): each query's time, memory and result size, how many of one user's queries
 run at once (more wait a while, then get 503 with Retry-After), the request body
 counted decompressed. A query is cancelled (`KILL QUERY` on the host's own mark, its
@@ -69,7 +69,7 @@ from infra.clickhouse_http import (
     read_body,
     result_format,
 )
-from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK, AnalystLimits
+from schemas.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK, AnalystLimits
 
 # An INSERT's data (maybe binary) is for the engine, not the parser: the writer's INSERT
 # runs with its data in a file (`_spooled`), the analyst's is refused unread.

@@ -19,7 +19,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from infra.procs import StackError
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from confluent_kafka.admin import AdminClient
 from infra import procs, supervisor
 from infra.clickhouse import writer_client
 from infra.part import Part
-from popreg.settings import Settings
-from projections import indicator_snapshot as snapshot
+from projections import fold_snapshot as snapshot
 from projections import registry_queries
 from projections.clickhouse_sink import IndicatorSink
+from schemas.settings import Settings
 
 PROCESSORS = ["state", "indicators"]
 UNAVAILABLE = "counts unavailable"

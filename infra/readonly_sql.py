@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from popreg.settings import CLICKHOUSE_DATABASE
+from schemas.settings import CLICKHOUSE_DATABASE
 
 # Statements that only read, as formatQuerySingleLine spells them (DESC -> DESCRIBE TABLE).
 _ALLOWED_STATEMENT = re.compile(r"^\(*\s*(SELECT|WITH|SHOW|DESCRIBE|EXISTS|EXPLAIN)\b")

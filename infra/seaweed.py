@@ -34,7 +34,7 @@ from pathlib import Path
 
 from infra import procs, secrets, tls
 from infra.part import Part
-from popreg.settings import LOOPBACK
+from schemas.settings import LOOPBACK
 
 BUCKET = "tansu"
 COUNTED_UP_TO = 100_000  # stored record batches a partition: listing more is slow

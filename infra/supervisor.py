@@ -26,7 +26,7 @@ import psutil
 
 from infra import procs
 from infra import worker_health as health
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 log = logging.getLogger("popreg.supervisor")
 STATUS_FILE = "processors-status.json"

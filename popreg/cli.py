@@ -13,15 +13,15 @@ import typer
 from rich import box
 from rich.table import Table
 
+import bench as popreg_bench
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
-from popreg import bench as popreg_bench
-from popreg import indicators_cli, ingest, registry_cli, replay_cli
-from popreg.audit_cli import audit
-from popreg.gateway_cli import gateway
+from popreg.commands import indicators, publish, registry, replay
+from popreg.commands.audit import audit
+from popreg.commands.gateway import gateway
+from popreg.commands.rebuild import rebuild
 from popreg.output import DataDir, console, fail, settings_for
-from popreg.rebuild_cli import rebuild
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
 
@@ -136,8 +136,8 @@ def human_bytes(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
-app.command()(ingest.publish)
-app.command()(ingest.synth)
+app.command()(publish.publish)
+app.command()(publish.synth)
 app.add_typer(gateway, name="gateway")
 app.add_typer(rebuild, name="rebuild")
 app.add_typer(audit, name="audit")
@@ -168,7 +168,9 @@ def bench(
     unknown = set(only or ()) - set(popreg_bench.GROUPS)
     if unknown:
         raise fail(f"unknown --only {', '.join(sorted(unknown))}: {', '.join(popreg_bench.GROUPS)}")
-    results = popreg_bench.run(
+    from bench.run import run
+
+    results = run(
         scale,
         out,
         lambda line: console.print(f"  {line}"),
@@ -185,7 +187,7 @@ def worker(
     settings_file: Annotated[Path, typer.Option("--settings", help="settings as JSON")],
 ) -> None:
     """Run one stream processor in the foreground (the supervisor runs these)."""
-    from popreg.settings import Settings
+    from schemas.settings import Settings
     from stream_processors import indicator_worker, state_worker
 
     workers = {"state": state_worker.run, "indicators": indicator_worker.run}
@@ -194,12 +196,12 @@ def worker(
     workers[name](Settings.model_validate_json(settings_file.read_text()))
 
 
-app.command()(replay_cli.replay)
-app.command()(replay_cli.checkpoint)
-app.command()(indicators_cli.sql)
-app.command()(indicators_cli.indicators)
-app.command()(indicators_cli.pyramid)
-app.command()(registry_cli.household)
-app.command()(registry_cli.rejections)
-app.command()(registry_cli.wait)
-app.command()(registry_cli.person)
+app.command()(replay.replay)
+app.command()(replay.checkpoint)
+app.command()(indicators.sql)
+app.command()(indicators.indicators)
+app.command()(indicators.pyramid)
+app.command()(registry.household)
+app.command()(registry.rejections)
+app.command()(registry.wait)
+app.command()(registry.person)

@@ -22,7 +22,7 @@ from typing import Any
 from uuid import UUID
 
 from projections.clickhouse_schema import DATABASE
-from projections.indicator_rows import COLUMNS, Row
+from projections.domain.indicator_rows import COLUMNS, Row
 
 CHUNK = 50_000  # rows a request at most: the embedded host holds a request whole
 NO_QUOTES = "SETTINGS output_format_json_quote_64bit_integers = 0"

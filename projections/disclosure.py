@@ -21,7 +21,7 @@ from datetime import date
 
 import psycopg
 
-KINH = "01"  # GSO ethnicity code (projections/data, producers/synth/demography.py)
+KINH = "01"  # GSO ethnicity code (schemas/data, producers/synth/demography.py)
 LARGEST_HOUSEHOLD = 6  # households of six or more members share the value 6
 
 # The columns of analyst.persons and analyst.households, every one a quasi-identifier:

@@ -15,32 +15,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
-from popreg.settings import Settings
-from schemas.codec import Codec, DecodeError
-from schemas.models import Event
+from projections.domain.record import Record
+from schemas.codec import DecodeError
+from schemas.settings import Settings
+from schemas.wire import Codec
 
 MARKER_HEADER = "popreg-marker"
 log = logging.getLogger("popreg.log")
-
-
-@dataclass(frozen=True)
-class Record:
-    """One message of the log: an event, or the reason it is not one."""
-
-    partition: int
-    offset: int
-    event: Event | None
-    error: DecodeError | None
-    value: bytes | None
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return self.partition, self.offset
 
 
 Headers = Mapping[str, Any] | Sequence[tuple[str, Any]] | None

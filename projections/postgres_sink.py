@@ -31,27 +31,26 @@ from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
 
 from infra.procs import session_niceness
-from popreg.settings import PROJECTOR_LOGIN, Settings
-from projections import fold, history
-from projections.admin_units import AdminUnits, load
-from projections.entity_json import household_from, household_json, person_from, person_json
-from projections.fold import HOUSEHOLD, Entity, Rejection
-from projections.history import VOIDED, Key, is_correction, key_of, verdict
-from projections.log import Record
-from projections.state import Registry
-from projections.state_tables import (
+from projections.domain import fold, history
+from projections.domain.entity_json import household_from, household_json, person_from, person_json
+from projections.domain.fold import HOUSEHOLD, Entity, Rejection
+from projections.domain.history import VOIDED, Key, is_correction, key_of, verdict
+from projections.domain.record import Record
+from projections.domain.state import Registry
+from projections.domain.state_rows import (
     COLUMNS,
     EVENTS,
     LINKS,
     REJECTIONS,
     VERSIONS,
-    copy_rows,
     current_rows,
     event_row,
-    store_positions,
 )
+from projections.postgres_writes import copy_rows, store_positions
+from schemas.admin_units import AdminUnits, load
 from schemas.codec import DecodeError
 from schemas.models import Event, EventAmended, EventVoided
+from schemas.settings import PROJECTOR_LOGIN, Settings
 from schemas.validation import parse_event
 
 log = logging.getLogger("popreg.sink.state")

@@ -26,28 +26,28 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from popreg.settings import PROJECTOR_LOGIN, Settings
-from projections import fold, history
-from projections.admin_units import AdminUnits
-from projections.entity_json import household_json, person_json
-from projections.fold import HOUSEHOLD, Entity, Rejection
-from projections.history import Key, key_of, verdict
-from projections.log import Record, read_log, read_until
-from projections.memory import bulk
-from projections.postgres_sink import Batch, ends_of, isolating, refused_by_store
-from projections.state import Registry
-from projections.state_tables import (
+from projections.domain import fold, history
+from projections.domain.entity_json import household_json, person_json
+from projections.domain.fold import HOUSEHOLD, Entity, Rejection
+from projections.domain.history import Key, key_of, verdict
+from projections.domain.record import Record
+from projections.domain.state import Registry
+from projections.domain.state_rows import (
     COLUMNS,
     EVENTS,
     LINKS,
     REJECTIONS,
     VERSIONS,
-    copy_rows,
     current_rows,
     event_row,
-    store_positions,
 )
+from projections.log import read_log, read_until
+from projections.memory import bulk
+from projections.postgres_sink import Batch, ends_of, isolating, refused_by_store
+from projections.postgres_writes import copy_rows, store_positions
+from schemas.admin_units import AdminUnits
 from schemas.models import Event, EventAmended, EventVoided
+from schemas.settings import PROJECTOR_LOGIN, Settings
 
 CONSUMER = "state"
 warn = logging.getLogger("popreg.rebuild")

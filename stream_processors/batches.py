@@ -36,9 +36,10 @@ from typing import Any, NoReturn, TypeVar
 import faust
 
 from infra import worker_health as health
-from popreg.settings import KafkaSettings, Settings
-from projections.log import Record, decode, is_marker
-from schemas.codec import Codec
+from projections.domain.record import Record
+from projections.log import decode, is_marker
+from schemas.settings import KafkaSettings, Settings
+from schemas.wire import Codec
 from stream_processors.positioned import PositionedApp, Positions
 
 WITHIN_S = 0.2

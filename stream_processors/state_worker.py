@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import faust
 
-from popreg.settings import Settings
-from projections.log import Record
+from projections.domain.record import Record
 from projections.postgres_sink import StateSink
+from schemas.settings import Settings
 from stream_processors.batches import batch_app
 
 CONSUMER = "state"

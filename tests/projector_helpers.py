@@ -24,15 +24,15 @@ import psutil
 import psycopg
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
-from popreg.settings import Settings
 from producers.publisher import Publisher, PublishResult
 from producers.synth import Synth, SynthConfig
-from projections.admin_units import load
-from projections.fold import Rejection
-from projections.history import InvalidAmendment, amended, fold_log
+from projections.domain.fold import Rejection
+from projections.domain.history import InvalidAmendment, amended, fold_log
+from projections.domain.state_rows import COLUMNS, current_rows
 from projections.log import partition_count, place_markers, read_log
-from projections.state_tables import COLUMNS, current_rows
+from schemas.admin_units import load
 from schemas.models import Event, EventAmended, EventVoided
+from schemas.settings import Settings
 from schemas.validation import event_json, parse_event
 
 CONSUMER = "state"

@@ -8,12 +8,12 @@ from pathlib import Path
 import pytest
 
 from producers.synth import Synth, SynthConfig
-from projections.checkpoint import Checkpoint, Refused, advance, empty, resume
 from projections.checkpoint_files import listed, load, meta_of, prune, save
-from projections.log import Record
-from projections.replay import Cutoffs, Scope, take
-from schemas.codec import Codec
+from projections.domain.as_of import Cutoffs, Scope, take
+from projections.domain.checkpoint import Checkpoint, Refused, advance, empty, resume
+from projections.domain.record import Record
 from schemas.models import Event
+from schemas.wire import Codec
 from tests.test_fold import UNITS, death, enumerated, enumerated_household, event
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)

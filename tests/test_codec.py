@@ -11,7 +11,6 @@ import pytest
 
 from schemas.codec import (
     HISTORY_DIR,
-    Codec,
     DecodeError,
     current_schemas,
     decode_body,
@@ -20,6 +19,7 @@ from schemas.codec import (
     writer_of,
 )
 from schemas.validation import event_json, parse_event
+from schemas.wire import Codec
 from tests.avro_fixtures import FIXTURES, fixture
 from tests.samples import SAMPLES, sample
 

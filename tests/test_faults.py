@@ -27,18 +27,18 @@ import pytest
 
 from infra.clickhouse import writer_client
 from infra.supervisor import read_status
-from popreg.settings import Settings
 from projections.clickhouse_schema import DATABASE
-from projections.indicator_rows import NO_EVENT
+from projections.domain.indicator_rows import NO_EVENT
 from projections.log import decode, partition_count, place_markers
 from schemas.codec import (
     SINGLE_OBJECT_MAGIC,
-    Codec,
     current_schemas,
     encode_single_object,
     record_of,
 )
 from schemas.models import Event
+from schemas.settings import Settings
+from schemas.wire import Codec
 from tests.cli_env import status_json
 from tests.conftest import StackUnderTest
 from tests.projector_helpers import (

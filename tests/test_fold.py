@@ -1,4 +1,4 @@
-"""The fold (`projections.fold`) and history (`projections.history`), without a stack.
+"""The fold (`projections.domain.fold`) and history (`projections.domain.history`), without a stack.
 
 Unit tests pin each rule (rejection code) and each effect of the fold on a small,
 hand-written registry; history tests pin voids and amendments; property tests fold
@@ -20,10 +20,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from producers.synth import Synth, SynthConfig
-from projections.admin_units import load
-from projections.fold import Rejection, apply
-from projections.history import InvalidAmendment, amended, effective_events, fold_log
-from projections.state import ABROAD, DEAD, MOVED_AWAY, RESIDENT, Registry
+from projections.domain.fold import Rejection, apply
+from projections.domain.history import InvalidAmendment, amended, effective_events, fold_log
+from projections.domain.state import ABROAD, DEAD, MOVED_AWAY, RESIDENT, Registry
+from schemas.admin_units import load
 from schemas.models import (
     BirthRegistered,
     DivorceRegistered,

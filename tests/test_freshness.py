@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from bench import freshness
+from bench.indicators import caught_up
 from infra.processors import PROCESSORS, positions
-from popreg import freshness
-from popreg.bench_indicators import caught_up
-from popreg.settings import Settings
+from schemas.settings import Settings
 from tests.projector_helpers import Ids, synthetic
 
 pytestmark = pytest.mark.stack

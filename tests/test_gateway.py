@@ -25,11 +25,12 @@ import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from infra.ports import free_port
-from popreg.settings import GATEWAY_LOGIN, GatewaySettings, KafkaSettings, Settings
 from producers.gateway import create_app, issue_token, list_tokens, lookup, revoke_token
-from schemas.codec import Codec, DecodeError
+from schemas.codec import DecodeError
 from schemas.models import EVENT_MODELS, Event
+from schemas.settings import GATEWAY_LOGIN, GatewaySettings, KafkaSettings, Settings
 from schemas.validation import parse_event
+from schemas.wire import Codec
 from tests.conftest import StackUnderTest
 from tests.samples import COMMUNE, SAMPLES, sample
 

@@ -14,8 +14,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from producers.synth import Synth, SynthConfig
-from projections import indicator_rows
-from projections.indicator_rows import (
+from projections.domain import indicator_rows
+from projections.domain.indicator_rows import (
     NO_EVENT,
     IndicatorFold,
     IndicatorState,
@@ -24,8 +24,8 @@ from projections.indicator_rows import (
     fold_all,
     pseudonym,
 )
-from projections.log import Record
-from projections.state import ALIVE
+from projections.domain.record import Record
+from projections.domain.state import ALIVE
 from schemas.codec import DecodeError
 from schemas.models import BirthRegistered, Event
 from tests.test_fold import (
@@ -59,7 +59,7 @@ def net(rows: list[Row]) -> Counter[Row]:
 
 
 def total(rows: list[Row], table: str, **where: object) -> int:
-    from projections.indicator_rows import COLUMNS
+    from projections.domain.indicator_rows import COLUMNS
 
     columns = COLUMNS[table]
     return sum(

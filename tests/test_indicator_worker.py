@@ -22,15 +22,16 @@ from infra.clickhouse import writer_client
 from infra.processors import progress
 from infra.procs import log_path
 from infra.supervisor import read_status, worker_name
-from popreg.settings import Settings
-from projections import indicator_snapshot as snapshot
-from projections.admin_units import load
-from projections.checkpoint import Refused
+from projections import fold_snapshot as snapshot
 from projections.clickhouse_schema import DATABASE
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
-from projections.indicator_rows import COLUMNS, Row, fold_all
-from projections.log import Record, partition_count, place_markers
+from projections.domain.checkpoint import Refused
+from projections.domain.indicator_rows import COLUMNS, Row, fold_all
+from projections.domain.record import Record
+from projections.log import partition_count, place_markers
+from schemas.admin_units import load
 from schemas.models import Event
+from schemas.settings import Settings
 from tests.cli_env import popreg
 from tests.conftest import SNAPSHOT_EVERY
 from tests.projector_helpers import (

@@ -17,9 +17,9 @@ from uuid import UUID
 
 import pytest
 
-from projections import indicator_rows
-from projections.history import fold_log, is_correction
-from projections.indicator_rows import (
+from projections.domain import indicator_rows
+from projections.domain.history import fold_log, is_correction
+from projections.domain.indicator_rows import (
     WINDOW_DAYS,
     IndicatorFold,
     IndicatorState,
@@ -28,7 +28,7 @@ from projections.indicator_rows import (
     difference,
     fold_all,
 )
-from projections.log import Record
+from projections.domain.record import Record
 from schemas.models import Event
 from schemas.validation import event_json, parse_event
 from tests.test_fold import (

@@ -34,7 +34,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from infra import procs, stack
 from infra.broker import OPEN_BROKER_NOTICE
 from infra.postgres import Postgres
-from popreg.settings import LOOPBACK, Settings
+from schemas.settings import LOOPBACK, Settings
 from tests.conftest import StackUnderTest
 
 pytestmark = [pytest.mark.stack, pytest.mark.security]

@@ -13,11 +13,11 @@ from typing import Any
 import psycopg
 import pytest
 
-from popreg.settings import Settings
 from projections import rebuild
-from projections.history import key_of
-from projections.log import Record
-from projections.state_tables import COLUMNS
+from projections.domain.history import key_of
+from projections.domain.record import Record
+from projections.domain.state_rows import COLUMNS
+from schemas.settings import Settings
 from tests.cli_env import popreg
 from tests.projector_helpers import (
     Ids,

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from popreg.settings import Settings
+from schemas.settings import Settings
 from tests.cli_env import popreg
 from tests.projector_helpers import Ids, folded, publish, synthetic
 

@@ -13,8 +13,8 @@ import psycopg
 import pytest
 
 from infra.clickhouse import writer_client
-from popreg.settings import PROJECTOR_LOGIN, Settings
 from projections.rebuild import TABLES
+from schemas.settings import PROJECTOR_LOGIN, Settings
 from tests.projector_helpers import Ids, publish, synthetic, wait_projected
 from tests.test_indicator_worker import wait_counted
 

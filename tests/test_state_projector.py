@@ -2,7 +2,7 @@
 
 Whatever order events arrive in, however often, whatever garbage sits between them
 and however often the worker is killed, the registry's tables must equal the pure
-fold of the same events in history order (`projections.history.fold_log`). Each test
+fold of the same events in history order (`projections.domain.history.fold_log`). Each test
 owns its ids (the database is shared by the session) and compares only its rows.
 """
 
@@ -24,11 +24,11 @@ import psycopg
 import pytest
 
 from infra.supervisor import read_status
-from popreg.settings import Settings
 from producers.publisher import Publisher
-from projections.state_tables import COLUMNS
+from projections.domain.state_rows import COLUMNS
 from schemas.codec import SINGLE_OBJECT_MAGIC, current_schemas, encode_single_object, record_of
 from schemas.models import Event
+from schemas.settings import Settings
 from schemas.validation import parse_event
 from tests.projector_helpers import (
     Ids,

@@ -22,10 +22,11 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from infra.clickhouse import writer_client
-from popreg.settings import Settings
 from projections.log import decode
-from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, current_schemas, record_of
+from schemas.codec import SINGLE_OBJECT_MAGIC, current_schemas, record_of
 from schemas.models import Event
+from schemas.settings import Settings
+from schemas.wire import Codec
 from tests.conftest import StackUnderTest
 from tests.projector_helpers import Ids, merge, produce_raw, synthetic, wait_projected
 from tests.test_faults import RECOVERY_S, Before, assert_exact

@@ -29,7 +29,7 @@ from producers.synth.quota import Delivered
 from producers.synth.recording import Recorder
 from producers.synth.registration import ENUMERATION_DAYS, day_start_ms
 from producers.synth.stats import YearStats, summary_rates
-from projections.admin_units import AdminUnits
+from schemas.admin_units import AdminUnits
 from schemas.models import VIETNAM, Event
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -13,7 +13,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from projections.indicator_catalog import FERTILE_GROUPS, INDICATORS, IndicatorValue, Period
+from projections.domain.indicator_catalog import FERTILE_GROUPS, INDICATORS, IndicatorValue, Period
 
 NAN = math.nan
 

@@ -3,8 +3,8 @@ their units, and the shapes of the answers.
 
 Shared by the query side (`projections/indicators.py`, over the ClickHouse views of
 `projections/sql/clickhouse/003_indicator_views.sql`) and the pure-Python reference
-(`projections/indicator_reference.py`). The formulas are written in the view (for
-analysts), in `projections/indicator_formulas.py` (for popreg, which sends the view's
+(`projections/domain/indicator_reference.py`). The formulas are written in the view (for
+analysts), in `projections/domain/indicator_formulas.py` (for popreg, which sends the view's
 parts at once) and in the reference, which checks the other two.
 """
 

@@ -13,20 +13,20 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import date
 
+from bench import freshness
+from bench.processes import cpu_figures, cpu_seconds
+from bench.results import Figure, in_child
 from infra import secrets
 from infra.clickhouse import analyst_client, writer_client
 from infra.processors import PROCESSORS, Processors, positions
-from popreg import freshness
-from popreg.bench_processes import cpu_figures, cpu_seconds
-from popreg.bench_results import Figure, in_child
-from popreg.settings import Settings
 from projections import indicators
-from projections.admin_units import load
-from projections.indicator_catalog import Period
+from projections.domain.indicator_catalog import Period
+from projections.domain.indicator_rows import COLUMNS
 from projections.indicator_rebuild import IndicatorRebuild, rebuild_indicators
-from projections.indicator_rows import COLUMNS
 from projections.log import partition_count, place_markers
+from schemas.admin_units import load
 from schemas.models import Event
+from schemas.settings import Settings
 from stream_processors.indicator_worker import CONSUMER
 
 Report = Callable[[str], None]

@@ -22,11 +22,9 @@ from rich.table import Table
 from infra.clickhouse import writer_client
 from infra.processors import positions
 from infra.processors import shown as listed
+from popreg.commands.replay import parse_day, parse_instant, reading, run_replay
 from popreg.output import DataDir, console, fail, settings_for
-from popreg.replay_cli import parse_day, parse_instant, reading, run_replay
-from popreg.settings import Settings
-from projections import replayer
-from projections.admin_units import load
+from projections import replay
 from projections.agreement_queries import (
     indicator_figures,
     indicator_years,
@@ -34,9 +32,11 @@ from projections.agreement_queries import (
     registry_years,
 )
 from projections.audit import Diff, Difference, Rows, diff, differences, live_rows
-from projections.replay import Cutoffs, Scope
-from projections.store_agreement import Agreement, compare, stock_dates
+from projections.domain.as_of import Cutoffs, Scope
+from projections.domain.store_agreement import Agreement, compare, stock_dates
+from schemas.admin_units import load
 from schemas.models import VIETNAM
+from schemas.settings import Settings
 
 audit = typer.Typer(no_args_is_help=True, help="Check the live registry against the log.")
 SHOWN = 20
@@ -65,13 +65,13 @@ def verify(
     now = datetime.now(UTC)
     today = now.astimezone(VIETNAM).date()
     replayed = run_replay(settings, Cutoffs(today, now), Scope(), not from_offset_zero)
-    ends, snapshot = replayed.ends, replayed.snapshot
+    ends, registry = replayed.ends, replayed.registry
     deadline = time.monotonic() + timeout
     failures: list[str] = []
     with _explained(failures):
         _wait_for(settings, "state", ends, deadline, timeout)
         live = live_rows(settings.postgres_url)
-    failures.append(_registry_check(differences(snapshot.tables, live), snapshot.tables))
+    failures.append(_registry_check(differences(registry.tables, live), registry.tables))
     with _explained(failures):
         _wait_for(settings, "indicators", ends, deadline, timeout)
         agreement = _stores_at_rest(settings, today, deadline, timeout)
@@ -204,7 +204,7 @@ def diff_command(
     settings = settings_for(data_dir)
     try:
         with reading() as report:
-            _, records = replayer.read_from(settings, {}, report)
+            _, records = replay.read_from(settings, {}, report)
     except (KafkaException, RuntimeError) as error:
         raise fail(f"cannot read the log: {error}; is the stack up? (popreg status)") from None
     events = [r.event for r in records if r.event is not None]

@@ -15,8 +15,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from projections.admin_units import REFORM_DATE, AdminUnits, LinkKind
-from projections.indicator_catalog import (
+from projections.domain.indicator_catalog import (
     FERTILE_GROUPS,
     INDICATORS,
     ONLINE_CHANNELS,
@@ -32,7 +31,8 @@ from projections.indicator_catalog import (
     RejectionCount,
     Units,
 )
-from projections.indicator_rows import COLUMNS, Row
+from projections.domain.indicator_rows import COLUMNS, Row
+from schemas.admin_units import REFORM_DATE, AdminUnits, LinkKind
 from schemas.models import VIETNAM, age_on
 
 NAN = math.nan

@@ -1,4 +1,5 @@
-"""The registry's tables as rows: one column list per table, written with COPY.
+"""The registry's tables as rows: one column list per table (written by
+`postgres_writes`).
 
 Shared by the live projector (`postgres_sink`) and the bulk rebuild (`rebuild`), so
 both write the same columns from the same fold state.
@@ -11,9 +12,7 @@ from functools import cache
 from operator import attrgetter
 from typing import Any
 
-import psycopg
-
-from projections.state import Household, Membership, Person, Registry
+from projections.domain.state import Household, Membership, Person, Registry
 from schemas.models import Event
 
 HOUSEHOLDS = (
@@ -121,27 +120,6 @@ def event_row(
         outcome,
         reason,
     )
-
-
-def store_positions(
-    cur: psycopg.Cursor[Any], consumer: str, topic: str, offsets: dict[int, int]
-) -> None:
-    """The next offset to read per partition, in the transaction of the rows it covers."""
-    cur.executemany(
-        "INSERT INTO consumer_positions (consumer, topic, partition, next_offset)"
-        " VALUES (%s, %s, %s, %s) ON CONFLICT (consumer, topic, partition)"
-        " DO UPDATE SET next_offset = EXCLUDED.next_offset, updated_at = now()",
-        [(consumer, topic, p, offset) for p, offset in offsets.items()],
-    )
-
-
-def copy_rows(
-    cur: psycopg.Cursor[Any], table: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    names = ", ".join(f'"{c}"' for c in columns)
-    with cur.copy(f"COPY {table} ({names}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row(row)
 
 
 def registry_of(rows: dict[str, list[dict[str, Any]]]) -> Registry:

@@ -27,7 +27,7 @@ from producers.synth.config import (
     REALISTIC_CROSSING_RATE,
     REALISTIC_VOID_RATE,
 )
-from projections.admin_units import load
+from schemas.admin_units import load
 from schemas.models import Context, Event
 from schemas.validation import event_json
 

@@ -21,22 +21,13 @@ from typing import Any
 
 from clickhouse_connect.driver.exceptions import ClickHouseError
 
-from popreg.settings import Settings
 from producers.publisher import Publisher
-from projections.clickhouse_schema import DATABASE
+from projections.indicators import ARRIVED
 from schemas.models import Event, EventVoided
+from schemas.settings import Settings
 
 POLL_S = 0.1  # a poll costs the host a query: polling harder would slow what it measures
 CHUNK = 200  # ids per poll: parameters travel in the URL
-# The stream is the newest part of the province's history (held back from the log),
-# so `since`, its earliest recording time, narrows the scan of `vital_events`;
-# `rejections` is small.
-IDS = "event_id IN {ids:Array(UUID)}"
-FOUND = (
-    f"SELECT toString(event_id) FROM {DATABASE}.vital_events"
-    f" WHERE recorded_at >= {{since:DateTime64(3, 'UTC')}} AND {IDS}"
-    f" UNION ALL SELECT toString(event_id) FROM {DATABASE}.rejections WHERE {IDS}"
-)
 
 
 @dataclass(frozen=True)
@@ -76,7 +67,7 @@ def measure(
             for start in range(0, len(pending), CHUNK):
                 try:
                     ids = pending[start : start + CHUNK]
-                    result = client.query(FOUND, parameters={"ids": ids, "since": since})
+                    result = client.query(ARRIVED, parameters={"ids": ids, "since": since})
                 except ClickHouseError as error:  # keep timing; say so if it never recovers
                     failures.append(f"{type(error).__name__}: {error}")
                     continue

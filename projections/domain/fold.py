@@ -17,8 +17,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from projections.admin_units import AdminUnits
-from projections.state import (
+from projections.domain.state import (
     ABROAD,
     DEAD,
     MOVED_AWAY,
@@ -28,6 +27,7 @@ from projections.state import (
     Person,
     Registry,
 )
+from schemas.admin_units import AdminUnits
 from schemas.models import (
     BirthRegistered,
     DeathRegistered,

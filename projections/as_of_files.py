@@ -1,8 +1,9 @@
-"""A snapshot on disk: Parquet tables, a summary and a manifest that says what it is.
+"""The registry as of a date, on disk: Parquet tables, a summary and a manifest that
+says what it is.
 
 `manifest.json` records what was read (topic, partitions, first and last offsets),
-the cutoffs, the event counts, the popreg version and the snapshot's content hash,
-so an auditor can tell two snapshots apart, or prove they are the same.
+the cutoffs, the event counts, the popreg version and its content hash,
+so an auditor can tell two apart, or prove they are the same.
 """
 
 from __future__ import annotations
@@ -15,30 +16,31 @@ import psycopg
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from popreg import __version__
-from projections.replay import Cutoffs, Snapshot
-from projections.state_tables import COLUMNS, copy_rows
+from projections.domain.as_of import AsOfRegistry, Cutoffs
+from projections.domain.state_rows import COLUMNS
+from projections.postgres_writes import copy_rows
+from schemas.version import VERSION
 
 FILES = {"households": "households", "household_members": "members", "persons": "persons"}
 
 
-def manifest_of(snapshot: Snapshot, read: dict[str, Any], cutoffs: Cutoffs) -> dict[str, Any]:
+def manifest_of(registry: AsOfRegistry, read: dict[str, Any], cutoffs: Cutoffs) -> dict[str, Any]:
     return {
         **read,
         "as_of": cutoffs.as_of.isoformat(),
         "known_at": cutoffs.known_at.isoformat(),
-        "events_counted": snapshot.counted,
-        "effective_events_by_type": snapshot.by_type,
-        "rows": {FILES[t]: len(rows) for t, rows in snapshot.tables.items()},
-        "popreg_version": __version__,
-        "content_hash": snapshot.content_hash,
+        "events_counted": registry.counted,
+        "effective_events_by_type": registry.by_type,
+        "rows": {FILES[t]: len(rows) for t, rows in registry.tables.items()},
+        "popreg_version": VERSION,
+        "content_hash": registry.content_hash,
     }
 
 
-def write(snapshot: Snapshot, out: Path, manifest: dict[str, Any]) -> Path:
+def write(registry: AsOfRegistry, out: Path, manifest: dict[str, Any]) -> Path:
     out.mkdir(parents=True, exist_ok=True)
-    write_tables(snapshot.tables, out)
-    (out / "summary.json").write_text(json.dumps(snapshot.summary, indent=1) + "\n")
+    write_tables(registry.tables, out)
+    (out / "summary.json").write_text(json.dumps(registry.summary, indent=1) + "\n")
     path = out / "manifest.json"
     path.write_text(json.dumps(manifest, indent=1, default=str) + "\n")
     return path
@@ -67,8 +69,8 @@ def read_tables(where: Path) -> dict[str, list[dict[str, Any]]]:
     return found
 
 
-def to_postgres(snapshot: Snapshot, url: str, schema: str, manifest: dict[str, Any]) -> None:
-    """The snapshot as tables of their own schema (shaped like the live ones), for SQL
+def to_postgres(registry: AsOfRegistry, url: str, schema: str, manifest: dict[str, Any]) -> None:
+    """The registry as of a date, as tables of their own schema (shaped like the live ones), for SQL
     work; replaced whole in one transaction, with the manifest as a one-row table."""
     if not schema.isidentifier() or schema.lower() in {"public", "analyst", "pg_catalog"}:
         raise ValueError(f"--to-postgres wants a new schema name, got {schema!r}")
@@ -77,7 +79,7 @@ def to_postgres(snapshot: Snapshot, url: str, schema: str, manifest: dict[str, A
         cur.execute(f'CREATE SCHEMA "{schema}"')
         for table, columns in COLUMNS.items():
             cur.execute(f'CREATE TABLE "{schema}".{table} (LIKE public.{table} INCLUDING DEFAULTS)')
-            copy_rows(cur, f'"{schema}".{table}', columns, snapshot.tables[table])
+            copy_rows(cur, f'"{schema}".{table}', columns, registry.tables[table])
         cur.execute(f'CREATE TABLE "{schema}".manifest (doc jsonb NOT NULL)')
         cur.execute(
             f'INSERT INTO "{schema}".manifest VALUES (%s)', (json.dumps(manifest, default=str),)

@@ -26,12 +26,12 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from uuid import UUID
 
-from projections import fold
-from projections.admin_units import AdminUnits
-from projections.history import effective_events, is_correction
-from projections.log import Record
-from projections.replay import Cutoffs, Scope, Snapshot, snapshot_of
-from projections.state import Registry
+from projections.domain import fold
+from projections.domain.as_of import AsOfRegistry, Cutoffs, Scope, as_of_registry
+from projections.domain.history import effective_events, is_correction
+from projections.domain.record import Record
+from projections.domain.state import Registry
+from schemas.admin_units import AdminUnits
 from schemas.models import Event, EventAmended, EventVoided
 
 
@@ -89,8 +89,8 @@ def resume(
     units: AdminUnits,
     cutoffs: Cutoffs,
     scope: Scope,
-) -> Snapshot:
-    """The snapshot for `cutoffs` from the checkpoint and the events it has not folded
+) -> AsOfRegistry:
+    """The registry for `cutoffs` from the checkpoint and the events it has not folded
     (its tail and the log after its positions); raises Refused if it cannot serve.
     Folds onto the checkpoint's registry: a checkpoint serves one replay."""
     if cutoffs.as_of < checkpoint.settled_through:
@@ -109,7 +109,9 @@ def resume(
     for event in effective:
         fold.apply(registry, event, units)
     by_type = Counter(checkpoint.by_type) + Counter[str](e.type for e in effective)
-    return snapshot_of(registry, units, cutoffs, scope, checkpoint.counted + len(counted), by_type)
+    return as_of_registry(
+        registry, units, cutoffs, scope, checkpoint.counted + len(counted), by_type
+    )
 
 
 def advance(

@@ -12,11 +12,11 @@ from collections.abc import Iterator
 
 import psutil
 
+from bench.results import Figure
 from infra import procs, stack
 from infra.processors import PROCESSORS
 from infra.supervisor import worker_name
-from popreg.bench_results import Figure
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 
 def process_trees(settings: Settings) -> dict[str, list[psutil.Process]]:

@@ -13,8 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
-from popreg import __version__
-from popreg.settings import Settings
+from schemas.settings import Settings
+from schemas.version import VERSION
 
 T = TypeVar("T")
 
@@ -52,7 +52,7 @@ class Results:
 
     def markdown(self) -> str:
         lines = [
-            f"popreg {__version__} bench, scale {self.scale}, {self.started_at}, "
+            f"popreg {VERSION} bench, scale {self.scale}, {self.started_at}, "
             f"{self.machine['cpus']} CPUs, {self.machine['python']}",
             "",
             "| figure | value | baseline | baseline value | ratio |",

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from projections.state import Household, Membership, Person
+from projections.domain.state import Household, Membership, Person
 
 Json = dict[str, Any]
 _PERSON_DATES = ("birth_date", "since", "date_of_death")

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import psutil
 
-from popreg.bench_results import Figure
-from popreg.settings import Settings, env_of
+from bench.results import Figure
+from schemas.settings import Settings, env_of
 
 Report = Callable[[str], None]
 AS_OF = "2026-12-31"

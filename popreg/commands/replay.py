@@ -13,16 +13,16 @@ import typer
 from confluent_kafka import KafkaException
 
 from popreg.output import DataDir, console, fail, progress, settings_for
-from popreg.settings import Settings
-from projections import replayer
-from projections.admin_units import load
-from projections.checkpoint import Refused
+from projections import replay as replay_run
+from projections.as_of_files import manifest_of, write
+from projections.as_of_files import to_postgres as to_postgres_schema
 from projections.checkpoint_files import prune
-from projections.replay import Cutoffs, Scope
-from projections.replayer import Replayed
-from projections.snapshot_files import manifest_of, write
-from projections.snapshot_files import to_postgres as to_postgres_schema
+from projections.domain.as_of import Cutoffs, Scope
+from projections.domain.checkpoint import Refused
+from projections.replay import Replayed
+from schemas.admin_units import load
 from schemas.models import VIETNAM
+from schemas.settings import Settings
 
 
 def replay(
@@ -51,11 +51,11 @@ def replay(
     if province and commune:
         raise fail("give --province or --commune, not both")
     if (out is None) == (to_postgres is None):
-        raise fail("say where the snapshot goes: --out DIR or --to-postgres SCHEMA")
+        raise fail("say where the registry as of the date goes: --out DIR or --to-postgres SCHEMA")
     cutoffs = Cutoffs(parse_day(as_of), parse_instant(known_at))
     settings = settings_for(data_dir)
     replayed = run_replay(settings, cutoffs, Scope(province or commune), not from_offset_zero)
-    snapshot = replayed.snapshot
+    registry = replayed.registry
     start = {int(p): n for p, n in (replayed.checkpoint or {}).get("positions", {}).items()}
     read = {
         "topic": settings.topics.events,
@@ -68,26 +68,26 @@ def replay(
         "checkpoint": replayed.checkpoint,
         "checkpoints_refused": replayed.refused,
     }
-    manifest = manifest_of(snapshot, read, cutoffs)
+    manifest = manifest_of(registry, read, cutoffs)
     if out is not None:
-        where = f"manifest {write(snapshot, out, manifest)}"
+        where = f"manifest {write(registry, out, manifest)}"
     else:
         assert to_postgres is not None
         try:
-            to_postgres_schema(snapshot, settings.postgres_url, to_postgres, manifest)
+            to_postgres_schema(registry, settings.postgres_url, to_postgres, manifest)
         except (ValueError, psycopg.Error) as error:
             raise fail(f"cannot write schema {to_postgres}: {error}") from None
         where = f"schema {to_postgres} (manifest in {to_postgres}.manifest)"
-    people = sum(row["persons"] for row in snapshot.summary["population"])
+    people = sum(row["persons"] for row in registry.summary["population"])
     source = (
         f"from checkpoint {Path(replayed.checkpoint['path']).name}"
         if replayed.checkpoint
         else "from offset 0"
     )
     console.print(
-        f"{people:,} residents in {len(snapshot.tables['households']):,} households as of"
+        f"{people:,} residents in {len(registry.tables['households']):,} households as of"
         f" {cutoffs.as_of}, known at {cutoffs.known_at:%Y-%m-%d %H:%M:%S}Z ({source});"
-        f" content hash {snapshot.content_hash[:16]}…; {where}"
+        f" content hash {registry.content_hash[:16]}…; {where}"
     )
 
 
@@ -96,7 +96,7 @@ def run_replay(
 ) -> Replayed:
     try:
         with reading() as report:
-            return replayer.replay(settings, load(), cutoffs, scope, report, use_checkpoints)
+            return replay_run.replay(settings, load(), cutoffs, scope, report, use_checkpoints)
     except (KafkaException, RuntimeError) as error:
         raise fail(f"cannot read the log: {error}; is the stack up? (popreg status)") from None
 
@@ -127,14 +127,14 @@ def checkpoint(
     )
     try:
         with reading() as report:
-            where, taken, refused = replayer.take_checkpoint(settings, load(), settled, report)
+            where, taken, refused = replay_run.take_checkpoint(settings, load(), settled, report)
     except (KafkaException, RuntimeError) as error:
         raise fail(f"cannot read the log: {error}; is the stack up? (popreg status)") from None
     except Refused as error:
         raise fail(f"cannot take a checkpoint: {error}") from None
     for found in refused:
         console.print(f"not built on {found['path']}: {found['reason']}", markup=False)
-    gone = prune(replayer.checkpoints_dir(settings), keep)
+    gone = prune(replay_run.checkpoints_dir(settings), keep)
     console.print(
         f"checkpoint {where}: {taken.counted:,} events settled through {taken.settled_through},"
         f" {len(taken.tail):,} kept unsettled; {len(gone)} older removed",
@@ -143,7 +143,7 @@ def checkpoint(
 
 
 @contextmanager
-def reading() -> Iterator[replayer.Progress]:
+def reading() -> Iterator[replay_run.Progress]:
     """A progress bar (records/s) for reading the log."""
     with progress() as bar:
         task = bar.add_task("reading the log", total=None)

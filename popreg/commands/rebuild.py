@@ -14,10 +14,10 @@ from infra import secrets
 from infra.clickhouse import writer_client
 from infra.processors import Processors
 from popreg.output import DataDir, console, fail, progress, settings_for
-from popreg.settings import Settings
 from projections import rebuild as projection
-from projections.admin_units import load
 from projections.indicator_rebuild import rebuild_indicators
+from schemas.admin_units import load
+from schemas.settings import Settings
 from stream_processors import indicator_worker
 
 rebuild = typer.Typer(no_args_is_help=True, help="Rebuild a projection from the event log.")

@@ -26,13 +26,12 @@ from pathlib import Path
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
+from bench import GROUPS, baselines, indicators, processes, replay
+from bench.results import Figure, Results, in_child, new_results, write
 from infra import procs, stack
 from infra.ports import free_ports
 from infra.processors import Processors, positions
 from infra.supervisor import read_status
-from popreg import bench_baselines, bench_indicators, bench_processes, bench_replay
-from popreg.bench_results import Figure, Results, in_child, new_results, write
-from popreg.settings import Settings
 from producers.publisher import Publisher, producer_defaults
 from producers.synth import Synth, SynthConfig
 from producers.synth.config import (
@@ -41,9 +40,10 @@ from producers.synth.config import (
     REALISTIC_VOID_RATE,
 )
 from projections import log, rebuild
-from projections.admin_units import load
-from schemas.codec import Codec
+from schemas.admin_units import load
 from schemas.models import Event
+from schemas.settings import Settings
+from schemas.wire import Codec
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,14 @@ class Scale:
     freshness_s: float  # how long events are published at 1,000/s for freshness
 
 
-SCALES = {
+SIZES = {
     "small": Scale(households=4_000, publish=20_000, live=20_000, freshness_s=10),
     "province": Scale(households=290_000, publish=300_000, live=200_000, freshness_s=60),
 }
 
 
 def scratch_topic(settings: Settings) -> str:
-    name = f"popreg.bench.{uuid.uuid4().hex[:8]}"
+    name = f"bench.run.{uuid.uuid4().hex[:8]}"
     admin = AdminClient(settings.kafka_config())
     topic = NewTopic(name, num_partitions=settings.partitions, replication_factor=1)
     for future in admin.create_topics([topic]).values():
@@ -187,7 +187,7 @@ def bare_faust_rate(settings: Settings, count: int, timeout_s: float) -> float:
     config, out = run / "bench-settings.json", run / "bench-faust-counted.json"
     config.write_text(settings.model_dump_json())
     out.unlink(missing_ok=True)
-    argv = [sys.executable, "-m", "stream_processors.bench_consumer", "--settings", str(config)]
+    argv = [sys.executable, "-m", "bench.faust_consumer", "--settings", str(config)]
     argv += ["--count", str(count), "--out", str(out)]
     record = procs.spawn(settings.resolved_data_dir, "bench-faust", argv, "-")
     try:
@@ -312,19 +312,16 @@ def logs_kept(settings: Settings, out_dir: Path) -> Iterator[None]:
         shutil.copytree(settings.resolved_data_dir / "logs", kept)
 
 
-GROUPS = ("publish", "live", "rebuild", "baselines", "replay", "queries", "freshness")
-
-
 def run(
     scale: str,
     out_dir: Path,
     report: Callable[[str], None],
     only: Iterable[str] = GROUPS,
-    freshness_rate: int = bench_indicators.FRESHNESS_RATE,
+    freshness_rate: int = indicators.FRESHNESS_RATE,
 ) -> Results:
     """Every group of figures, or `only` some: the log is always published and rebuilt
     (replay, queries and freshness need the rebuilt stores)."""
-    size = SCALES[scale]
+    size = SIZES[scale]
     wanted = set(only) | {"rebuild"}
     results = new_results(scale)
     newest: list[Event] = []  # the freshness stream: recorded after everything in the log
@@ -352,20 +349,20 @@ def run(
         rest = publish_log(settings, itertools.chain(first[size.live :], events))
         report(f"{live + rest:,} events in the log")
         decode_rate = record(rebuild_figures(settings, report))[0].value
-        record(bench_indicators.rebuild_figures(settings, decode_rate, report))
+        record(indicators.rebuild_figures(settings, decode_rate, report))
         if "baselines" in wanted:
             report("baselines: raw consume, COPY, ClickHouse insert")
-            record(against_stores(results.figures, bench_baselines.baseline_figures(settings)))
+            record(against_stores(results.figures, baselines.baseline_figures(settings)))
         if "replay" in wanted:
-            record(bench_replay.replay_figures(settings, "2025-01-01", decode_rate, report))
+            record(replay.replay_figures(settings, "2025-01-01", decode_rate, report))
         if "queries" in wanted:
-            record(bench_indicators.query_figures(settings, 2025, report))
+            record(indicators.query_figures(settings, 2025, report))
         if "freshness" in wanted:
             record(
-                bench_indicators.freshness_figures(
+                indicators.freshness_figures(
                     settings, size.freshness_s, newest, report, freshness_rate
                 )
             )
-        record(bench_processes.memory_figures(settings))
+        record(processes.memory_figures(settings))
     write(results, out_dir)
     return results

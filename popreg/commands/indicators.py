@@ -23,7 +23,7 @@ from rich.table import Table
 from infra.clickhouse import analyst_client
 from popreg.output import DataDir, console, fail, settings_for
 from projections import indicators as queries
-from projections.indicator_catalog import Level, Period, Units
+from projections.domain.indicator_catalog import Level, Period, Units
 
 
 class Format(StrEnum):

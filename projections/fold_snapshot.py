@@ -35,11 +35,11 @@ from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
-from projections.admin_units import DATA_DIR as UNITS_DIR
-from projections.admin_units import AdminUnits
-from projections.checkpoint import Refused
-from projections.indicator_rows import IndicatorState
-from projections.log import Record
+from projections.domain.checkpoint import Refused
+from projections.domain.indicator_rows import IndicatorState
+from projections.domain.record import Record
+from schemas.admin_units import DATA_DIR as UNITS_DIR
+from schemas.admin_units import AdminUnits
 
 FORMAT = 1
 NO_UNITS = AdminUnits({}, {}, (), {})  # a stand-in in the file, replaced on load

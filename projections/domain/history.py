@@ -14,10 +14,10 @@ from datetime import date, datetime
 from typing import Any
 from uuid import UUID
 
-from projections import fold
-from projections.admin_units import AdminUnits
-from projections.fold import Rejection
-from projections.state import Registry
+from projections.domain import fold
+from projections.domain.fold import Rejection
+from projections.domain.state import Registry
+from schemas.admin_units import AdminUnits
 from schemas.models import Event, EventAmended, EventVoided
 from schemas.validation import InvalidEvent, event_json, parse_event
 

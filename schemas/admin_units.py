@@ -5,7 +5,7 @@ Two structures: until 2025-06-30 provinces (63) > districts (696) > communes
 provinces (34) > communes (3,321). A commune code alone
 does not say which structure it belongs to (new communes often reuse an old code);
 a code plus the date it is valid on does. The tables and their provenance note are
-in `projections/data/admin-units/`.
+in `schemas/data/admin-units/`.
 """
 
 from __future__ import annotations

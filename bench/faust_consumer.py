@@ -15,7 +15,7 @@ from typing import Any
 
 import faust
 
-from popreg.settings import Settings
+from schemas.settings import Settings
 from stream_processors.batches import WITHIN_S, faust_settings
 
 

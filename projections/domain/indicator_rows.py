@@ -28,11 +28,11 @@ from datetime import date, timedelta
 from typing import Any, TypeVar
 from uuid import UUID
 
-from projections import fold, history
-from projections.admin_units import AdminUnits
-from projections.fold import Entity
-from projections.log import Record
-from projections.state import ALIVE, Household, Person, Registry
+from projections.domain import fold, history
+from projections.domain.fold import Entity
+from projections.domain.record import Record
+from projections.domain.state import ALIVE, Household, Person, Registry
+from schemas.admin_units import AdminUnits
 from schemas.codec import SINGLE_OBJECT_MAGIC, decode_single_object, encode_single_object
 from schemas.models import (
     VIETNAM,
@@ -436,9 +436,7 @@ class IndicatorState:
             fix, None if target is None else decode_single_object(target[1])
         )
 
-    def _place(
-        self, events: list[Event], redo: dict[UUID, history.Key]
-    ) -> tuple[list[Row], int]:
+    def _place(self, events: list[Event], redo: dict[UUID, history.Key]) -> tuple[list[Row], int]:
         """Events in their place in history order, with the corrected events that were
         at `redo` (event id: where it was) placed again where they now count; the rows,
         and how many events were taken back.

@@ -14,13 +14,14 @@ from collections.abc import Iterator
 import psycopg
 from confluent_kafka import Consumer, TopicPartition
 
+from bench.results import Figure
 from infra.clickhouse import writer_client
-from popreg.bench_results import Figure
-from popreg.settings import Settings
 from projections.clickhouse_sink import NativeInserts
-from projections.indicator_rows import COLUMNS as INDICATOR_COLUMNS
+from projections.domain.indicator_rows import COLUMNS as INDICATOR_COLUMNS
+from projections.domain.state_rows import COLUMNS
 from projections.log import partition_count, place_markers
-from projections.state_tables import COLUMNS, copy_rows
+from projections.postgres_writes import copy_rows
+from schemas.settings import Settings
 
 ROWS = 200_000
 

@@ -9,8 +9,8 @@ from infra.part import Part
 from infra.seaweed import BUCKET, COUNTED_UP_TO, Seaweed
 from schemas.settings import LOOPBACK
 
-# record batches a partition past which the embedded broker's fetches took twice as
-# long end to end (bench/README.md, finding 11)
+# record batches a partition past which the embedded broker's fetches take twice as
+# long end to end (docs/decisions/0011; `python bench/broker_batches.py` measures it)
 SLOW_FETCHES_PAST = 3_000
 # The one port of the embedded stack that cannot be closed (docs/decisions/
 # 0003-closed-ports.md): tansu has SASL/SCRAM (`--authentication`), but its S3 and memory
@@ -97,7 +97,7 @@ class Broker(Part):
         return detail
 
     def stored_batches(self) -> str:
-        """How far the event log is from tansu's slow fetches (bench/README.md, finding 11)."""
+        """How far the event log is from tansu's slow fetches (docs/decisions/0011)."""
         topic = self.settings.topics.events
         try:
             counts = Seaweed(self.settings).stored_batches(topic)

@@ -53,8 +53,8 @@ class KafkaSettings(BaseModel):
         default=None,
         ge=0,
         description="how long producers gather a batch; default 100 ms on the embedded"
-        " broker (each batch becomes an S3 object: at 1,000 events/s, 20 ms kept the S3"
-        " store busy a whole core), 20 ms on a cluster",
+        " broker, where each batch becomes an S3 object (at 1,000 events/s, 20 ms keeps"
+        " the S3 store busy a whole core; docs/decisions/0011), 20 ms on a cluster",
     )
 
 
@@ -67,8 +67,9 @@ class TopicSettings(BaseModel):
         ge=1,
         description="partitions of the event and rejection topics when popreg creates them;"
         " default 2 on the embedded broker (each partition a consumer fetches costs the S3"
-        " store reads: at 1,000 events/s, 6 partitions kept it twice as busy and doubled"
-        " freshness), 6 on a cluster. An existing topic keeps the count it was created with",
+        " store reads: at 1,000 events/s, 6 partitions keep it twice as busy as 2;"
+        " docs/decisions/0011), 6 on a cluster. An existing topic keeps the count it was"
+        " created with",
     )
     replication_factor: int = Field(default=1, ge=1)
 
@@ -106,9 +107,10 @@ class ProcessorSettings(BaseModel):
 
     nice: dict[Processor, Niceness] = Field(
         default={"state": 10},
-        description="CPU niceness per worker. The state projector's default 10 lets the"
-        " indicator path (broker, indicator processor, ClickHouse: a 2 s freshness aim)"
-        " have the CPU first where they share one; it catches up when the CPU is free",
+        description="CPU niceness per worker, set on its session too. The state projector's"
+        " default 10 lets the indicator path (broker, indicator processor, ClickHouse: a"
+        " 2 s freshness aim) have the CPU first where they share one; it catches up when"
+        " the CPU is free (docs/decisions/0012)",
     )
     batch_size: int = Field(
         default=3000,
@@ -124,7 +126,7 @@ class ProcessorSettings(BaseModel):
         description="how long a worker's fetch may wait on the broker for new events"
         " (faust's own is 1.5 s, which embedded tansu always waits out). Every fetch"
         " makes embedded tansu list the partition's stored batches: shorter waits mean"
-        " more listing work for the S3 store (bench/README.md, finding 11)",
+        " more listing work for the S3 store (docs/decisions/0011)",
     )
     snapshot_every: int = Field(
         default=100_000,

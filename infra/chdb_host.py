@@ -224,7 +224,7 @@ class ChdbHost:
         """The INSERT with its inline data moved to a file it reads `FROM INFILE`.
 
         chDB ends inline data at its first empty line and runs what follows as another
-        statement: JSON rows with a blank line kept those before it and failed on the
+        statement: JSON rows with a blank line keep those before it and fail on the
         rest, and Native data (clickhouse-connect's `insert`) holds such a line within a
         few thousand rows. Read from a file, every byte reaches the format."""
         found = _INLINE_DATA.search(sql)
@@ -360,8 +360,8 @@ class ChdbHost:
     @contextmanager
     def _watched(self, mark: str, client_gone: ClientGone) -> Iterator[None]:
         """While the block runs, a thread checks every WATCH_EVERY_S whether the client
-        went away and if so kills the query: chDB runs it to its end otherwise (one ran
-        on a core for 35 s after its client had gone)."""
+        went away and if so kills the query: chDB otherwise runs it to its end, on a core,
+        however long after its client has gone."""
         done = threading.Event()
 
         def watch() -> None:
@@ -418,7 +418,7 @@ class ChdbHost:
     def _normalised(self, conn: Connection, sql: bytes) -> str:
         """The statement as ClickHouse's parser normalises it, once per distinct text:
         clients send the same few texts with different parameters, and normalising
-        popreg's 16 KB indicator query took ~20 ms a time."""
+        popreg's 16 KB indicator query takes ~20 ms a time."""
         text = _text(sql)
         with self.lock:
             found = self.normalised.get(text)

@@ -1,8 +1,8 @@
 """The indicator processor's fold on disk, so that a start need not fold the whole log.
 
 The processor keeps its fold in memory, and without a snapshot every start reads and
-folds the log from offset 0 (about 18 minutes for a Cà Mau-sized province on a slow
-day). A snapshot is the pickled `IndicatorState` at known positions; a start loads
+folds the log from offset 0 (a quarter of an hour or more for a Cà Mau-sized
+province). A snapshot is the pickled `IndicatorState` at known positions; a start loads
 it, takes the records after it, and reconciles the tables as before.
 
 One file, `<data_dir>/indicator-fold/fold.snapshot`: the pickle, then a JSON trailer

@@ -58,7 +58,8 @@ _WITH_TOKEN = re.compile(rf"{_STRING}|[()\[\],]|\bSELECT\b")
 _CTE = re.compile(r"(\w+) AS \(")
 # The parts of indicator_values: the CTEs each needs and what it selects from them. Two,
 # of about equal cost (the stocks read the most rows; the flows and communes online
-# analyse the most): three, one a core too many here, took ~8 ms longer.
+# analyse the most), one a core on two cores: a third part would wait for a core and
+# add its own analysis (~8 ms more a query).
 PARTS: dict[str, tuple[frozenset[str], str]] = {
     "stocks": (
         frozenset({"checks", "residents", "people", "stocks", "households"}),

@@ -1,9 +1,9 @@
 """Reading the whole event log in bulk, and knowing for certain where it ends.
 
-End offsets cannot be trusted (tansu reports them too low, DESIGN.md), and "no
-message for a while" is a guess. So a reader first appends an end marker to every
-partition (a record with the `popreg-marker` header and no value) and reads each
-partition up to its marker's offset, taken from the delivery report. This is exact
+End offsets cannot be trusted (tansu reports them too low: docs/design.md, "Reading the
+log"), and "no message for a while" is a guess. So a reader first appends an end marker
+to every partition (a record with the `popreg-marker` header and no value) and reads
+each partition up to its marker's offset, taken from the delivery report. This is exact
 on tansu and on Apache Kafka alike. Every consumer of the topic skips marker records.
 
 Bulk work (rebuilds, replay) reads here with confluent-kafka directly, in batches,

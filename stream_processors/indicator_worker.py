@@ -3,7 +3,7 @@
 It keeps the fold's registry in memory (the indicators need each event's verdict and
 the persons it names), so on start it first brings a fold to the positions stored in
 ClickHouse and reconciles the tables with it (`projections/clickhouse_sink`). The fold
-is the last snapshot (`projections/indicator_snapshot`) with the records after it
+is the last snapshot (`projections/fold_snapshot`) with the records after it
 taken, or, if there is none it can use, the log folded from offset 0. Once
 `processors.snapshot_every` events are in the fold but in no snapshot (at the start,
 or later), a forked child writes a new snapshot while the worker goes on. Then faust

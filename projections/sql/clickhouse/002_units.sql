@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS popreg.commune_successor
     old_code          LowCardinality(String),
     new_code          LowCardinality(String),
     new_province_code LowCardinality(String),
-    link_kind         LowCardinality(String) -- projections.admin_units.LinkKind of the chosen link
+    link_kind         LowCardinality(String) -- schemas.admin_units.LinkKind of the chosen link
 )
 ENGINE = MergeTree
 ORDER BY old_code;

@@ -75,8 +75,8 @@ def query_figures(
     settings: Settings, year: int, report: Report, times: int = 200
 ) -> Iterator[Figure]:
     """The analysts' queries over the whole province, through the read-only endpoint.
-    Enough runs that the p99 is not simply the slowest (of 30 it was the slowest or
-    the second slowest, and one stall of the machine decided it)."""
+    Enough runs that the p99 is not simply the slowest (of 30 it is the slowest or
+    the second slowest, and one stall of the machine decides it)."""
     report(f"indicator queries for province 96, {year}, {times} times each")
     yield Figure("indicator tables: active parts when queried", active_parts(settings), "parts")
     client = analyst_client(settings)

@@ -94,8 +94,9 @@ def new_results(scale: str) -> Results:
 
 def in_child(work: Callable[[Settings], T], settings: Settings) -> T:
     """`work(settings)` in a forked process: a bulk fold of the province takes gigabytes
-    that a Python process keeps once freed, and the processors measured next need them
-    (the province run of 2026-11-25 lost its freshness figure with 12 GB held)."""
+    that a Python process keeps once freed (~12 GB at province scale), and the
+    processors measured next need them: held by the bench, they leave the freshness
+    figure without memory."""
     context = multiprocessing.get_context("fork")
     with ProcessPoolExecutor(1, mp_context=context) as pool:
         return pool.submit(work, settings).result()

@@ -108,7 +108,7 @@ class Synth:
             raise RuntimeError("a Synth's events can be read only once")
         self._started = True
         # Millions of long-lived objects without reference cycles: the cyclic garbage
-        # collector would traverse them over and over (it more than doubled the run
+        # collector would traverse them over and over (it more than doubles the run
         # time), so it stays off while they are built and leaves them alone after.
         enabled = gc.isenabled()
         gc.disable()

@@ -46,8 +46,9 @@ NO_UNITS = AdminUnits({}, {}, (), {})  # a stand-in in the file, replaced on loa
 NAME = "fold.snapshot"
 TRAILER = 8  # bytes of the trailer's length, big-endian
 ROOT = Path(__file__).resolve().parent.parent
-# What the fold's output depends on: its code, the event model and schemas, the units.
-FOLD_SOURCES = ("projections/*.py", "schemas/*.py", "schemas/avro/**/*.avsc")
+# What the fold's output depends on: the pure domain's code (the fold and the indicator
+# rows), the ground floor (event model, schemas, units). Adapters may change freely.
+FOLD_SOURCES = ("projections/domain/*.py", "schemas/*.py", "schemas/avro/**/*.avsc")
 
 Stamp = tuple[int, str]  # (offset, event id or digest of an undecodable record's bytes)
 
@@ -76,12 +77,18 @@ def stamps_of(records: list[Record], into: dict[int, Stamp]) -> None:
             into[record.partition] = stamp(record)
 
 
+def fold_sources() -> list[Path]:
+    """The files a snapshot's fingerprint covers: a change to any makes it stale."""
+    files = sorted({p for pattern in FOLD_SOURCES for p in ROOT.glob(pattern)})
+    return [*files, *sorted(UNITS_DIR.iterdir())]
+
+
 @cache
 def fingerprint() -> str:
     digest = hashlib.sha256(f"format {FORMAT}".encode())
-    files = sorted({p for pattern in FOLD_SOURCES for p in ROOT.glob(pattern)})
-    for path in [*files, *sorted(UNITS_DIR.iterdir())]:
-        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    for path in fold_sources():
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+        digest.update(str(name).encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

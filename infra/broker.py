@@ -110,6 +110,6 @@ class Broker(Part):
         if most > SLOW_FETCHES_PAST:
             detail += (
                 f" (over {SLOW_FETCHES_PAST:,}: every fetch lists them all, so freshness"
-                " suffers; for long-running use, a Kafka cluster: bench/README.md, finding 11)"
+                " suffers; for long-running use, a Kafka cluster: docs/decisions/0011)"
             )
         return detail

@@ -31,9 +31,11 @@ from schemas.settings import Settings
 from schemas.validation import event_json, parse_event
 from tests.cli_env import popreg
 from tests.conftest import embedded_settings
-from tests.projector_helpers import Ids, archived, produce_raw, publish, retag, synthetic
-from tests.test_indicator_worker import expected, held
-from tests.test_one_truth import registry_verdicts, state_verdicts
+from tests.id_space import Ids, retag, synthetic
+from tests.indicator_store import expected, held
+from tests.producing import produce_raw, publish
+from tests.state_store import archived
+from tests.verdicts import registry_verdicts, state_verdicts
 
 pytestmark = pytest.mark.stack
 

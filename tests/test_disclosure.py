@@ -33,9 +33,10 @@ from projections.indicators import (
     view_query,
 )
 from schemas.settings import Settings
-from tests.projector_helpers import Ids, Offsets, publish, synthetic, wait_projected
-from tests.test_indicator_worker import wait_counted
-from tests.test_security import login_in
+from tests.id_space import Ids, synthetic
+from tests.producing import Offsets, publish
+from tests.roles import login_in
+from tests.waiting import wait_counted, wait_projected
 
 # --- the rule ------------------------------------------------------------------------
 

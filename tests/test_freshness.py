@@ -13,7 +13,7 @@ from bench import freshness
 from bench.indicators import caught_up
 from infra.processors import PROCESSORS, positions
 from schemas.settings import Settings
-from tests.projector_helpers import Ids, synthetic
+from tests.id_space import Ids, synthetic
 
 pytestmark = pytest.mark.stack
 

@@ -32,7 +32,9 @@ from schemas.settings import GATEWAY_LOGIN, GatewaySettings, KafkaSettings, Sett
 from schemas.validation import parse_event
 from schemas.wire import Codec
 from tests.conftest import StackUnderTest
+from tests.producing import publish
 from tests.samples import COMMUNE, SAMPLES, sample
+from tests.waiting import wait_projected
 
 pytestmark = pytest.mark.stack
 
@@ -418,7 +420,6 @@ def test_a_commune_cannot_change_another_communes_records(
     """Commune 32065's token may not register the death of a person of a 32002
     household, nor void a birth 32002 recorded, though the envelope names its own
     commune: both are 403 and nothing is published. 32002's own token may do both."""
-    from tests.projector_helpers import publish, wait_projected
 
     tag = uuid.uuid4().hex[:8].upper()
     household, mother, child = f"HA-{tag}", f"PA-{tag}-1", f"PA-{tag}-2"

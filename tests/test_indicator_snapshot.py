@@ -20,8 +20,8 @@ from schemas.codec import DecodeError
 from schemas.settings import ProcessorSettings
 from stream_processors import forked
 from stream_processors.indicator_worker import snapshot_due
-from tests.test_fold import UNITS
-from tests.test_indicator_rows import SECRET, SYNTH, records
+from tests.builders import UNITS
+from tests.histories import SECRET, SYNTH, records
 
 TOPIC = "popreg.vital-events"
 

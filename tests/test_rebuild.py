@@ -18,17 +18,12 @@ from projections.domain.history import key_of
 from projections.domain.record import Record
 from projections.domain.state_rows import COLUMNS
 from schemas.settings import Settings
+from tests.builders import UNITS, birth, death, enumerated, enumerated_household
 from tests.cli_env import popreg
-from tests.projector_helpers import (
-    Ids,
-    db_rows,
-    folded,
-    publish,
-    quiesce,
-    synthetic,
-    wait_projected,
-)
-from tests.test_fold import UNITS, birth, death, enumerated, enumerated_household
+from tests.id_space import Ids, synthetic
+from tests.producing import publish
+from tests.state_store import db_rows, folded
+from tests.waiting import quiesce, wait_projected
 
 pytestmark = pytest.mark.stack
 

@@ -9,7 +9,9 @@ import pytest
 
 from schemas.settings import Settings
 from tests.cli_env import popreg
-from tests.projector_helpers import Ids, folded, publish, synthetic
+from tests.id_space import Ids, synthetic
+from tests.producing import publish
+from tests.state_store import folded
 
 pytestmark = pytest.mark.stack
 

@@ -26,15 +26,8 @@ from projections.domain.store_agreement import (
 from schemas.admin_units import load
 from schemas.models import Event, age_on
 from schemas.validation import parse_event
+from tests.builders import birth, enumerated, enumerated_household, event, marriage, moved_out
 from tests.samples import envelope
-from tests.test_fold import (
-    birth,
-    enumerated,
-    enumerated_household,
-    event,
-    marriage,
-    moved_out,
-)
 
 UNITS = load()
 END_2023, END_2024 = date(2023, 12, 31), date(2024, 12, 31)

@@ -1,4 +1,10 @@
-"""The `popreg` command."""
+"""popreg, an event-sourced population registry: run its stack and processors, bring
+events in, read the registry and the indicators, replay and audit the log.
+
+Every command reads the same settings: `POPREG_*` environment variables (nested with
+`__`, e.g. `POPREG_KAFKA__BOOTSTRAP_SERVERS`), an optional popreg.toml, and
+`--data-dir`. A server the settings leave unset is provided by the embedded stack.
+"""
 
 from __future__ import annotations
 
@@ -17,13 +23,17 @@ import bench as popreg_bench
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
-from popreg.commands import indicators, publish, registry, replay
+from popreg.commands import indicators, publish, registry, replay, worker
 from popreg.commands.audit import audit
 from popreg.commands.gateway import gateway
 from popreg.commands.rebuild import rebuild
 from popreg.output import DataDir, console, fail, settings_for
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# Markdown, so that help written across lines in the source is reflowed to the
+# terminal's width (typer's "rich" mode keeps every line break of a docstring).
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode="markdown"
+)
 
 
 @app.callback()
@@ -46,9 +56,12 @@ def up(
         bool, typer.Option("--no-processors", help="the servers only, no stream processors")
     ] = False,
 ) -> None:
-    """Start the embedded parts the settings do not point elsewhere, wait until each is
-    healthy, create the topics, apply the PostgreSQL schema, then start the processors
-    (supervised: a worker that dies is restarted)."""
+    """Start the stack: its servers, then its processors.
+
+    Starts the embedded parts the settings do not point elsewhere and waits until each
+    is healthy, creates the topics, applies the PostgreSQL schema, then starts the
+    processors under a supervisor that restarts a worker that dies. Servers the
+    settings point at are only checked."""
     settings = settings_for(data_dir)
     try:
         with console.status("starting the stack…"):
@@ -136,6 +149,7 @@ def human_bytes(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
+app.command()(worker.worker)
 app.command()(publish.publish)
 app.command()(publish.synth)
 app.add_typer(gateway, name="gateway")
@@ -179,21 +193,6 @@ def bench(
     )
     console.print(results.markdown(), markup=False, soft_wrap=True)
     console.print(f"written to {out / 'results.json'} and {out / 'results.md'}")
-
-
-@app.command(hidden=True)
-def worker(
-    name: Annotated[str, typer.Argument(help="which processor: state or indicators")],
-    settings_file: Annotated[Path, typer.Option("--settings", help="settings as JSON")],
-) -> None:
-    """Run one stream processor in the foreground (the supervisor runs these)."""
-    from schemas.settings import Settings
-    from stream_processors import indicator_worker, state_worker
-
-    workers = {"state": state_worker.run, "indicators": indicator_worker.run}
-    if name not in workers:
-        raise fail(f"no processor {name!r}; one of: {', '.join(workers)}")
-    workers[name](Settings.model_validate_json(settings_file.read_text()))
 
 
 app.command()(replay.replay)

@@ -57,10 +57,12 @@ def verify(
         False, "--from-offset-zero", help="ignore checkpoints; read the whole log"
     ),
 ) -> None:
-    """Replay the whole log to now and compare it with PostgreSQL row by row, then compare
-    ClickHouse's indicator tables with the registry (population by commune, sex and age,
-    households, events applied and refused); exits 1 and lists the differences if either
-    finds any."""
+    """Check that both stores hold exactly what the log says.
+
+    Replays the whole log to now and compares it with PostgreSQL row by row, then
+    compares ClickHouse's indicator tables with the registry (population by commune,
+    sex and age, households, events applied and refused); exits 1 and lists the
+    differences if either finds any."""
     settings = settings_for(data_dir)
     now = datetime.now(UTC)
     today = now.astimezone(VIETNAM).date()

@@ -18,7 +18,9 @@ from producers.gateway import (
     serve,
 )
 
-gateway = typer.Typer(no_args_is_help=True, help=__doc__)
+gateway = typer.Typer(
+    no_args_is_help=True, help="Run the HTTP ingest gateway and manage the communes' tokens."
+)
 token = typer.Typer(no_args_is_help=True, help="Tokens: one per commune, stored hashed.")
 gateway.add_typer(token, name="token")
 

@@ -99,7 +99,10 @@ def indicators(
     shape: FormatOption = Format.table,
     data_dir: DataDir = None,
 ) -> None:
-    """Every population indicator of one unit and period (formulas in DESIGN.md)."""
+    """Every population indicator of one unit and period.
+
+    The same figures as the analysts' view popreg.indicator_values, whose definition
+    holds the formulas."""
     try:
         chosen = Period.parse(period)
     except ValueError as error:

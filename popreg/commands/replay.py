@@ -45,8 +45,10 @@ def replay(
     ] = False,
     data_dir: DataDir = None,
 ) -> None:
-    """Fold the log into the households, persons and memberships of `--as-of`, as known
-    at `--known-at`, starting from the newest checkpoint that can serve these cutoffs;
+    """The registry as of a date, as known at a time, for auditors.
+
+    Folds the log into the households, persons and memberships of --as-of, as known at
+    --known-at, starting from the newest checkpoint that can serve these cutoffs;
     writes Parquet, a summary and a manifest with a content hash."""
     if province and commune:
         raise fail("give --province or --commune, not both")

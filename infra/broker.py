@@ -19,7 +19,7 @@ SLOW_FETCHES_PAST = 3_000
 OPEN_BROKER_NOTICE = (
     "the embedded broker takes no credentials (tansu keeps no SASL users on S3 storage):"
     " any local user can read and write the event log on this port; for real data use a"
-    " Kafka cluster with SASL and ACLs (README, 'Ports and credentials')"
+    " Kafka cluster with SASL and ACLs (docs/operations.md, 'Ports and credentials')"
 )
 
 

@@ -1,4 +1,4 @@
-"""Security checks the other test files do not already make (see README, "Tests"):
+"""Security checks the other test files do not already make (see docs/testing.md):
 the PostgreSQL roles enforced for the auditor and the projector, and no personal data
 in any log the stack writes while it processes events."""
 

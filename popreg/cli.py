@@ -162,7 +162,9 @@ def bench(
     scale: Annotated[
         str, typer.Option(help="small: a minute, for CI; province: Cà Mau scale")
     ] = "small",
-    out: Annotated[Path, typer.Option(help="where results.json and results.md go")] = Path("bench"),
+    out: Annotated[Path, typer.Option(help="where results.json and results.md go")] = Path(
+        "bench/runs/latest"
+    ),
     only: Annotated[
         list[str] | None,
         typer.Option(help=f"only these groups of figures: {', '.join(popreg_bench.GROUPS)}"),

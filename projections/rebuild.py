@@ -113,7 +113,7 @@ def read(settings: Settings, topic: str, advance: Advance) -> Log:
     return log
 
 
-def fold_log(log: Log, units: AdminUnits, advance: Advance) -> Folded:
+def fold_with_links(log: Log, units: AdminUnits, advance: Advance) -> Folded:
     """The same fold as the live projector, in history order, recording what each
     event touched and the entity versions the live projector may need."""
     events = [e for _, e in log.events.values()]
@@ -286,7 +286,7 @@ def rebuild_state(settings: Settings, units: AdminUnits, advance: Advance) -> Re
     started = time.perf_counter()
     log = read(settings, topic, advance)
     read_done = time.perf_counter()
-    folded = fold_log(log, units, advance)
+    folded = fold_with_links(log, units, advance)
     fold_done = time.perf_counter()
     with psycopg.connect(settings.login_url(PROJECTOR_LOGIN)) as conn:  # popreg_projector only
         try:

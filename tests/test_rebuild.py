@@ -76,7 +76,7 @@ def test_the_fold_keeps_versions_only_of_what_the_registry_holds() -> None:
     log = rebuild.Log({0: len(events)})
     for n, e in enumerate(events):
         log.events[e.envelope.event_id] = (Record(0, n, e, None, None), e)
-    folded = rebuild.fold_log(log, UNITS, lambda stage, n: None)
+    folded = rebuild.fold_with_links(log, UNITS, lambda stage, n: None)
     assert set(folded.outcomes.values()) == {None}
     versioned = {entity for entity, _, _ in folded.versions}
     assert ("P", "C2") in versioned and ("P", "F9") not in versioned
@@ -96,7 +96,7 @@ def test_the_fold_versions_every_entity_at_every_applied_event() -> None:
     log = rebuild.Log({0: len(events)})
     for n, e in enumerate(events):
         log.events[e.envelope.event_id] = (Record(0, n, e, None, None), e)
-    folded = rebuild.fold_log(log, UNITS, lambda stage, n: None)
+    folded = rebuild.fold_with_links(log, UNITS, lambda stage, n: None)
     assert set(folded.outcomes.values()) == {None}
     assert [(entity, key) for entity, key, _ in folded.versions] == folded.links
     assert (("P", "C1"), key_of(events[2])) in folded.links

@@ -47,15 +47,18 @@ demo: $(STAMP)
 	fi
 
 # Measures popreg against baselines taken in the same run, on a scratch stack;
-# writes bench/results.json and bench/results.md. SCALE=province for Cà Mau scale.
+# writes results.json, results.md and the stack's logs to bench/runs/latest-$(SCALE)/
+# (rename a run worth keeping to bench/runs/<date>-<scale>[-<label>].{md,json}: see
+# bench/README.md). SCALE=province for Cà Mau scale.
 SCALE ?= small
 bench: $(STAMP)
-	$(BIN)/popreg bench --scale $(SCALE) --out bench
+	$(BIN)/popreg bench --scale $(SCALE) --out bench/runs/latest-$(SCALE)
 
 lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 test: lint
 	$(BIN)/pytest

@@ -19,12 +19,12 @@ import time
 from pathlib import Path
 
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from infra.broker import Broker
 from infra.ports import free_ports
 from infra.seaweed import Seaweed
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 RATE, SECONDS = 400, 15
 

@@ -34,14 +34,14 @@ from typing import Any
 import clickhouse_connect
 
 from producers.synth import Synth, SynthConfig
-from projections.admin_units import load
 from projections.clickhouse_schema import migrate, statements
 from projections.clickhouse_sink import IndicatorSink
-from projections.indicator_catalog import Level, Period, Units
-from projections.indicator_rows import Row, fold_all
+from projections.domain.indicator_catalog import Level, Period, Units
+from projections.domain.indicator_rows import Row, fold_all
+from projections.domain.record import Record
 from projections.indicator_units import load_units
 from projections.indicators import indicator_values, population_pyramid
-from projections.log import Record
+from schemas.admin_units import load
 
 TABLES = ("vital_events", "population_deltas", "household_deltas", "rejections")
 FILLED = "bench-filled"  # written into the chDB directory once the tables are filled

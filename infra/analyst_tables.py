@@ -46,11 +46,10 @@ _FORMAT = re.compile(r" FORMAT \w+$")  # how the client asks for the answer, not
 def popreg_queries() -> list[str]:
     """The statements popreg itself sends through the analysts' endpoint that name row
     tables: the views' SELECTs, `indicator_values`' parts, the freshness poll."""
-    from popreg.freshness import FOUND
-    from projections.indicators import part_queries, view_query
+    from projections.indicators import ARRIVED, part_queries, view_query
 
     views = ("indicator_values", "population_pyramid", "rejections_by_reason")
-    return [*(view_query(v) for v in views), *part_queries().values(), FOUND]
+    return [*(view_query(v) for v in views), *part_queries().values(), ARRIVED]
 
 
 def published(normalise: Callable[[str], str]) -> frozenset[str]:

@@ -7,10 +7,10 @@ from pathlib import Path
 from infra import kafka, procs
 from infra.part import Part
 from infra.seaweed import BUCKET, COUNTED_UP_TO, Seaweed
-from popreg.settings import LOOPBACK
+from schemas.settings import LOOPBACK
 
-# record batches a partition past which the embedded broker's fetches took twice as
-# long end to end (bench/README.md, finding 11)
+# record batches a partition past which the embedded broker's fetches take twice as
+# long end to end (docs/decisions/0011; `python bench/broker_batches.py` measures it)
 SLOW_FETCHES_PAST = 3_000
 # The one port of the embedded stack that cannot be closed (docs/decisions/
 # 0003-closed-ports.md): tansu has SASL/SCRAM (`--authentication`), but its S3 and memory
@@ -19,7 +19,7 @@ SLOW_FETCHES_PAST = 3_000
 OPEN_BROKER_NOTICE = (
     "the embedded broker takes no credentials (tansu keeps no SASL users on S3 storage):"
     " any local user can read and write the event log on this port; for real data use a"
-    " Kafka cluster with SASL and ACLs (README, 'Ports and credentials')"
+    " Kafka cluster with SASL and ACLs (docs/operations.md, 'Ports and credentials')"
 )
 
 
@@ -97,7 +97,7 @@ class Broker(Part):
         return detail
 
     def stored_batches(self) -> str:
-        """How far the event log is from tansu's slow fetches (bench/README.md, finding 11)."""
+        """How far the event log is from tansu's slow fetches (docs/decisions/0011)."""
         topic = self.settings.topics.events
         try:
             counts = Seaweed(self.settings).stored_batches(topic)
@@ -110,6 +110,6 @@ class Broker(Part):
         if most > SLOW_FETCHES_PAST:
             detail += (
                 f" (over {SLOW_FETCHES_PAST:,}: every fetch lists them all, so freshness"
-                " suffers; for long-running use, a Kafka cluster: bench/README.md, finding 11)"
+                " suffers; for long-running use, a Kafka cluster: docs/decisions/0011)"
             )
         return detail

@@ -12,7 +12,7 @@ clickhouse-connect or curl, exactly as it would reach a ClickHouse server:
   analyst (read-only: the parser check of `infra.readonly_sql`, an allowlist of URL
   settings, then the host's limits and `readonly=1` applied after them).
 
-The analysts' endpoint is limited (`popreg.settings.AnalystLimits`, given as JSON in
+The analysts' endpoint is limited (`schemas.settings.AnalystLimits`, given as JSON in
 `--limits`): each query's time, memory and result size, how many of one user's queries
 run at once (more wait a while, then get 503 with Retry-After), the request body
 counted decompressed. A query is cancelled (`KILL QUERY` on the host's own mark, its
@@ -69,7 +69,7 @@ from infra.clickhouse_http import (
     read_body,
     result_format,
 )
-from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK, AnalystLimits
+from schemas.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK, AnalystLimits
 
 # An INSERT's data (maybe binary) is for the engine, not the parser: the writer's INSERT
 # runs with its data in a file (`_spooled`), the analyst's is refused unread.
@@ -224,7 +224,7 @@ class ChdbHost:
         """The INSERT with its inline data moved to a file it reads `FROM INFILE`.
 
         chDB ends inline data at its first empty line and runs what follows as another
-        statement: JSON rows with a blank line kept those before it and failed on the
+        statement: JSON rows with a blank line keep those before it and fail on the
         rest, and Native data (clickhouse-connect's `insert`) holds such a line within a
         few thousand rows. Read from a file, every byte reaches the format."""
         found = _INLINE_DATA.search(sql)
@@ -360,8 +360,8 @@ class ChdbHost:
     @contextmanager
     def _watched(self, mark: str, client_gone: ClientGone) -> Iterator[None]:
         """While the block runs, a thread checks every WATCH_EVERY_S whether the client
-        went away and if so kills the query: chDB runs it to its end otherwise (one ran
-        on a core for 35 s after its client had gone)."""
+        went away and if so kills the query: chDB otherwise runs it to its end, on a core,
+        however long after its client has gone."""
         done = threading.Event()
 
         def watch() -> None:
@@ -418,7 +418,7 @@ class ChdbHost:
     def _normalised(self, conn: Connection, sql: bytes) -> str:
         """The statement as ClickHouse's parser normalises it, once per distinct text:
         clients send the same few texts with different parameters, and normalising
-        popreg's 16 KB indicator query took ~20 ms a time."""
+        popreg's 16 KB indicator query takes ~20 ms a time."""
         text = _text(sql)
         with self.lock:
             found = self.normalised.get(text)

@@ -18,7 +18,7 @@ import clickhouse_connect
 
 from infra import procs, secrets
 from infra.part import Part
-from popreg.settings import (
+from schemas.settings import (
     CLICKHOUSE_DATABASE,
     CLICKHOUSE_WRITER_USER,
     LOOPBACK,

@@ -103,7 +103,7 @@ class _ZlibStream:
 def _pieces(new: Callable[[], _Decompressor], body: bytes) -> Iterator[bytes]:
     """Every frame (zstd, lz4), member (gzip) or stream (deflate) of the body, decoded
     at most DECODE_STEP bytes at a time. Each library's one-shot `decompress` keeps only
-    the first frame (an lz4 insert of 50,000 rows kept its first 32,768, silently) and
+    the first frame (an lz4 insert of 50,000 rows keeps its first 32,768, silently) and
     expands the whole body in memory before anyone can count it."""
     rest = body
     while rest:
@@ -132,7 +132,7 @@ _DECODERS: dict[str, Callable[[], _Decompressor]] = {
 def decode_body(encoding: str, body: bytes, max_bytes: int) -> bytes:
     """The body decoded, refused (413) as soon as its decoded size passes `max_bytes`:
     the limit is on what the host would hold, not on the compressed bytes (a 291 KB
-    gzip body once expanded to a 7.4 GB peak)."""
+    gzip body can expand to 7.4 GB)."""
     new = _DECODERS.get(encoding)
     if new is None:
         raise ClickHouseError(

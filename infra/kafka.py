@@ -19,7 +19,7 @@ from confluent_kafka import (
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
 from infra.procs import StackError
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -92,7 +92,7 @@ def round_trip(settings: Settings, timeout_s: float = 10.0) -> RoundTrip:
     """Produce a unique message and read that exact record back.
 
     The consumer is assigned the offset from the delivery report, so this never relies
-    on end offsets (which tansu reports wrongly).
+    on end offsets (which tansu reports wrongly: docs/design.md, "Reading the log").
     """
     topic = settings.topics.healthcheck
     if topic not in topic_partitions(settings, timeout_s=timeout_s):

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Literal
 
 from infra import procs
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 Mode = Literal["embedded", "external"]
 

@@ -7,7 +7,7 @@ import socket
 
 from infra.procs import port_is_free
 from infra.seaweed import SEAWEED_PORT_COUNT
-from popreg.settings import LOOPBACK, PortSettings
+from schemas.settings import LOOPBACK, PortSettings
 
 
 def free_port() -> int:

@@ -18,7 +18,7 @@ from psycopg import sql
 
 from infra import procs, secrets
 from infra.part import Part
-from popreg.settings import LOOPBACK, POSTGRES_LOGINS, Settings, redact_url
+from schemas.settings import LOOPBACK, POSTGRES_LOGINS, Settings, redact_url
 
 SYSTEM_USER = "embedded_postgres"  # PostgreSQL refuses to run as root
 # The embedded server holds one registry on one machine: a cache that holds a province's

@@ -15,10 +15,10 @@ from confluent_kafka.admin import AdminClient
 from infra import procs, supervisor
 from infra.clickhouse import writer_client
 from infra.part import Part
-from popreg.settings import Settings
-from projections import indicator_snapshot as snapshot
+from projections import fold_snapshot as snapshot
 from projections import registry_queries
 from projections.clickhouse_sink import IndicatorSink
+from schemas.settings import Settings
 
 PROCESSORS = ["state", "indicators"]
 UNAVAILABLE = "counts unavailable"
@@ -48,7 +48,9 @@ class Processors(Part):
         """Workers are Python modules of this package: nothing to find."""
 
     def launch(self) -> procs.PidRecord:
-        """The workers get these exact settings through a private file (it holds secrets)."""
+        """The workers get these exact settings through a private file: they may have been
+        given in code (the tests' ports, the benchmark's tuning), which the environment
+        cannot carry, and they hold secrets (mode 0600)."""
         path = settings_path(self.data_dir)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.touch(mode=0o600)

@@ -6,9 +6,9 @@ file (`<data>/logs/<name>.log`) whose tail is shown when it fails.
 
 When it started is counted from the boot, with the boot's id: a wall-clock start time
 moves whenever the system clock is stepped (psutil adds the boot time, which the kernel
-derives from the clock), and one such step of more than a second on 2026-12-04 left
-popreg taking its own running servers for exited ones, so that `popreg down` left them
-running and a bench removed their directory under them.
+derives from the clock), and a step of more than a second is enough for popreg to take
+its own running servers for exited ones: `popreg down` would leave them running, and a
+bench would remove their directory under them.
 """
 
 from __future__ import annotations
@@ -92,7 +92,7 @@ def read_pid(data_dir: Path, name: str) -> PidRecord | None:
     path = pid_path(data_dir, name)
     try:
         fields = json.loads(path.read_text())
-        if "create_time" in fields:  # written before 2026-12-04: the wall-clock start
+        if "create_time" in fields:  # a pid file of the older format: the wall-clock start
             fields["started"] = fields.pop("create_time") - psutil.boot_time()
             fields["boot"] = boot_id()
         return PidRecord(**fields)
@@ -210,10 +210,10 @@ def session_niceness(pid: int, nice: int) -> None:
     A new session is an autogroup of its own (`/proc/sys/kernel/sched_autogroup_enabled`,
     on by default): the scheduler shares the CPU between autogroups first, by the
     autogroup's niceness, and a process's own niceness weighs only against processes of
-    its session. Measured on 2026-12-05 (two CPUs, three busy loops in sessions of their
-    own, 8 s): at niceness 10 alone the third took 5.2 CPU-s like the others; with its
-    autogroup at 10 as well, 0.9. Linux lets an unprivileged user change an autogroup's
-    niceness only every 0.1 s (EAGAIN meanwhile)."""
+    its session, so a niceness that should count against the rest of the machine must be
+    the autogroup's too (docs/decisions/0012, with a command that shows it). Linux lets
+    an unprivileged user change an autogroup's niceness only every 0.1 s (EAGAIN
+    meanwhile)."""
     autogroup = Path(f"/proc/{pid}/autogroup")
     why = "the kernel kept answering EAGAIN"
     for _ in range(AUTOGROUP_TRIES):

@@ -1,7 +1,7 @@
 """What the analyst user may run, judged on ClickHouse's own parse of the statement.
 
-The engine setting `readonly=1` alone does not make chDB read-only: measured, it still
-let `INTO OUTFILE`, `file()`, `SYSTEM`, `KILL` and several statements in one call through.
+The engine setting `readonly=1` alone does not make chDB read-only: it still lets
+`INTO OUTFILE`, `file()`, `SYSTEM`, `KILL` and several statements in one call through.
 So the host first has the engine's parser normalise the statement
 (`formatQuerySingleLine`: exactly one statement, comments gone, keywords upper-case,
 identifiers unquoted where possible), checks that text here, and runs that text (never
@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 
-from popreg.settings import CLICKHOUSE_DATABASE
+from schemas.settings import CLICKHOUSE_DATABASE
 
 # Statements that only read, as formatQuerySingleLine spells them (DESC -> DESCRIBE TABLE).
 _ALLOWED_STATEMENT = re.compile(r"^\(*\s*(SELECT|WITH|SHOW|DESCRIBE|EXISTS|EXPLAIN)\b")

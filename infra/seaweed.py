@@ -2,9 +2,9 @@
 
 `weed mini` runs a master, a volume server, a filer, an S3 gateway and an admin server
 in one process, each on HTTP and gRPC ports. Only the S3 port is what the broker
-needs, and it asks for keys; the others, open, served and accepted the broker's stored
-batches (names and national IDs) to any local user (issue 28). So the store is closed
-by default (docs/decisions/0003-closed-ports.md):
+needs, and it asks for keys; the others, left open, serve and accept the broker's
+stored batches (names and national IDs) to any local user. So the store is closed by
+default (docs/decisions/0003-closed-ports.md):
 
 - every HTTP and gRPC port but S3's demands a client certificate signed by a private
   authority (`infra/tls.py`, mutual TLS), which the store's parts present to each other;
@@ -34,7 +34,7 @@ from pathlib import Path
 
 from infra import procs, secrets, tls
 from infra.part import Part
-from popreg.settings import LOOPBACK
+from schemas.settings import LOOPBACK
 
 BUCKET = "tansu"
 COUNTED_UP_TO = 100_000  # stored record batches a partition: listing more is slow
@@ -171,7 +171,7 @@ class Seaweed(Part):
         binary = weed_binary()
         assert binary is not None
         self.data_path().mkdir(parents=True, exist_ok=True)
-        os.chmod(self.data_path(), 0o700)  # the stored batches: files made before umask 077
+        os.chmod(self.data_path(), 0o700)  # the stored batches: owner only, however it was made
         self.security_config()
         argv = [
             str(binary),
@@ -224,7 +224,7 @@ class Seaweed(Part):
     def stored_batches(self, topic: str, cap: int = COUNTED_UP_TO) -> dict[int, int]:
         """Record batches the broker stored per partition of `topic` (one S3 object
         each), counted up to `cap`: tansu lists them all on every fetch, so fetches
-        slow down as they grow (bench/README.md, finding 11). Read through the S3 API
+        slow down as they grow (docs/decisions/0011). Read through the S3 API
         with the store's keys, the only way in that is left open to popreg."""
         counts: dict[int, int] = {}
         for cluster in self._folders("clusters/"):

@@ -23,9 +23,10 @@ from infra.postgres import Postgres, set_login_passwords
 from infra.processors import Processors
 from infra.seaweed import Seaweed
 from infra.supervisor import MAX_DELAY_S
-from popreg.settings import LOOPBACK, Settings
-from projections import admin_units, clickhouse_schema, disclosure, migrations
+from projections import clickhouse_schema, disclosure, migrations
 from projections.indicator_units import load_units
+from schemas import admin_units
+from schemas.settings import LOOPBACK, Settings
 
 Report = Callable[[str], None]
 

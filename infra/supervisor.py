@@ -1,7 +1,9 @@
 """Keeps the stream processors running: restarts a worker that dies, with backoff.
 
 `popreg up` starts this process (the `processors` part); it starts one worker per
-processor (`python -m popreg worker NAME`), records each worker's pid, and writes
+processor (`python -m popreg worker NAME --settings FILE`: the file holds the settings
+`popreg up` ran with, which may have been given in code rather than in the
+environment; see docs/decisions/0010), records each worker's pid, and writes
 `run/processors.json` (pid, restarts, last exit, last error, whether it is failing) for
 `popreg status`. A worker that exits is restarted after 1 s, doubling up to 30 s while it
 keeps failing; the delay resets once a worker has written a batch or run for a minute.
@@ -26,7 +28,7 @@ import psutil
 
 from infra import procs
 from infra import worker_health as health
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 log = logging.getLogger("popreg.supervisor")
 STATUS_FILE = "processors-status.json"

@@ -1,13 +1,14 @@
 """A private certificate authority for the embedded S3 store's internal ports.
 
 SeaweedFS's master, volume, filer and admin servers listen on TCP (HTTP and gRPC) and,
-without credentials, served and accepted the broker's stored batches to anyone on the
-machine (issue 28). Loopback is not a boundary between local users, so every one of
-those ports is made to demand a client certificate (mutual TLS) signed by an authority
-that exists only here: one leaf certificate, for server and client use, is what the
-store's own parts present to each other. The authority's private key is discarded once
-the leaf is signed, so nobody, popreg included, can issue a second certificate; a lost
-or damaged file set is simply made anew (the store's data does not depend on it).
+without credentials, serve and accept the broker's stored batches to anyone on the
+machine (docs/decisions/0003-closed-ports.md). Loopback is not a boundary between local
+users, so every one of those ports is made to demand a client certificate (mutual TLS)
+signed by an authority that exists only here: one leaf certificate, for server and
+client use, is what the store's own parts present to each other. The authority's
+private key is discarded once the leaf is signed, so nobody, popreg included, can issue
+a second certificate; a lost or damaged file set is simply made anew (the store's data
+does not depend on it).
 """
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
 """popreg: an event-sourced population registry on Kafka."""
 
-__version__ = "0.1.0"
+from schemas.version import VERSION as __version__
+
+__all__ = ["__version__"]

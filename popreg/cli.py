@@ -1,4 +1,10 @@
-"""The `popreg` command."""
+"""popreg, an event-sourced population registry: run its stack and processors, bring
+events in, read the registry and the indicators, replay and audit the log.
+
+Every command reads the same settings: `POPREG_*` environment variables (nested with
+`__`, e.g. `POPREG_KAFKA__BOOTSTRAP_SERVERS`), an optional popreg.toml, and
+`--data-dir`. A server the settings leave unset is provided by the embedded stack.
+"""
 
 from __future__ import annotations
 
@@ -13,17 +19,21 @@ import typer
 from rich import box
 from rich.table import Table
 
+import bench as popreg_bench
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
-from popreg import bench as popreg_bench
-from popreg import indicators_cli, ingest, registry_cli, replay_cli
-from popreg.audit_cli import audit
-from popreg.gateway_cli import gateway
+from popreg.commands import indicators, publish, registry, replay, worker
+from popreg.commands.audit import audit
+from popreg.commands.gateway import gateway
+from popreg.commands.rebuild import rebuild
 from popreg.output import DataDir, console, fail, settings_for
-from popreg.rebuild_cli import rebuild
 
-app = typer.Typer(no_args_is_help=True, add_completion=False, help=__doc__)
+# Markdown, so that help written across lines in the source is reflowed to the
+# terminal's width (typer's "rich" mode keeps every line break of a docstring).
+app = typer.Typer(
+    no_args_is_help=True, add_completion=False, help=__doc__, rich_markup_mode="markdown"
+)
 
 
 @app.callback()
@@ -46,9 +56,12 @@ def up(
         bool, typer.Option("--no-processors", help="the servers only, no stream processors")
     ] = False,
 ) -> None:
-    """Start the embedded parts the settings do not point elsewhere, wait until each is
-    healthy, create the topics, apply the PostgreSQL schema, then start the processors
-    (supervised: a worker that dies is restarted)."""
+    """Start the stack: its servers, then its processors.
+
+    Starts the embedded parts the settings do not point elsewhere and waits until each
+    is healthy, creates the topics, applies the PostgreSQL schema, then starts the
+    processors under a supervisor that restarts a worker that dies. Servers the
+    settings point at are only checked."""
     settings = settings_for(data_dir)
     try:
         with console.status("starting the stack…"):
@@ -136,8 +149,9 @@ def human_bytes(size: int | None) -> str:
     return f"{value:.1f} GB"
 
 
-app.command()(ingest.publish)
-app.command()(ingest.synth)
+app.command()(worker.worker)
+app.command()(publish.publish)
+app.command()(publish.synth)
 app.add_typer(gateway, name="gateway")
 app.add_typer(rebuild, name="rebuild")
 app.add_typer(audit, name="audit")
@@ -148,7 +162,9 @@ def bench(
     scale: Annotated[
         str, typer.Option(help="small: a minute, for CI; province: Cà Mau scale")
     ] = "small",
-    out: Annotated[Path, typer.Option(help="where results.json and results.md go")] = Path("bench"),
+    out: Annotated[Path, typer.Option(help="where results.json and results.md go")] = Path(
+        "bench/runs/latest"
+    ),
     only: Annotated[
         list[str] | None,
         typer.Option(help=f"only these groups of figures: {', '.join(popreg_bench.GROUPS)}"),
@@ -168,7 +184,9 @@ def bench(
     unknown = set(only or ()) - set(popreg_bench.GROUPS)
     if unknown:
         raise fail(f"unknown --only {', '.join(sorted(unknown))}: {', '.join(popreg_bench.GROUPS)}")
-    results = popreg_bench.run(
+    from bench.run import run
+
+    results = run(
         scale,
         out,
         lambda line: console.print(f"  {line}"),
@@ -179,27 +197,12 @@ def bench(
     console.print(f"written to {out / 'results.json'} and {out / 'results.md'}")
 
 
-@app.command(hidden=True)
-def worker(
-    name: Annotated[str, typer.Argument(help="which processor: state or indicators")],
-    settings_file: Annotated[Path, typer.Option("--settings", help="settings as JSON")],
-) -> None:
-    """Run one stream processor in the foreground (the supervisor runs these)."""
-    from popreg.settings import Settings
-    from stream_processors import indicator_worker, state_worker
-
-    workers = {"state": state_worker.run, "indicators": indicator_worker.run}
-    if name not in workers:
-        raise fail(f"no processor {name!r}; one of: {', '.join(workers)}")
-    workers[name](Settings.model_validate_json(settings_file.read_text()))
-
-
-app.command()(replay_cli.replay)
-app.command()(replay_cli.checkpoint)
-app.command()(indicators_cli.sql)
-app.command()(indicators_cli.indicators)
-app.command()(indicators_cli.pyramid)
-app.command()(registry_cli.household)
-app.command()(registry_cli.rejections)
-app.command()(registry_cli.wait)
-app.command()(registry_cli.person)
+app.command()(replay.replay)
+app.command()(replay.checkpoint)
+app.command()(indicators.sql)
+app.command()(indicators.indicators)
+app.command()(indicators.pyramid)
+app.command()(registry.household)
+app.command()(registry.rejections)
+app.command()(registry.wait)
+app.command()(registry.person)

@@ -20,7 +20,7 @@ from rich.progress import (
 )
 from rich.text import Text
 
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 console = Console()
 errors = Console(stderr=True)

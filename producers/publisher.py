@@ -23,11 +23,11 @@ from uuid import UUID
 
 from confluent_kafka import KafkaError, Message, Producer
 
-from popreg.settings import Settings
-from projections.admin_units import load
-from schemas.codec import Codec
+from schemas.admin_units import load
 from schemas.models import Context, Event
+from schemas.settings import Settings
 from schemas.validation import InvalidEvent, Problem, event_json, parse_event
+from schemas.wire import Codec
 
 log = logging.getLogger("popreg.publisher")
 

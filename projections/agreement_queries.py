@@ -2,7 +2,7 @@
 
 PostgreSQL gives the registry: memberships, persons and households as the state
 projector keeps them, the event archive's outcomes and the undecodable messages.
-ClickHouse gives the sums of the indicator rows (`projections/indicator_rows.py`). Each
+ClickHouse gives the sums of the indicator rows (`projections/domain/indicator_rows.py`). Each
 figure is computed independently in each store, so neither side is derived from the
 other; `store_agreement` only compares the results.
 
@@ -35,7 +35,7 @@ from typing import Any
 import psycopg
 
 from projections.clickhouse_schema import DATABASE
-from projections.store_agreement import NO_EVENT, Figures, counted
+from projections.domain.store_agreement import NO_EVENT, Figures, counted
 
 
 def pg_age(day: str, birth: str) -> str:
@@ -61,7 +61,7 @@ def ch_age(day: str, birth: str) -> str:
 
 # A person counts on a date while a member of a household: joined on or before it and
 # not left by its end. Death, a move out and a move between households close the
-# membership on their date (`projections/fold.py` `_leave`), so this is the indicator
+# membership on their date (`projections/domain/fold.py` `_leave`), so this is the indicator
 # fold's "alive, resident and in a household" (`IndicatorFold._stock`) read from the
 # dated memberships; persons who joined and left on the same day count on neither side.
 POPULATION = f"""

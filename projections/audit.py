@@ -15,11 +15,11 @@ from typing import Any
 
 import psycopg
 
-from projections.admin_units import AdminUnits
-from projections.history import effective_events
+from projections.domain.as_of import Cutoffs, Scope, take
+from projections.domain.history import effective_events
+from projections.domain.state_rows import COLUMNS
 from projections.memory import bulk
-from projections.replay import Cutoffs, Scope, take
-from projections.state_tables import COLUMNS
+from schemas.admin_units import AdminUnits
 from schemas.models import Event
 
 Rows = dict[str, list[tuple[Any, ...]]]

@@ -20,12 +20,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ValidationError
 
-from popreg import __version__
-from projections.checkpoint import Checkpoint, Refused
-from projections.log import Record
-from projections.snapshot_files import FILES, read_tables, write_tables
-from projections.state_tables import current_rows, registry_of
-from schemas.codec import Codec, DecodeError, encode_single_object
+from projections.as_of_files import FILES, read_tables, write_tables
+from projections.domain.checkpoint import Checkpoint, Refused
+from projections.domain.record import Record
+from projections.domain.state_rows import current_rows, registry_of
+from schemas.codec import DecodeError, encode_single_object
+from schemas.version import VERSION
+from schemas.wire import Codec
 
 META = "checkpoint.json"
 SETTLED, TAIL = "settled.parquet", "tail.parquet"
@@ -79,7 +80,7 @@ def save(checkpoint: Checkpoint, root: Path) -> Path:
         counted=checkpoint.counted,
         by_type=checkpoint.by_type,
         taken_at=taken_at,
-        popreg_version=__version__,
+        popreg_version=VERSION,
         sha256={f: _digest(partial / f) for f in files},
     )
     (partial / META).write_text(meta.model_dump_json(indent=1) + "\n")

@@ -21,7 +21,7 @@ from datetime import date
 
 import psycopg
 
-KINH = "01"  # GSO ethnicity code (projections/data, producers/synth/demography.py)
+KINH = "01"  # GSO ethnicity code (schemas/data, producers/synth/demography.py)
 LARGEST_HOUSEHOLD = 6  # households of six or more members share the value 6
 
 # The columns of analyst.persons and analyst.households, every one a quasi-identifier:
@@ -37,7 +37,8 @@ PERSON_COLUMNS = (
     "residence",
 )
 HOUSEHOLD_COLUMNS = ("commune_code", "created_year", "dissolved_year", "current_members")
-# analyst.persons as migration 002 defined it: what the issue measured.
+# analyst.persons as migration 002 defined it, before disclosure control: the columns
+# whose combinations single persons out (docs/decisions/0004-disclosure-control.md).
 OLD_PERSON_COLUMNS = (
     "commune_code",
     "sex",

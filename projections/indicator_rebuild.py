@@ -14,13 +14,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from popreg.settings import Settings
-from projections import indicator_snapshot as snapshot
-from projections.admin_units import AdminUnits
+from projections import fold_snapshot as snapshot
 from projections.clickhouse_sink import IndicatorSink
-from projections.indicator_rows import IndicatorFold, IndicatorState
-from projections.log import Record, read_log
+from projections.domain.indicator_rows import IndicatorFold, IndicatorState
+from projections.domain.record import Record
+from projections.log import read_log
 from projections.memory import bulk
+from schemas.admin_units import AdminUnits
+from schemas.settings import Settings
 
 Advance = Callable[[str, int], None]
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from projections.admin_units import AdminUnits, Commune, Link, LinkKind
+from schemas.admin_units import AdminUnits, Commune, Link, LinkKind
 
 SINCE_EVER = date(1900, 1, 1)  # a commune valid since before the tables begin
 FOREVER = date(2299, 12, 31)  # still valid (Date32's last day)

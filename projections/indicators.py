@@ -24,9 +24,9 @@ from typing import Any
 
 from clickhouse_connect.driver.client import Client
 
-from projections import indicator_formulas
 from projections.clickhouse_schema import DATABASE, SQL_DIR, statements
-from projections.indicator_catalog import (
+from projections.domain import indicator_formulas
+from projections.domain.indicator_catalog import (
     LEVELS,
     UNITS,
     IndicatorValue,
@@ -38,6 +38,16 @@ from projections.indicator_catalog import (
 )
 
 VIEWS_SQL = SQL_DIR / "003_indicator_views.sql"
+# Which of some events have reached the indicators: the freshness poll of the
+# benchmark, sent through the analysts' endpoint like any analyst's query. `since`,
+# the earliest recording time of the events asked for, narrows the scan of
+# `vital_events`; `rejections` is small.
+_IDS = "event_id IN {ids:Array(UUID)}"
+ARRIVED = (
+    f"SELECT toString(event_id) FROM {DATABASE}.vital_events"
+    f" WHERE recorded_at >= {{since:DateTime64(3, 'UTC')}} AND {_IDS}"
+    f" UNION ALL SELECT toString(event_id) FROM {DATABASE}.rejections WHERE {_IDS}"
+)
 # a quoted string or identifier (kept whole, with its escapes), or a comment to the end
 # of its line
 _STRING = r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`"""
@@ -48,7 +58,8 @@ _WITH_TOKEN = re.compile(rf"{_STRING}|[()\[\],]|\bSELECT\b")
 _CTE = re.compile(r"(\w+) AS \(")
 # The parts of indicator_values: the CTEs each needs and what it selects from them. Two,
 # of about equal cost (the stocks read the most rows; the flows and communes online
-# analyse the most): three, one a core too many here, took ~8 ms longer.
+# analyse the most), one a core on two cores: a third part would wait for a core and
+# add its own analysis (~8 ms more a query).
 PARTS: dict[str, tuple[frozenset[str], str]] = {
     "stocks": (
         frozenset({"checks", "residents", "people", "stocks", "households"}),

@@ -1,9 +1,9 @@
 """Reading the whole event log in bulk, and knowing for certain where it ends.
 
-End offsets cannot be trusted (tansu reports them too low, DESIGN.md), and "no
-message for a while" is a guess. So a reader first appends an end marker to every
-partition (a record with the `popreg-marker` header and no value) and reads each
-partition up to its marker's offset, taken from the delivery report. This is exact
+End offsets cannot be trusted (tansu reports them too low: docs/design.md, "Reading the
+log"), and "no message for a while" is a guess. So a reader first appends an end marker
+to every partition (a record with the `popreg-marker` header and no value) and reads
+each partition up to its marker's offset, taken from the delivery report. This is exact
 on tansu and on Apache Kafka alike. Every consumer of the topic skips marker records.
 
 Bulk work (rebuilds, replay) reads here with confluent-kafka directly, in batches,
@@ -15,32 +15,17 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from confluent_kafka import Consumer, KafkaError, Message, Producer, TopicPartition
 
-from popreg.settings import Settings
-from schemas.codec import Codec, DecodeError
-from schemas.models import Event
+from projections.domain.record import Record
+from schemas.codec import DecodeError
+from schemas.settings import Settings
+from schemas.wire import Codec
 
 MARKER_HEADER = "popreg-marker"
 log = logging.getLogger("popreg.log")
-
-
-@dataclass(frozen=True)
-class Record:
-    """One message of the log: an event, or the reason it is not one."""
-
-    partition: int
-    offset: int
-    event: Event | None
-    error: DecodeError | None
-    value: bytes | None
-
-    @property
-    def key(self) -> tuple[int, int]:
-        return self.partition, self.offset
 
 
 Headers = Mapping[str, Any] | Sequence[tuple[str, Any]] | None

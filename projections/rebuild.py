@@ -10,8 +10,8 @@ Entity versions (what the live projector restores when a late event arrives) are
 written at every applied event, as the live projector writes them. Registrations come
 years late (births above all), and an entity without its version from before a late
 event makes the live projector re-fold its closure from the beginning: thousands of
-events, seconds per batch at province scale (measured at 609,000 events, batches of
-1,000 took 1.1-3.5 s with such events and 0.6-0.9 s with every version written).
+events, and at province scale a batch of 1,000 that holds such events takes up to
+several times as long as one whose entities all have their versions.
 """
 
 from __future__ import annotations
@@ -26,28 +26,28 @@ from uuid import UUID
 import psycopg
 from psycopg.types.json import Jsonb
 
-from popreg.settings import PROJECTOR_LOGIN, Settings
-from projections import fold, history
-from projections.admin_units import AdminUnits
-from projections.entity_json import household_json, person_json
-from projections.fold import HOUSEHOLD, Entity, Rejection
-from projections.history import Key, key_of, verdict
-from projections.log import Record, read_log, read_until
-from projections.memory import bulk
-from projections.postgres_sink import Batch, ends_of, isolating, refused_by_store
-from projections.state import Registry
-from projections.state_tables import (
+from projections.domain import fold, history
+from projections.domain.entity_json import household_json, person_json
+from projections.domain.fold import HOUSEHOLD, Entity, Rejection
+from projections.domain.history import Key, key_of, verdict
+from projections.domain.record import Record
+from projections.domain.state import Registry
+from projections.domain.state_rows import (
     COLUMNS,
     EVENTS,
     LINKS,
     REJECTIONS,
     VERSIONS,
-    copy_rows,
     current_rows,
     event_row,
-    store_positions,
 )
+from projections.log import read_log, read_until
+from projections.memory import bulk
+from projections.postgres_sink import Batch, ends_of, isolating, refused_by_store
+from projections.postgres_writes import copy_rows, store_positions
+from schemas.admin_units import AdminUnits
 from schemas.models import Event, EventAmended, EventVoided
+from schemas.settings import PROJECTOR_LOGIN, Settings
 
 CONSUMER = "state"
 warn = logging.getLogger("popreg.rebuild")
@@ -113,7 +113,7 @@ def read(settings: Settings, topic: str, advance: Advance) -> Log:
     return log
 
 
-def fold_log(log: Log, units: AdminUnits, advance: Advance) -> Folded:
+def fold_with_links(log: Log, units: AdminUnits, advance: Advance) -> Folded:
     """The same fold as the live projector, in history order, recording what each
     event touched and the entity versions the live projector may need."""
     events = [e for _, e in log.events.values()]
@@ -286,7 +286,7 @@ def rebuild_state(settings: Settings, units: AdminUnits, advance: Advance) -> Re
     started = time.perf_counter()
     log = read(settings, topic, advance)
     read_done = time.perf_counter()
-    folded = fold_log(log, units, advance)
+    folded = fold_with_links(log, units, advance)
     fold_done = time.perf_counter()
     with psycopg.connect(settings.login_url(PROJECTOR_LOGIN)) as conn:  # popreg_projector only
         try:

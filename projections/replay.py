@@ -1,155 +1,120 @@
-"""The registry as of a date, as known at a time: the auditors' snapshot.
+"""Replay and checkpoints against the log: which checkpoint serves, what is read.
 
-Two time axes: a correction counts iff it was recorded by `known_at` (a void recorded
-later has not happened yet, as far as that moment knew), and an event counts iff it
-was recorded by `known_at` and occurred on or before `as_of` by its date once those
-corrections are applied: an amendment that moves a death from 2021-09-07 to 2021-09-17
-takes it out of the registry as of 2021-09-12. The counted events go through the same
-fold as the live registry, corrections resolved by `history.effective_events`.
-
-A snapshot is plain sorted rows, so its content hash (SHA-256 over each row's `repr`:
-strings, integers, dates and None, which print the same on every run) is the same for
-the same log and cutoffs, whatever the reading order.
+`replay` tries the checkpoints newest first and takes the first that can serve the
+cutoffs (`checkpoint.resume`), reading the log only from its positions; each refusal
+is kept with its reason for the manifest. With none usable it reads from offset 0.
+`take_checkpoint` advances the newest usable checkpoint (or offset 0) to the end of
+the log and saves the result.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
-from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from operator import itemgetter
+from datetime import date
+from pathlib import Path
 from typing import Any
 
-from projections import fold
-from projections.admin_units import AdminUnits
-from projections.history import effective_events, is_correction
-from projections.state import ALIVE, Registry
-from projections.state_tables import current_rows
-from schemas.models import Event, age_on
+from projections import checkpoint_files
+from projections.domain.as_of import AsOfRegistry, Cutoffs, Scope, take
+from projections.domain.checkpoint import Checkpoint, Refused, advance, empty, resume
+from projections.domain.record import Record
+from projections.log import partition_count, read_log
+from projections.memory import bulk
+from schemas.admin_units import AdminUnits
+from schemas.settings import Settings
+from schemas.wire import Codec
 
-AGE_GROUPS = 17  # 0-4 … 75-79, then 80+
-
-
-@dataclass(frozen=True)
-class Cutoffs:
-    as_of: date
-    known_at: datetime
-
-    def known(self, event: Event) -> bool:
-        return event.envelope.recorded_at <= self.known_at
-
-    def counts(self, event: Event) -> bool:
-        """Whether the event as recorded passes both cutoffs (what `Snapshot.counted`
-        counts; `in_force` decides what is folded)."""
-        return self.known(event) and (
-            is_correction(event) or event.envelope.occurred_on <= self.as_of
-        )
-
-    def in_force(self, events: Iterable[Event]) -> list[Event]:
-        """The effective events as of `as_of`, as known at `known_at`, in history order:
-        the corrections known by then resolved first, then each event kept iff its
-        (amended) date is on or before `as_of`."""
-        known = effective_events(e for e in events if self.known(e))
-        return [e for e in known if e.envelope.occurred_on <= self.as_of]
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The whole registry, a province (2-digit code) or a commune (5-digit code)."""
-
-    code: str | None = None
-
-    def holds(self, commune: str, units: AdminUnits, day: date) -> bool:
-        if self.code is None:
-            return True
-        if len(self.code) == 5:
-            return commune == self.code
-        found = units.commune_on(commune, day) or units.before.get(commune)
-        found = found or units.after.get(commune)
-        return found is not None and found.province_code == self.code
+Progress = Callable[[int, int], None]  # records read so far, records to read
 
 
 @dataclass
-class Snapshot:
-    tables: dict[str, list[tuple[Any, ...]]]  # each sorted by the rows' repr
-    summary: dict[str, Any]
-    counted: int  # events that passed the cutoffs (before corrections resolve)
-    by_type: dict[str, int] = field(default_factory=dict)  # effective events by type
-    content_hash: str = ""
+class Replayed:
+    registry: AsOfRegistry
+    ends: dict[int, int]  # marker offset per partition: everything before was read
+    records_read: int  # from the log, after the checkpoint's positions
+    checkpoint: dict[str, Any] | None = None  # the one that served
+    refused: list[dict[str, str]] = field(default_factory=list)
 
 
-def ordered(
-    tables: dict[str, list[tuple[Any, ...]]], summary: dict[str, Any]
-) -> tuple[dict[str, list[tuple[Any, ...]]], str]:
-    """The tables with their rows sorted by repr, and the content hash over those reprs
-    and the summary (each row's repr is made once: a province has millions)."""
-    digest = hashlib.sha256()
-    found = {}
-    for name in sorted(tables):
-        keyed = sorted(((repr(row), row) for row in tables[name]), key=itemgetter(0))
-        for text, _ in keyed:
-            digest.update(f"{name}{text}\n".encode())
-        found[name] = [row for _, row in keyed]
-    digest.update(json.dumps(summary, sort_keys=True).encode())
-    return found, digest.hexdigest()
+def checkpoints_dir(settings: Settings) -> Path:
+    return settings.resolved_data_dir / "checkpoints"
 
 
-def take(events: Iterable[Event], units: AdminUnits, cutoffs: Cutoffs, scope: Scope) -> Snapshot:
-    events = list(events)
-    counted = sum(cutoffs.counts(e) for e in events)
-    effective = cutoffs.in_force(events)
-    registry = Registry()
-    for event in effective:
-        fold.apply(registry, event, units)
-    by_type = Counter[str](e.type for e in effective)
-    return snapshot_of(registry, units, cutoffs, scope, counted, by_type)
+@bulk
+def read_from(
+    settings: Settings, start: dict[int, int], report: Progress
+) -> tuple[dict[int, int], list[Record]]:
+    """Every record from `start` up to freshly placed end markers."""
+    ends, batches = read_log(settings, settings.topics.events, start)
+    total = sum(max(0, end - start.get(p, 0)) for p, end in ends.items())
+    records: list[Record] = []
+    report(0, total)
+    for batch in batches:
+        records += batch
+        report(len(records), total)
+    report(len(records), len(records))  # the total counted earlier end markers too
+    return ends, records
 
 
-def snapshot_of(
-    registry: Registry,
+@bulk
+def replay(
+    settings: Settings,
     units: AdminUnits,
     cutoffs: Cutoffs,
     scope: Scope,
-    counted: int,
-    by_type: Counter[str],
-) -> Snapshot:
-    households = sorted(
-        h.household_id
-        for h in registry.households.values()
-        if scope.holds(h.commune_code, units, cutoffs.as_of)
-    )
-    inside = set(households)
-    persons = sorted(
-        {m.person_id for h in households for m in registry.households[h].members}
-        | {p.person_id for p in registry.persons.values() if p.household_id in inside}
-    )
-    residents = summary(registry, inside, cutoffs.as_of)
-    tables, content_hash = ordered(current_rows(registry, households, persons), residents)
-    return Snapshot(tables, residents, counted, dict(sorted(by_type.items())), content_hash)
-
-
-def summary(registry: Registry, households: set[str], as_of: date) -> dict[str, Any]:
-    """Residents by commune, sex and five-year age group on `as_of`; households in being."""
-    population: Counter[tuple[str, str, str]] = Counter()
-    for person in registry.persons.values():
-        if person.vital_status != ALIVE or person.household_id not in households:
+    report: Progress,
+    use_checkpoints: bool = True,
+) -> Replayed:
+    refused: list[dict[str, str]] = []
+    codec = Codec(settings.schema_registry_url)
+    for where in checkpoint_files.listed(checkpoints_dir(settings)) if use_checkpoints else []:
+        try:
+            meta = checkpoint_files.meta_of(where)
+            if meta.topic != settings.topics.events:
+                raise Refused(f"taken from topic {meta.topic}")
+            if cutoffs.as_of < meta.settled_through:
+                raise Refused(f"as-of {cutoffs.as_of} is before its settled date")
+            loaded = checkpoint_files.load(where, meta, codec)
+            ends, records = read_from(settings, loaded.positions, report)
+            rest = [r.event for r in [*loaded.tail, *records] if r.event is not None]
+            registry = resume(loaded, rest, units, cutoffs, scope)
+        except Refused as reason:
+            refused.append({"path": str(where), "reason": str(reason)})
             continue
-        commune = registry.households[person.household_id].commune_code
-        group = min(age_on(person.birth_date, as_of) // 5, AGE_GROUPS - 1)
-        label = f"{5 * group}+" if group == AGE_GROUPS - 1 else f"{5 * group}-{5 * group + 4}"
-        population[(commune, person.sex, label)] += 1
-    in_being = Counter(
-        registry.households[h].commune_code
-        for h in households
-        if registry.households[h].dissolved_on is None
-    )
-    return {
-        "population": [
-            {"commune_code": c, "sex": s, "age_group": a, "persons": n}
-            for (c, s, a), n in sorted(population.items())
-        ],
-        "households": [{"commune_code": c, "households": n} for c, n in sorted(in_being.items())],
-    }
+        used = checkpoint_files.summary_of(where, meta)
+        return Replayed(registry, ends, len(records), used, refused)
+    ends, records = read_from(settings, {}, report)
+    events = [r.event for r in records if r.event is not None]
+    return Replayed(take(events, units, cutoffs, scope), ends, len(records), None, refused)
+
+
+@bulk
+def take_checkpoint(
+    settings: Settings,
+    units: AdminUnits,
+    settled_through: date,
+    report: Progress,
+) -> tuple[Path, Checkpoint, list[dict[str, str]]]:
+    """A new checkpoint at the end of the log, settled through `settled_through`."""
+    topic = settings.topics.events
+    codec = Codec(settings.schema_registry_url)
+    refused: list[dict[str, str]] = []
+    for where in checkpoint_files.listed(checkpoints_dir(settings)):
+        try:
+            meta = checkpoint_files.meta_of(where)
+            if meta.topic != topic:
+                raise Refused(f"taken from topic {meta.topic}")
+            if settled_through < meta.settled_through:
+                raise Refused(f"settled through {meta.settled_through}, later than asked")
+            base = checkpoint_files.load(where, meta, codec)
+            ends, records = read_from(settings, base.positions, report)
+            new = advance(base, records, ends, settled_through, units)
+        except Refused as reason:
+            refused.append({"path": str(where), "reason": str(reason)})
+            continue
+        return checkpoint_files.save(new, checkpoints_dir(settings)), new, refused
+    base = empty(topic, partition_count(settings, topic))
+    ends, records = read_from(settings, base.positions, report)
+    new = advance(base, records, ends, settled_through, units)
+    return checkpoint_files.save(new, checkpoints_dir(settings)), new, refused

@@ -35,7 +35,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from projections.admin_units import AdminUnits
+from schemas.admin_units import AdminUnits
 from schemas.text import clean_text, iso_date, iso_instant, refuse_forbidden
 
 VIETNAM = timezone(timedelta(hours=7), "ICT")

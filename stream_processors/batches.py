@@ -14,7 +14,7 @@ its snapshot child and starts the snapshot that is due): `idle` runs every
 A batch the sink fails to write (its database down, say) ends the worker process
 (`EXIT_SINK_FAILED`). Otherwise faust restarts the agent inside the same process, on a
 stream that has already handed out the failed batch's messages (nothing seeks back
-to the stored positions), and with PostgreSQL stopped a second failure left the agent
+to the stored positions), and with PostgreSQL stopped a second failure leaves the agent
 consuming nothing, for good, in a live process. The supervisor restarts the worker,
 with backoff, and the new process resumes from the positions the sink stored, as
 after a kill -9.
@@ -36,9 +36,10 @@ from typing import Any, NoReturn, TypeVar
 import faust
 
 from infra import worker_health as health
-from popreg.settings import KafkaSettings, Settings
-from projections.log import Record, decode, is_marker
-from schemas.codec import Codec
+from projections.domain.record import Record
+from projections.log import decode, is_marker
+from schemas.settings import KafkaSettings, Settings
+from schemas.wire import Codec
 from stream_processors.positioned import PositionedApp, Positions
 
 WITHIN_S = 0.2

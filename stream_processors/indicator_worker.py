@@ -3,7 +3,7 @@
 It keeps the fold's registry in memory (the indicators need each event's verdict and
 the persons it names), so on start it first brings a fold to the positions stored in
 ClickHouse and reconciles the tables with it (`projections/clickhouse_sink`). The fold
-is the last snapshot (`projections/indicator_snapshot`) with the records after it
+is the last snapshot (`projections/fold_snapshot`) with the records after it
 taken, or, if there is none it can use, the log folded from offset 0. Once
 `processors.snapshot_every` events are in the fold but in no snapshot (at the start,
 or later), a forked child writes a new snapshot while the worker goes on. Then faust
@@ -22,14 +22,15 @@ import faust
 
 from infra import secrets
 from infra.clickhouse import writer_client
-from popreg.settings import ProcessorSettings, Settings
-from projections import indicator_snapshot as snapshot
-from projections.admin_units import load
-from projections.checkpoint import Refused
+from projections import fold_snapshot as snapshot
 from projections.clickhouse_sink import IndicatorSink, canonical_rows
-from projections.indicator_rows import IndicatorFold, IndicatorState, difference
-from projections.log import Record, read_until
+from projections.domain.checkpoint import Refused
+from projections.domain.indicator_rows import IndicatorFold, IndicatorState, difference
+from projections.domain.record import Record
+from projections.log import read_until
 from projections.memory import collector_paused, settle
+from schemas.admin_units import load
+from schemas.settings import ProcessorSettings, Settings
 from stream_processors import forked
 from stream_processors.batches import batch_app
 

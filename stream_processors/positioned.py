@@ -4,8 +4,9 @@ Each processor writes "next offset to read" per partition in the same transactio
 the rows it derived, so after a crash between the sink's commit and Kafka's the sink
 is the truth. faust seeks every assigned partition to its committed offset when
 partitions are assigned; this app supplies the stored positions at exactly that point
-(DESIGN.md: seeking in an `on_partitions_assigned` handler races faust's own seek and
-duplicated events; supplying positions here held exactly once across kill -9).
+(docs/design.md, "Reading the log": a seek in an `on_partitions_assigned` handler races
+faust's own and can read events twice; supplied here, the kill -9 tests find every
+event exactly once).
 """
 
 from __future__ import annotations
@@ -24,12 +25,11 @@ class PromptConsumer(aiokafka.AIOKafkaConsumer):  # type: ignore[misc]
     `processors.fetch_wait_ms` (set once per worker process by `PositionedApp`).
 
     faust hard-codes `fetch_max_wait_ms=1500`, and tansu answers a fetch that found no
-    new data only when that wait is over, so events waited up to 1.5 s in the broker
-    before any processor saw them: batches came every ~2.2 s at 1,000 events/s and
-    freshness p50 was 1.6 s with the indicator processor alone. Shorter is not better:
-    with every fetch the embedded broker reads S3 objects, and two consumers fetching
-    every 100 ms under 1,000 events/s cost the S3 store ~5 CPU-seconds in 20 more than
-    every 300 ms (measured)."""
+    new data only when that wait is over, so events would wait up to 1.5 s in the
+    broker before any processor saw them (at 1,000 events/s a batch every ~2.2 s).
+    Shorter is not better: with every fetch the embedded broker reads S3 objects, and
+    two consumers fetching every 100 ms under 1,000 events/s cost the S3 store about a
+    quarter of a core more than every 300 ms (docs/decisions/0011)."""
 
     fetch_max_wait_ms = 250
 

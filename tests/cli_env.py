@@ -8,7 +8,7 @@ import subprocess
 import sys
 from typing import Any
 
-from popreg.settings import Settings, env_of
+from schemas.settings import Settings, env_of
 
 
 def env_for(settings: Settings) -> dict[str, str]:

@@ -20,7 +20,7 @@ from infra import stack
 from infra.broker import Broker
 from infra.ports import free_ports
 from infra.postgres import Postgres
-from popreg.settings import KafkaSettings, ProcessorSettings, Settings
+from schemas.settings import KafkaSettings, ProcessorSettings, Settings
 
 # The indicator worker snapshots its fold this often, so that tests meet snapshots.
 SNAPSHOT_EVERY = 500

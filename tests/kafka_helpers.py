@@ -9,7 +9,7 @@ from collections.abc import Callable
 from confluent_kafka import Consumer, Message, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 
 def new_topic(settings: Settings, partitions: int) -> str:

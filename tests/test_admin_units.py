@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from projections.admin_units import REFORM_DATE, LinkKind, classify, load
+from schemas.admin_units import REFORM_DATE, LinkKind, classify, load
 
 BEFORE = date(2024, 12, 31)
 AFTER = date(2025, 7, 1)

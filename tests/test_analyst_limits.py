@@ -39,9 +39,9 @@ import pytest
 from infra import clickhouse_http, readonly_sql
 from infra.clickhouse_http import ClickHouseError, decode_body, parse_request
 from infra.ports import free_port
-from popreg.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK, AnalystLimits
 from projections import clickhouse_schema
 from projections.clickhouse_sink import IndicatorSink
+from schemas.settings import CLICKHOUSE_DATABASE, CLICKHOUSE_WRITER_USER, LOOPBACK, AnalystLimits
 
 if sys.version_info >= (3, 14):
     from compression import zstd
@@ -674,8 +674,8 @@ def test_the_writer_still_does_all_popreg_does(host: Host) -> None:
     """What popreg sends as the writer (grep writer_client): the schema's DDL, Native and
     JSON inserts, INSERT ... SELECT, reads of popreg and system, TRUNCATE, OPTIMIZE
     FINAL, the unit tables' load, DELETE, RENAME and EXCHANGE."""
-    from projections.admin_units import load
     from projections.indicator_units import load_units
+    from schemas.admin_units import load
 
     client = host.client(writer=True)
     try:

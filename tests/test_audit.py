@@ -19,21 +19,23 @@ import pytest
 
 from infra import stack
 from infra.clickhouse import writer_client
-from popreg.settings import Settings
 from producers.synth import Synth, SynthConfig
 from producers.synth.config import CORRECTION, CROSSING
-from projections.admin_units import load
 from projections.agreement_queries import ch_age, pg_age
 from projections.clickhouse_schema import DATABASE
-from projections.history import is_correction
-from projections.indicator_rows import COLUMNS
+from projections.domain.history import is_correction
+from projections.domain.indicator_rows import COLUMNS
+from schemas.admin_units import load
 from schemas.models import Event, age_on
+from schemas.settings import Settings
 from schemas.validation import event_json, parse_event
 from tests.cli_env import popreg
 from tests.conftest import embedded_settings
-from tests.projector_helpers import Ids, archived, produce_raw, publish, retag, synthetic
-from tests.test_indicator_worker import expected, held
-from tests.test_one_truth import registry_verdicts, state_verdicts
+from tests.id_space import Ids, retag, synthetic
+from tests.indicator_store import expected, held
+from tests.producing import produce_raw, publish
+from tests.state_store import archived
+from tests.verdicts import registry_verdicts, state_verdicts
 
 pytestmark = pytest.mark.stack
 

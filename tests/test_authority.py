@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from popreg.settings import Settings
 from producers.gateway import issue_province_token, lookup
 from producers.gateway.authority import Known, names_of, refusal
 from schemas.models import Event
+from schemas.settings import Settings
 from schemas.validation import parse_event
 from tests.samples import SAMPLES, sample
 

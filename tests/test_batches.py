@@ -7,7 +7,7 @@ import asyncio
 import aiokafka
 import pytest
 
-from popreg.settings import ProcessorSettings, Settings
+from schemas.settings import ProcessorSettings, Settings
 from stream_processors.batches import batch_app
 from stream_processors.positioned import PromptConsumer
 
@@ -30,7 +30,7 @@ def test_the_consumer_faust_builds_waits_on_a_fetch_as_long_as_the_settings_say(
 def test_the_workers_log_in_to_a_cluster_as_popregs_other_clients_do() -> None:
     import faust
 
-    from popreg.settings import KafkaSettings
+    from schemas.settings import KafkaSettings
     from stream_processors.batches import broker_credentials
 
     plain = KafkaSettings(bootstrap_servers="k:9092")

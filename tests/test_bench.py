@@ -13,9 +13,9 @@ from pathlib import Path
 import psutil
 import pytest
 
+from bench.results import Figure, new_results, write
 from infra import procs, stack
-from popreg.bench_results import Figure, new_results, write
-from popreg.settings import Settings
+from schemas.settings import Settings
 
 SERVERS = ("s3store", "broker", "postgres", "clickhouse")
 STACK_UP_S = 300

@@ -8,7 +8,7 @@ from collections import defaultdict
 import pytest
 from confluent_kafka import TIMESTAMP_CREATE_TIME, Consumer, TopicPartition
 
-from popreg.settings import Settings
+from schemas.settings import Settings
 from tests.conftest import StackUnderTest
 from tests.kafka_helpers import consume_until, new_topic, produce, read_all
 

@@ -8,13 +8,14 @@ from pathlib import Path
 import pytest
 
 from producers.synth import Synth, SynthConfig
-from projections.checkpoint import Checkpoint, Refused, advance, empty, resume
 from projections.checkpoint_files import listed, load, meta_of, prune, save
-from projections.log import Record
-from projections.replay import Cutoffs, Scope, take
-from schemas.codec import Codec
+from projections.domain.as_of import Cutoffs, Scope, take
+from projections.domain.checkpoint import Checkpoint, Refused, advance, empty, resume
+from projections.domain.record import Record
 from schemas.models import Event
-from tests.test_fold import UNITS, death, enumerated, enumerated_household, event
+from schemas.wire import Codec
+from tests.builders import UNITS, death, enumerated, enumerated_household, event
+from tests.histories import as_log, positions
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 EVERYWHERE = Scope()
@@ -25,25 +26,6 @@ SYNTH = list(  # seven years after the enumeration, with duplicates, voids and l
         UNITS,
     ).events()
 )
-
-
-def as_log(events: list[Event], partitions: int = 2) -> list[Record]:
-    """The events as a log of `partitions` partitions, in arrival order; without their
-    bytes, as the bulk reader gives decoded events."""
-    offsets = dict.fromkeys(range(partitions), 0)
-    log = []
-    for n, e in enumerate(events):
-        p = n % partitions
-        log.append(Record(p, offsets[p], e, None, None))
-        offsets[p] += 1
-    return log
-
-
-def positions(records: list[Record]) -> dict[int, int]:
-    found = {0: 0, 1: 0}
-    for r in records:
-        found[r.partition] = max(found[r.partition], r.offset + 1)
-    return found
 
 
 def cut_at(day: date) -> int:

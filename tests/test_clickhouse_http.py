@@ -30,7 +30,7 @@ from pydantic import ValidationError
 from infra import readonly_sql
 from infra.clickhouse import ClickHouse, analyst_client, writer_client
 from infra.clickhouse_http import parse_request, zstd
-from popreg.settings import CLICKHOUSE_WRITER_USER, LOOPBACK, Settings
+from schemas.settings import CLICKHOUSE_WRITER_USER, LOOPBACK, Settings
 from tests.conftest import StackUnderTest
 
 pytestmark = pytest.mark.stack

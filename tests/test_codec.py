@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path
 
 import fastavro
 import pytest
 
 from schemas.codec import (
+    AVRO_DIR,
     HISTORY_DIR,
-    Codec,
+    NAMESPACE,
     DecodeError,
     current_schemas,
     decode_body,
@@ -20,6 +22,7 @@ from schemas.codec import (
     writer_of,
 )
 from schemas.validation import event_json, parse_event
+from schemas.wire import Codec
 from tests.avro_fixtures import FIXTURES, fixture
 from tests.samples import SAMPLES, sample
 
@@ -111,9 +114,74 @@ def test_every_schema_version_has_a_fixture() -> None:
         assert path.exists(), f"no fixture for this version of {writer.name}: {path.name}"
 
 
+FROZEN_NAME = re.compile(r"(?P<name>[A-Za-z]+)\.v(?P<version>\d+)\.avsc")
+
+
+def history_problems(folder: Path) -> tuple[list[str], set[bytes]]:
+    """What keeps `folder` from being the history the codec needs (see its README), and
+    the fingerprints of the frozen versions it holds. The folder must be there (with
+    its README); every other file in it must be a superseded version of a current
+    event, standalone (its named types inlined: fastavro parses it alone), named
+    `<Name>.v<N>.avsc` after the record it holds."""
+    if not (folder / "README.md").is_file():
+        return [f"{folder} is not the history folder: no README.md there"], set()
+    problems: list[str] = []
+    frozen: set[bytes] = set()
+    for path in sorted(folder.iterdir()):
+        if path.name == "README.md":
+            continue
+        named = FROZEN_NAME.fullmatch(path.name)
+        if named is None:
+            problems.append(f"{path.name}: not named <Name>.v<N>.avsc, the codec skips it")
+            continue
+        try:
+            writer = writer_of(json.loads(path.read_text("utf-8")))
+        except Exception as error:  # JSON, or fastavro: a named type not inlined, …
+            problems.append(f"{path.name}: not a standalone schema: {error!r}")
+            continue
+        current = current_schemas().get(writer.name)
+        if writer.name != named["name"]:
+            problems.append(f"{path.name}: holds the record {writer.name}")
+        elif current is None:
+            problems.append(f"{path.name}: no current event {writer.name} reads it")
+        elif writer.fingerprint == current.fingerprint:
+            problems.append(f"{path.name}: the current version, not a superseded one")
+        else:
+            frozen.add(writer.fingerprint)
+    return problems, frozen
+
+
 def test_history_holds_only_standalone_schemas() -> None:
-    for path in HISTORY_DIR.glob("*.avsc"):
-        assert writer_of(json.loads(path.read_text("utf-8"))).name == path.name.split(".")[0]
+    """The codec's history folder is there, everything in it is a frozen version it
+    can read, and the codec knows exactly those (it holds none yet: all at v1)."""
+    problems, frozen = history_problems(HISTORY_DIR)
+    assert problems == []
+    current = {w.fingerprint for w in current_schemas().values()}
+    assert set(known_writers()) - current == frozen
+
+
+def test_the_history_check_refuses_what_the_codec_could_not_read(tmp_path: Path) -> None:
+    """The check above would pass over an empty or missing folder; here it meets one
+    good frozen version and each way a file of the history can be wrong."""
+    current = load_current("MovedIn")
+    older = {**current, "fields": [f for f in current["fields"] if f["name"] != "persons"]}
+    by_reference = json.loads((AVRO_DIR / f"{NAMESPACE}.MovedIn.avsc").read_text("utf-8"))
+    assert history_problems(tmp_path / "missing")[0] != []
+    (tmp_path / "README.md").write_text("frozen versions\n", "utf-8")
+    (tmp_path / "MovedIn.v1.avsc").write_text(json.dumps(older), "utf-8")
+    problems, frozen = history_problems(tmp_path)
+    assert problems == [] and frozen == {writer_of(older).fingerprint}
+    wrong = {
+        "MovedIn.avsc": older,  # no version in the name
+        "MovedIn.v1.json": older,  # not .avsc: the codec would skip it
+        "MovedIn.v2.avsc": by_reference,  # Envelope, Person… named, not inlined
+        "MovedIn.v3.avsc": current,  # not superseded
+        "MovedOut.v1.avsc": older,  # holds MovedIn
+    }
+    for name, schema in wrong.items():
+        (tmp_path / name).write_text(json.dumps(schema), "utf-8")
+    problems, _ = history_problems(tmp_path)
+    assert [p.split(":")[0] for p in problems] == sorted(wrong)
 
 
 def test_an_older_writer_resolves_against_the_current_reader() -> None:

@@ -21,21 +21,22 @@ from clickhouse_connect.driver.exceptions import DatabaseError
 from infra import analyst_tables, stack
 from infra.clickhouse import analyst_client, writer_client
 from infra.readonly_sql import ReadOnlyViolation
-from popreg import freshness
-from popreg.settings import Settings
 from projections import disclosure
 from projections.disclosure import Row, release, singled_out_share, smallest_class
-from projections.indicator_catalog import Period
+from projections.domain.indicator_catalog import Period
 from projections.indicators import (
+    ARRIVED,
     indicator_values,
     part_queries,
     population_pyramid,
     rejections_by_reason,
     view_query,
 )
-from tests.projector_helpers import Ids, Offsets, publish, synthetic, wait_projected
-from tests.test_indicator_worker import wait_counted
-from tests.test_security import login_in
+from schemas.settings import Settings
+from tests.id_space import Ids, synthetic
+from tests.producing import Offsets, publish
+from tests.roles import login_in
+from tests.waiting import wait_counted, wait_projected
 
 # --- the rule ------------------------------------------------------------------------
 
@@ -292,7 +293,7 @@ def test_popregs_own_statements_are_the_views_and_the_freshness_poll() -> None:
     queries = analyst_tables.popreg_queries()
     assert view_query("population_pyramid") in queries
     assert set(part_queries().values()) <= set(queries)
-    assert freshness.FOUND in queries
+    assert ARRIVED in queries
     assert all(analyst_tables._NAMED.search(q) for q in queries)
 
 
@@ -363,7 +364,7 @@ def test_the_clickhouse_analyst_reads_the_aggregates(
     assert sum(row.male + row.female for row in pyramid) > 0
     rejections_by_reason(clickhouse_analyst, "nation", "", period)
     found = clickhouse_analyst.query(
-        freshness.FOUND,
+        ARRIVED,
         parameters={"since": datetime(2000, 1, 1, tzinfo=UTC), "ids": [uuid.uuid4()]},
     )
     assert found.result_rows == []

@@ -1,4 +1,4 @@
-"""The fold (`projections.fold`) and history (`projections.history`), without a stack.
+"""The fold (`projections.domain.fold`) and history (`projections.domain.history`), without a stack.
 
 Unit tests pin each rule (rejection code) and each effect of the fold on a small,
 hand-written registry; history tests pin voids and amendments; property tests fold
@@ -10,7 +10,6 @@ and without the generator's deliberate mistakes.
 from __future__ import annotations
 
 import copy
-import itertools
 import random
 from datetime import UTC, date, datetime
 from typing import Any
@@ -20,10 +19,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from producers.synth import Synth, SynthConfig
-from projections.admin_units import load
-from projections.fold import Rejection, apply
-from projections.history import InvalidAmendment, amended, effective_events, fold_log
-from projections.state import ABROAD, DEAD, MOVED_AWAY, RESIDENT, Registry
+from projections.domain.fold import Rejection, apply
+from projections.domain.history import InvalidAmendment, amended, effective_events, fold_log
+from projections.domain.state import ABROAD, DEAD, MOVED_AWAY, RESIDENT, Registry
 from schemas.models import (
     BirthRegistered,
     DivorceRegistered,
@@ -34,12 +32,22 @@ from schemas.models import (
     PersonEnumerated,
 )
 from schemas.models import Event as AnyEvent
-from schemas.validation import parse_event
-from tests.samples import COMMUNE, envelope, person
+from tests.builders import (
+    OTHER_COMMUNE,
+    UNITS,
+    birth,
+    death,
+    divorce,
+    enumerated,
+    enumerated_household,
+    event,
+    marriage,
+    moved_in,
+    moved_out,
+    record,
+)
+from tests.samples import COMMUNE
 
-UNITS = load()
-DAY = "2024-01-01"
-OTHER_COMMUNE = "00004"  # exists before the reform, like COMMUNE
 KNOWN_REASONS = {
     "unknown_commune",
     "duplicate_enumeration",
@@ -55,135 +63,6 @@ KNOWN_REASONS = {
     "not_member",
     "already_member",
 }
-_ids = itertools.count(1_000)
-
-
-# --- building events ------------------------------------------------------------------
-
-
-def event(
-    kind: str,
-    household: str,
-    day: str = DAY,
-    *,
-    at: str | None = None,
-    recorded: str | None = None,
-    n: int | None = None,
-    **fields: Any,
-) -> AnyEvent:
-    """An event of type `kind` for `household` on `day`, recorded at `at` that day
-    (default 09:30:00.250Z) or at the instant `recorded`."""
-    env = envelope(next(_ids) if n is None else n, day, household_id=household)
-    if at is not None:
-        env["recorded_at"] = f"{day}T{at}Z"
-    if recorded is not None:
-        env["recorded_at"] = recorded
-    return parse_event({"type": kind, "envelope": env, **fields})
-
-
-def record(
-    pid: str, sex: str = "FEMALE", born: str = "1990-05-17", marital: str = "MARRIED"
-) -> dict[str, Any]:
-    return person(pid, sex=sex, birth_date=born, marital_status=marital, national_id=None)
-
-
-def enumerated_household(hid: str, head: str, size: int = 1, day: str = DAY) -> AnyEvent:
-    return event(
-        "HouseholdEnumerated", hid, day, address="Ấp 1", head_person_id=head, member_count=size
-    )
-
-
-def enumerated(
-    pid: str,
-    hid: str,
-    relation: str,
-    sex: str = "FEMALE",
-    born: str = "1990-05-17",
-    marital: str = "NEVER_MARRIED",
-    spouse: str | None = None,
-    day: str = DAY,
-) -> AnyEvent:
-    return event(
-        "PersonEnumerated",
-        hid,
-        day,
-        person=record(pid, sex, born, marital),
-        relation_to_head=relation,
-        spouse_id=spouse,
-    )
-
-
-def birth(
-    child: str, mother: str, hid: str = "H1", day: str = "2024-03-01", father: str | None = None
-) -> AnyEvent:
-    return event(
-        "BirthRegistered",
-        hid,
-        day,
-        child=record(child, "MALE", day, "NEVER_MARRIED"),
-        mother_id=mother,
-        father_id=father,
-        birth_order=1,
-    )
-
-
-def death(pid: str, hid: str = "H1", day: str = "2024-04-01") -> AnyEvent:
-    return event(
-        "DeathRegistered", hid, day, person_id=pid, date_of_death=day, age_at_death=50, place="HOME"
-    )
-
-
-def marriage(a: str, b: str, after: str, day: str = "2024-05-01") -> AnyEvent:
-    return event(
-        "MarriageRegistered",
-        after,
-        day,
-        spouse_a_id=a,
-        spouse_b_id=b,
-        marriage_date=day,
-        household_after=after,
-    )
-
-
-def divorce(a: str, b: str, hid: str = "H1", day: str = "2024-06-01") -> AnyEvent:
-    return event("DivorceRegistered", hid, day, spouse_a_id=a, spouse_b_id=b, divorce_date=day)
-
-
-def moved_in(
-    hid: str,
-    ids: list[str],
-    records: list[dict[str, Any]] | None = None,
-    day: str = "2024-07-01",
-    at: str | None = None,
-) -> AnyEvent:
-    return event(
-        "MovedIn",
-        hid,
-        day,
-        at=at,
-        person_ids=ids,
-        persons=records or [],
-        origin="ANOTHER_COMMUNE",
-        origin_commune_code=OTHER_COMMUNE,
-    )
-
-
-def moved_out(
-    hid: str,
-    ids: list[str],
-    day: str = "2024-07-01",
-    abroad: bool = False,
-    at: str | None = None,
-) -> AnyEvent:
-    return event(
-        "MovedOut",
-        hid,
-        day,
-        at=at,
-        person_ids=ids,
-        destination="ABROAD" if abroad else "ANOTHER_COMMUNE",
-        destination_commune_code=None if abroad else OTHER_COMMUNE,
-    )
 
 
 def accept(registry: Registry, *events: AnyEvent) -> Registry:

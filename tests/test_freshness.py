@@ -9,11 +9,11 @@ from typing import Any
 
 import pytest
 
+from bench import freshness
+from bench.indicators import caught_up
 from infra.processors import PROCESSORS, positions
-from popreg import freshness
-from popreg.bench_indicators import caught_up
-from popreg.settings import Settings
-from tests.projector_helpers import Ids, synthetic
+from schemas.settings import Settings
+from tests.id_space import Ids, synthetic
 
 pytestmark = pytest.mark.stack
 

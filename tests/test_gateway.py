@@ -25,13 +25,16 @@ import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from infra.ports import free_port
-from popreg.settings import GATEWAY_LOGIN, GatewaySettings, KafkaSettings, Settings
 from producers.gateway import create_app, issue_token, list_tokens, lookup, revoke_token
-from schemas.codec import Codec, DecodeError
+from schemas.codec import DecodeError
 from schemas.models import EVENT_MODELS, Event
+from schemas.settings import GATEWAY_LOGIN, GatewaySettings, KafkaSettings, Settings
 from schemas.validation import parse_event
+from schemas.wire import Codec
 from tests.conftest import StackUnderTest
+from tests.producing import publish
 from tests.samples import COMMUNE, SAMPLES, sample
+from tests.waiting import wait_projected
 
 pytestmark = pytest.mark.stack
 
@@ -417,7 +420,6 @@ def test_a_commune_cannot_change_another_communes_records(
     """Commune 32065's token may not register the death of a person of a 32002
     household, nor void a birth 32002 recorded, though the envelope names its own
     commune: both are 403 and nothing is published. 32002's own token may do both."""
-    from tests.projector_helpers import publish, wait_projected
 
     tag = uuid.uuid4().hex[:8].upper()
     household, mother, child = f"HA-{tag}", f"PA-{tag}-1", f"PA-{tag}-2"

@@ -7,15 +7,14 @@ import json
 import random
 import zlib
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from producers.synth import Synth, SynthConfig
-from projections import indicator_rows
-from projections.indicator_rows import (
+from projections.domain import indicator_rows
+from projections.domain.indicator_rows import (
     NO_EVENT,
     IndicatorFold,
     IndicatorState,
@@ -24,42 +23,24 @@ from projections.indicator_rows import (
     fold_all,
     pseudonym,
 )
-from projections.log import Record
-from projections.state import ALIVE
+from projections.domain.record import Record
+from projections.domain.state import ALIVE
 from schemas.codec import DecodeError
-from schemas.models import BirthRegistered, Event
-from tests.test_fold import (
+from schemas.models import Event
+from tests.builders import (
     UNITS,
-    birth,
-    death,
     enumerated,
     enumerated_household,
     event,
+    family,
     marriage,
 )
-
-SECRET = b"test-secret"
-SYNTH = list(
-    Synth(
-        SynthConfig("96", 150, 2020, 2024, 11, datetime(2025, 3, 1, tzinfo=UTC), error_rate=0.03),
-        UNITS,
-    ).events()
-)
-
-
-def records(events: list[Event]) -> list[Record]:
-    return [Record(0, n, e, None, None) for n, e in enumerate(events)]
-
-
-def net(rows: list[Row]) -> Counter[Row]:
-    counted: Counter[Row] = Counter()
-    for table, values in rows:
-        counted[(table, values[:-1])] += values[-1]
-    return +counted
+from tests.histories import SECRET, SYNTH, records, with_corrections
+from tests.verdicts import net
 
 
 def total(rows: list[Row], table: str, **where: object) -> int:
-    from projections.indicator_rows import COLUMNS
+    from projections.domain.indicator_rows import COLUMNS
 
     columns = COLUMNS[table]
     return sum(
@@ -67,20 +48,6 @@ def total(rows: list[Row], table: str, **where: object) -> int:
         for t, v in rows
         if t == table and all(v[columns.index(k)] == w for k, w in where.items())
     )
-
-
-def family(h: str = "H1", tag: str = "") -> list[Event]:
-    """A household of a married couple, their baby, and the grandmother who dies;
-    person ids carry `tag`, so that tests sharing a database keep apart."""
-    p1, p2, p3, c1 = (f"{tag}{n}" for n in ("P1", "P2", "P3", "C1"))
-    return [
-        enumerated_household(h, p1, 3),
-        enumerated(p1, h, "HEAD", "MALE", "1988-02-01", "MARRIED", spouse=p2),
-        enumerated(p2, h, "SPOUSE", "FEMALE", "1990-05-17", "MARRIED", spouse=p1),
-        enumerated(p3, h, "PARENT", "FEMALE", "1950-01-01", "WIDOWED"),
-        birth(c1, p2, hid=h, day="2024-03-01"),
-        death(p3, hid=h, day="2024-04-01"),
-    ]
 
 
 def test_the_stock_of_persons_and_households_equals_the_registry_the_fold_keeps() -> None:
@@ -305,25 +272,6 @@ def test_a_late_arrival_beyond_the_window_is_caught_by_a_refold(
     written, refolded = take_all(skewed_batches(1, size=200))
     assert any(refolded)
     assert difference(written, one_fold(SYNTH)) == []
-
-
-def with_corrections(seed: int, count: int = 40) -> list[Event]:
-    """SYNTH with voids and amendments of random events, recorded up to 60 days after
-    their target (a few before it: they wait for it), in recording order."""
-    rng = random.Random(seed)
-    fixes: list[Event] = []
-    for target in rng.sample(SYNTH, count):
-        env = target.envelope
-        recorded = env.recorded_at + timedelta(days=rng.choice([-1, 0, 1, 7, 30, 60]))
-        fields: dict[str, object] = {"target_event_id": str(env.event_id), "reason": "x"}
-        kind = "EventVoided"
-        if isinstance(target, BirthRegistered) and rng.random() < 0.5:
-            kind = "EventAmended"
-            sex = "FEMALE" if target.child.sex == "MALE" else "MALE"
-            fields["corrected_fields"] = {"child.sex": json.dumps(sex)}
-        day = (recorded - timedelta(days=1)).date().isoformat()
-        fixes.append(event(kind, env.household_id, day, recorded=recorded.isoformat(), **fields))
-    return sorted([*SYNTH, *fixes], key=lambda e: e.envelope.recorded_at)
 
 
 @pytest.mark.usefixtures("wide_window")

@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from popreg.settings import ProcessorSettings
-from projections import indicator_snapshot as snapshot
-from projections.checkpoint import Refused
-from projections.indicator_rows import IndicatorFold, IndicatorState
-from projections.log import Record
+from projections import fold_snapshot as snapshot
+from projections.domain.checkpoint import Refused
+from projections.domain.indicator_rows import IndicatorFold, IndicatorState
+from projections.domain.record import Record
 from schemas.codec import DecodeError
+from schemas.settings import ProcessorSettings
 from stream_processors import forked
 from stream_processors.indicator_worker import snapshot_due
-from tests.test_fold import UNITS
-from tests.test_indicator_rows import SECRET, SYNTH, records
+from tests.builders import UNITS
+from tests.histories import SECRET, SYNTH, records
 
 TOPIC = "popreg.vital-events"
 

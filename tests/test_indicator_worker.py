@@ -22,34 +22,28 @@ from infra.clickhouse import writer_client
 from infra.processors import progress
 from infra.procs import log_path
 from infra.supervisor import read_status, worker_name
-from popreg.settings import Settings
-from projections import indicator_snapshot as snapshot
-from projections.admin_units import load
-from projections.checkpoint import Refused
+from projections import fold_snapshot as snapshot
 from projections.clickhouse_schema import DATABASE
-from projections.clickhouse_sink import IndicatorSink, canonical_rows
-from projections.indicator_rows import COLUMNS, Row, fold_all
-from projections.log import Record, partition_count, place_markers
+from projections.domain.checkpoint import Refused
+from projections.domain.indicator_rows import COLUMNS, Row, fold_all
+from projections.domain.record import Record
+from projections.log import partition_count, place_markers
+from schemas.admin_units import load
 from schemas.models import Event
+from schemas.settings import Settings
+from tests.builders import event as make_event
+from tests.builders import family
 from tests.cli_env import popreg
 from tests.conftest import SNAPSHOT_EVERY
-from tests.projector_helpers import (
-    Ids,
-    Offsets,
-    archived,
-    merge,
-    publish,
-    retag,
-    synthetic,
-    wait_projected,
-    wait_until,
-)
-from tests.test_fold import event as make_event
-from tests.test_indicator_rows import family, net
-from tests.test_one_truth import CASES, in_log_order, registry_verdicts, row_verdicts
+from tests.histories import CASES, in_log_order
+from tests.id_space import Ids, retag, synthetic
+from tests.indicator_store import CONSUMER, expected, held, sink
+from tests.producing import Offsets, merge, publish
+from tests.state_store import archived
+from tests.verdicts import registry_verdicts, row_verdicts
+from tests.waiting import wait_counted, wait_projected, wait_until
 
 pytestmark = pytest.mark.stack
-CONSUMER = "indicators"
 
 
 @pytest.fixture(scope="module")
@@ -65,35 +59,10 @@ def client(settings: Settings) -> Iterator[Any]:
     found.close()
 
 
-def sink(client: Any, settings: Settings) -> IndicatorSink:
-    return IndicatorSink(client, CONSUMER, settings.topics.events)
-
-
-def wait_counted(client: Any, settings: Settings, offsets: Offsets, timeout_s: float = 120) -> None:
-    """Until the processor has stored positions past `offsets` (inclusive)."""
-    wait_until(
-        lambda: all(sink(client, settings).positions().get(p, 0) > o for p, o in offsets.items()),
-        timeout_s,
-        lambda: f"indicator positions {sink(client, settings).positions()}, want > {offsets}",
-    )
-
-
 def quiesce(client: Any, settings: Settings) -> None:
     topic = settings.topics.events
     ends = place_markers(settings, topic, partition_count(settings, topic))
     wait_counted(client, settings, ends)
-
-
-def expected(settings: Settings, events: list[Event]) -> Any:
-    secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
-    records = [Record(0, n, e, None, None) for n, e in enumerate(events)]
-    return net(canonical_rows(fold_all(records, load(), secret).all_rows()))
-
-
-def held(client: Any, settings: Settings, events: list[Event]) -> Any:
-    """The net rows ClickHouse holds for these events."""
-    ids = {str(e.envelope.event_id) for e in events}
-    return net([r for r in sink(client, settings).net_rows() if r[1][0] in ids])
 
 
 def worker_pid(settings: Settings) -> int | None:

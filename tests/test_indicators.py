@@ -4,7 +4,7 @@ chDB runs the ClickHouse engine in this process (one data directory per process,
 one module-scoped warehouse whose tables each test refills). A small hand-built
 registry pins the formulas to values worked out by hand; a generated province checks
 every indicator, pyramid and rejection count of the views against the pure-Python
-reference (`projections/indicator_reference.py`) for communes, the province and the
+reference (`projections/domain/indicator_reference.py`) for communes, the province and the
 nation, years, quarters and months, as the units were and mapped onto today's.
 """
 
@@ -25,10 +25,9 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from producers.synth import Synth, SynthConfig
-from projections.admin_units import load
 from projections.clickhouse_schema import SQL_DIR, migrate, statements
 from projections.clickhouse_sink import IndicatorSink
-from projections.indicator_catalog import (
+from projections.domain.indicator_catalog import (
     COUNTS,
     INDICATORS,
     IndicatorValue,
@@ -36,8 +35,9 @@ from projections.indicator_catalog import (
     Period,
     Units,
 )
-from projections.indicator_reference import Reference
-from projections.indicator_rows import COLUMNS, IndicatorState, Row, fold_all
+from projections.domain.indicator_reference import Reference
+from projections.domain.indicator_rows import COLUMNS, IndicatorState, Row, fold_all
+from projections.domain.record import Record
 from projections.indicator_units import commune_rows, load_units, successor, successor_rows
 from projections.indicators import (
     PARTS,
@@ -49,7 +49,7 @@ from projections.indicators import (
     with_list,
     without_comments,
 )
-from projections.log import Record
+from schemas.admin_units import load
 from schemas.models import Event
 from schemas.validation import parse_event
 from tests.samples import envelope, person
@@ -457,7 +457,7 @@ def test_indicator_values_in_parts_answer_as_the_view(
     hand: Client, level: Level, code: str, period: str, units: Units
 ) -> None:
     """popreg sends indicator_values in parts and computes the formulas in Python
-    (projections/indicator_formulas.py): the same figures as the analysts' view."""
+    (projections/domain/indicator_formulas.py): the same figures as the analysts' view."""
     p = Period.parse(period)
     called = hand.query(
         "SELECT indicator, value, unit FROM popreg.indicator_values(level = {level:String},"

@@ -7,9 +7,10 @@ import json
 
 import pytest
 
-from popreg.settings import Settings
+from schemas.settings import Settings
 from tests.cli_env import popreg
-from tests.projector_helpers import Ids, publish, synthetic
+from tests.id_space import Ids, synthetic
+from tests.producing import publish
 
 pytestmark = pytest.mark.stack
 

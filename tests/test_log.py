@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from popreg.settings import Settings
-from projections.log import Record, read_log
-from schemas.codec import Codec
+from projections.domain.record import Record
+from projections.log import read_log
+from schemas.settings import Settings
 from schemas.validation import parse_event
+from schemas.wire import Codec
 from tests.conftest import StackUnderTest
 from tests.kafka_helpers import new_topic, produce
 from tests.samples import fresh

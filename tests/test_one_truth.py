@@ -13,13 +13,12 @@ import random
 from collections import Counter
 from datetime import date, timedelta
 from typing import Any
-from uuid import UUID
 
 import pytest
 
-from projections import indicator_rows
-from projections.history import fold_log, is_correction
-from projections.indicator_rows import (
+from projections.domain import indicator_rows
+from projections.domain.history import fold_log
+from projections.domain.indicator_rows import (
     WINDOW_DAYS,
     IndicatorFold,
     IndicatorState,
@@ -28,59 +27,35 @@ from projections.indicator_rows import (
     difference,
     fold_all,
 )
-from projections.log import Record
+from projections.domain.record import Record
 from schemas.models import Event
 from schemas.validation import event_json, parse_event
-from tests.test_fold import (
+from tests.builders import (
     UNITS,
     birth,
     death,
     enumerated,
     enumerated_household,
-    marriage,
     moved_out,
 )
-from tests.test_indicator_rows import with_corrections
+from tests.histories import (
+    CASES,
+    ENUMERATED,
+    H1,
+    H2,
+    A,
+    B,
+    C,
+    in_log_order,
+    late_birth_after_the_mothers_death,
+    partner_enumerated_after_the_marriage,
+    recorded,
+    two_move_outs_recorded_out_of_order,
+    with_corrections,
+)
+from tests.verdicts import registry_verdicts, row_verdicts, state_verdicts
 
 SECRET = b"one-truth"
-ENUMERATED = "2023-01-02"
-# Ids shaped like the generator's, so that `projector_helpers.retag` moves the stories
-# into a test's own id space on the shared stack.
-H1, H2 = "H96-1", "H96-2"
-M, C, A, B = "P96-1", "P96-2", "P96-3", "P96-4"
-
-
-def recorded(event: Event, day: str, at: str = "03:00:00.000") -> Event:
-    """The event as recorded on `day` (UTC)."""
-    data: dict[str, Any] = event_json(event)
-    data["envelope"]["recorded_at"] = f"{day}T{at}Z"
-    return parse_event(data)
-
-
-def in_log_order(events: list[Event]) -> list[Event]:
-    return sorted(events, key=lambda e: (e.envelope.recorded_at, e.envelope.event_id))
-
-
-def registry_verdicts(events: list[Event]) -> dict[UUID, str | None]:
-    _, verdicts = fold_log(events, UNITS)
-    return {i: None if v is None else v.reason for i, v in verdicts.items()}
-
-
-def row_verdicts(rows: list[Row]) -> dict[UUID, str | None]:
-    """Each event's verdict in the indicator rows: its fact counted, or its rejection."""
-    net: Counter[tuple[str, UUID, str]] = Counter()
-    for table, values in rows:
-        if table == "vital_events":
-            net[(table, values[0], "")] += values[-1]
-        elif table == "rejections":
-            net[(table, values[0], values[3])] += values[-1]
-    found: dict[UUID, str | None] = {}
-    for (table, event_id, reason), count in net.items():
-        assert count in (0, 1), f"{table} counts {event_id} {count} times"
-        if count:
-            assert event_id not in found, f"{event_id} is both applied and rejected"
-            found[event_id] = None if table == "vital_events" else reason
-    return found
 
 
 def live_rows(events: list[Event]) -> list[Row]:
@@ -104,48 +79,6 @@ def deltas(rows: list[Row], table: str) -> Counter[date]:
         if name == table:
             days[values[-2]] += values[-1]
     return Counter({day: n for day, n in days.items() if n})
-
-
-def late_birth_after_the_mothers_death() -> list[Event]:
-    """A birth on 2023-02-03 recorded on 2023-05-04; the mother died on 2023-02-06,
-    recorded the next day. She was alive on the day: the birth counts."""
-    return [
-        recorded(enumerated_household(H1, M, day=ENUMERATED), ENUMERATED),
-        recorded(enumerated(M, H1, "HEAD", born="1995-01-01", day=ENUMERATED), ENUMERATED),
-        recorded(birth(C, M, H1, day="2023-02-03"), "2023-05-04"),
-        recorded(death(M, H1, day="2023-02-06"), "2023-02-07"),
-    ]
-
-
-def two_move_outs_recorded_out_of_order() -> list[Event]:
-    """A leaves H1 on 2023-03-01 (recorded on 2023-07-01), B on 2023-05-01 (recorded
-    the next day): H1 is empty from 2023-05-01, not from 2023-03-01."""
-    return [
-        recorded(enumerated_household(H1, A, day=ENUMERATED), ENUMERATED),
-        recorded(enumerated(A, H1, "HEAD", day=ENUMERATED), ENUMERATED),
-        recorded(enumerated(B, H1, "CHILD", born="2000-01-01", day=ENUMERATED), ENUMERATED),
-        recorded(moved_out(H1, [A], day="2023-03-01"), "2023-07-01"),
-        recorded(moved_out(H1, [B], day="2023-05-01"), "2023-05-02"),
-    ]
-
-
-def partner_enumerated_after_the_marriage() -> list[Event]:
-    """B is enumerated on 2023-01-10 but recorded on 2023-06-01, after the marriage of
-    A and B on 2023-04-01 was recorded: the marriage counts, as the registry says."""
-    return [
-        recorded(enumerated_household(H1, A, day=ENUMERATED), ENUMERATED),
-        recorded(enumerated(A, H1, "HEAD", sex="MALE", day=ENUMERATED), ENUMERATED),
-        recorded(enumerated_household(H2, B, day="2023-01-10"), "2023-01-10"),
-        recorded(enumerated(B, H2, "HEAD", day="2023-01-10"), "2023-06-01"),
-        recorded(marriage(A, B, H1, day="2023-04-01"), "2023-04-02"),
-    ]
-
-
-CASES = {
-    "late birth after the mother's death": late_birth_after_the_mothers_death,
-    "two move-outs recorded out of order": two_move_outs_recorded_out_of_order,
-    "partner enumerated after the marriage": partner_enumerated_after_the_marriage,
-}
 
 
 @pytest.mark.parametrize("case", CASES)
@@ -202,11 +135,6 @@ def shuffled_recording(events: list[Event], seed: int, share: float = 0.15) -> l
             event = recorded(event, stamp.date().isoformat(), stamp.strftime("%H:%M:%S.000"))
         late.append(event)
     return in_log_order(late)
-
-
-def state_verdicts(rows: list[Row], events: list[Event]) -> dict[UUID, str | None]:
-    states = {e.envelope.event_id for e in events if not is_correction(e)}
-    return {i: v for i, v in row_verdicts(rows).items() if i in states}
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])

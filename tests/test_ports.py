@@ -8,7 +8,7 @@ startup without a password, and HTTP (plain and TLS without a client certificate
 the pages and listings SeaweedFS, ClickHouse and popreg serve, then PUT, POST and
 DELETE of a file. A port that answers any of them with data, or takes a write, fails
 the test unless `OPEN_BY_NECESSITY` lists it with the reason it cannot be closed (the
-same list as the README's "Ports and credentials"); a port listed there that turns out
+same list as docs/operations.md's "Ports and credentials"); a port listed there that turns out
 closed fails it too, so the list cannot go stale. Unix sockets must be their owner's
 only. docs/decisions/0003-closed-ports.md has the table.
 """
@@ -34,13 +34,13 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from infra import procs, stack
 from infra.broker import OPEN_BROKER_NOTICE
 from infra.postgres import Postgres
-from popreg.settings import LOOPBACK, Settings
+from schemas.settings import LOOPBACK, Settings
 from tests.conftest import StackUnderTest
 
 pytestmark = [pytest.mark.stack, pytest.mark.security]
 
-# Parts whose every listening port may be used by any local user, and why (README,
-# "Ports and credentials"). Keep this list and the README's the same.
+# Parts whose every listening port may be used by any local user, and why (docs/operations.md,
+# "Ports and credentials"). Keep this list and that table the same.
 OPEN_BY_NECESSITY = {
     "broker": "tansu has SASL/SCRAM but keeps no users on S3 storage (no client can log"
     " in with --authentication on) and has no ACLs; the compose file runs Kafka with"
@@ -277,7 +277,7 @@ def test_every_port_listens_on_loopback_only(walked: list[Listener]) -> None:
 
 def test_no_port_serves_or_accepts_data_without_credentials(walked: list[Listener]) -> None:
     """The acceptance of item 4: every listening port refuses an anonymous local client,
-    or its part is in OPEN_BY_NECESSITY (and the README) with the reason it cannot."""
+    or its part is in OPEN_BY_NECESSITY (and docs/operations.md) with the reason it cannot."""
     open_ports = [
         f"{one.part} ({one.process}, port {one.port}): {'; '.join(one.answered)}"
         for one in walked
@@ -287,13 +287,13 @@ def test_no_port_serves_or_accepts_data_without_credentials(walked: list[Listene
 
 
 def test_the_ports_listed_as_open_really_are(walked: list[Listener]) -> None:
-    """A part listed as open that closed its ports must leave the list and the README."""
+    """A part listed as open that closed its ports must leave the list and docs/operations.md."""
     answering = {one.part for one in walked if one.answered}
     assert set(OPEN_BY_NECESSITY) <= answering, set(OPEN_BY_NECESSITY) - answering
 
 
 def test_the_open_broker_is_open_for_writes_and_reads(settings: Settings) -> None:
-    """What the README warns of, shown: an anonymous client produces to and reads from
+    """What docs/operations.md warns of, shown: an anonymous client produces to and reads from
     the embedded broker's log."""
     if not settings.embedded_broker:
         pytest.skip("the embedded broker only")

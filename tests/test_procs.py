@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from infra import procs
-from popreg.settings import LOOPBACK
+from schemas.settings import LOOPBACK
 
 IGNORES_SIGTERM = "import signal, time; signal.signal(signal.SIGTERM, signal.SIG_IGN); " + (
     "print('ready', flush=True); time.sleep(600)"

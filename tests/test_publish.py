@@ -10,11 +10,11 @@ from typing import Any
 
 import pytest
 
-from popreg.settings import Settings, TopicSettings
 from producers.files import Check, check_file, nest, read_rows
-from projections.admin_units import load
-from schemas.codec import Codec
+from schemas.admin_units import load
 from schemas.models import Context
+from schemas.settings import Settings, TopicSettings
+from schemas.wire import Codec
 from tests.cli_env import popreg
 from tests.conftest import StackUnderTest
 from tests.kafka_helpers import new_topic, read_to_sentinels

@@ -13,22 +13,17 @@ from typing import Any
 import psycopg
 import pytest
 
-from popreg.settings import Settings
 from projections import rebuild
-from projections.history import key_of
-from projections.log import Record
-from projections.state_tables import COLUMNS
+from projections.domain.history import key_of
+from projections.domain.record import Record
+from projections.domain.state_rows import COLUMNS
+from schemas.settings import Settings
+from tests.builders import UNITS, birth, death, enumerated, enumerated_household
 from tests.cli_env import popreg
-from tests.projector_helpers import (
-    Ids,
-    db_rows,
-    folded,
-    publish,
-    quiesce,
-    synthetic,
-    wait_projected,
-)
-from tests.test_fold import UNITS, birth, death, enumerated, enumerated_household
+from tests.id_space import Ids, synthetic
+from tests.producing import publish
+from tests.state_store import db_rows, folded
+from tests.waiting import quiesce, wait_projected
 
 pytestmark = pytest.mark.stack
 
@@ -81,7 +76,7 @@ def test_the_fold_keeps_versions_only_of_what_the_registry_holds() -> None:
     log = rebuild.Log({0: len(events)})
     for n, e in enumerate(events):
         log.events[e.envelope.event_id] = (Record(0, n, e, None, None), e)
-    folded = rebuild.fold_log(log, UNITS, lambda stage, n: None)
+    folded = rebuild.fold_with_links(log, UNITS, lambda stage, n: None)
     assert set(folded.outcomes.values()) == {None}
     versioned = {entity for entity, _, _ in folded.versions}
     assert ("P", "C2") in versioned and ("P", "F9") not in versioned
@@ -101,7 +96,7 @@ def test_the_fold_versions_every_entity_at_every_applied_event() -> None:
     log = rebuild.Log({0: len(events)})
     for n, e in enumerate(events):
         log.events[e.envelope.event_id] = (Record(0, n, e, None, None), e)
-    folded = rebuild.fold_log(log, UNITS, lambda stage, n: None)
+    folded = rebuild.fold_with_links(log, UNITS, lambda stage, n: None)
     assert set(folded.outcomes.values()) == {None}
     assert [(entity, key) for entity, key, _ in folded.versions] == folded.links
     assert (("P", "C1"), key_of(events[2])) in folded.links

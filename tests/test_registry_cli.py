@@ -7,9 +7,11 @@ import json
 
 import pytest
 
-from popreg.settings import Settings
+from schemas.settings import Settings
 from tests.cli_env import popreg
-from tests.projector_helpers import Ids, folded, publish, synthetic
+from tests.id_space import Ids, synthetic
+from tests.producing import publish
+from tests.state_store import folded
 
 pytestmark = pytest.mark.stack
 

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
+from projections.as_of_files import manifest_of, write
 from projections.audit import diff
-from projections.replay import Cutoffs, Scope, take
-from projections.snapshot_files import manifest_of, write
+from projections.domain.as_of import Cutoffs, Scope, take
 from schemas.models import Event
-from tests.test_fold import UNITS, death, enumerated, enumerated_household, event
-from tests.test_indicator_rows import SYNTH
+from tests.builders import UNITS, death, enumerated, enumerated_household, event
+from tests.histories import SYNTH, as_log, positions
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 EVERYWHERE = Scope()
@@ -189,8 +189,7 @@ def test_replay_reads_an_amended_event_at_its_amended_date(tmp_path: Path) -> No
     before = datetime(2019, 11, 25, tzinfo=UTC)
     assert residents(events, "2019-11-15", before) == {"A1", "B1", "C2"}
     # A checkpoint settled before both deaths serves the same snapshots.
-    from projections.checkpoint import advance, empty, resume
-    from tests.test_checkpoint import as_log, positions
+    from projections.domain.checkpoint import advance, empty, resume
 
     log = as_log(events[:5])
     for as_of in ("2019-11-15", "2021-09-12", "2021-09-20"):

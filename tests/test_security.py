@@ -1,40 +1,23 @@
-"""Security checks the other test files do not already make (see README, "Tests"):
+"""Security checks the other test files do not already make (see docs/testing.md):
 the PostgreSQL roles enforced for the auditor and the projector, and no personal data
 in any log the stack writes while it processes events."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import psycopg
 import pytest
 
 from infra.clickhouse import writer_client
-from popreg.settings import PROJECTOR_LOGIN, Settings
 from projections.rebuild import TABLES
-from tests.projector_helpers import Ids, publish, synthetic, wait_projected
-from tests.test_indicator_worker import wait_counted
+from schemas.settings import PROJECTOR_LOGIN, Settings
+from tests.id_space import Ids, synthetic
+from tests.producing import publish
+from tests.roles import login_in
+from tests.waiting import wait_counted, wait_projected
 
 pytestmark = [pytest.mark.stack, pytest.mark.security]
-
-
-@contextmanager
-def login_in(settings: Settings, group: str) -> Iterator[psycopg.Connection[Any]]:
-    """A connection as a fresh login role that is a member of `group` only."""
-    url = settings.postgres_url
-    login = f"{group}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(url, autocommit=True) as admin:
-        admin.execute(f"CREATE ROLE {login} LOGIN PASSWORD 'pw' IN ROLE {group}")
-    try:
-        with psycopg.connect(f"postgresql://{login}:pw@{url.split('@', 1)[1]}") as conn:
-            yield conn
-    finally:
-        with psycopg.connect(url, autocommit=True) as admin:
-            admin.execute(f"DROP OWNED BY {login}")
-            admin.execute(f"DROP ROLE {login}")
 
 
 def refused(conn: psycopg.Connection[Any], sql: str) -> bool:

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from popreg.settings import Settings, redact_url
+from schemas.settings import Settings, redact_url
 
 
 @pytest.fixture(autouse=True)
@@ -150,7 +150,7 @@ def test_processor_settings_have_defaults_read_the_environment_and_refuse_too_sm
 
 
 def test_a_missing_login_password_says_what_makes_it(tmp_path: Path) -> None:
-    from popreg.settings import PROJECTOR_LOGIN
+    from schemas.settings import PROJECTOR_LOGIN
 
     with pytest.raises(FileNotFoundError, match="popreg up"):
         Settings(data_dir=tmp_path).login_url(PROJECTOR_LOGIN)

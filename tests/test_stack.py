@@ -15,13 +15,13 @@ import psycopg
 import pytest
 from confluent_kafka import Consumer, Producer, TopicPartition
 
+from bench import run
 from infra import broker, postgres, procs, seaweed, stack
 from infra.clickhouse import ClickHouse
 from infra.kafka import ensure_topics, topic_partitions
 from infra.procs import StackError
 from infra.supervisor import read_status
-from popreg import bench
-from popreg.settings import LOOPBACK, KafkaSettings, Settings
+from schemas.settings import LOOPBACK, KafkaSettings, Settings
 from tests.cli_env import popreg, status_json
 from tests.conftest import StackUnderTest, embedded_settings
 from tests.kafka_helpers import consume_until, new_topic
@@ -304,12 +304,12 @@ def test_a_scratch_stack_goes_with_its_directory_or_keeps_both(test_stack: Stack
     if test_stack.backend != "embedded":
         pytest.skip("checks the embedded parts")
     said: list[str] = []
-    with bench.scratch_stack(said.append) as settings:
+    with run.scratch_stack(said.append) as settings:
         pass
     assert not settings.resolved_data_dir.exists()
     with (
         pytest.raises(StackError, match="another `popreg up/down` is running"),
-        bench.scratch_stack(said.append) as settings,
+        run.scratch_stack(said.append) as settings,
     ):
         lock = (settings.resolved_data_dir / "run" / "stack.lock").open("w")
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)

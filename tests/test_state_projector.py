@@ -2,13 +2,12 @@
 
 Whatever order events arrive in, however often, whatever garbage sits between them
 and however often the worker is killed, the registry's tables must equal the pure
-fold of the same events in history order (`projections.history.fold_log`). Each test
+fold of the same events in history order (`projections.domain.history.fold_log`). Each test
 owns its ids (the database is shared by the session) and compares only its rows.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import random
 import signal
@@ -16,71 +15,36 @@ import struct
 import time
 from collections import Counter
 from datetime import date
-from typing import Any
 from uuid import UUID
 
-import fastavro
 import psycopg
 import pytest
 
 from infra.supervisor import read_status
-from popreg.settings import Settings
 from producers.publisher import Publisher
-from projections.state_tables import COLUMNS
+from projections.domain.state_rows import COLUMNS
 from schemas.codec import SINGLE_OBJECT_MAGIC, current_schemas, encode_single_object, record_of
-from schemas.models import Event
-from schemas.validation import parse_event
-from tests.projector_helpers import (
-    Ids,
-    Offsets,
+from schemas.settings import Settings
+from tests.id_space import Ids, Story, synthetic
+from tests.producing import Offsets, body_of, merge, offsets_of, produce_raw, publish
+from tests.state_store import (
     archive_totals,
     archived,
+    assert_projected,
     counts,
     db_rows,
     folded,
     footprint,
     in_transaction,
-    merge,
-    offsets_of,
-    produce_raw,
-    projected,
-    publish,
-    quiesce,
     read_rejected_topic,
     rejected_rows,
     rejection_notices,
     rejections_at,
-    synthetic,
     unannounced,
-    wait_projected,
-    wait_until,
 )
+from tests.waiting import projected, quiesce, wait_projected, wait_until
 
 pytestmark = pytest.mark.stack
-
-COMMUNE = "32014"  # Cà Mau, before the 2025-07-01 reform
-
-
-def assert_projected(settings: Settings, ids: Ids, events: list[Event]) -> None:
-    """The test's rows equal the fold; each event archived once with the fold's verdict;
-    exactly the rejected ones in rejected_events, with the fold's reason."""
-    want = folded(events)
-    got = db_rows(settings, ids)
-    for table, rows in want.rows.items():
-        assert got[table] == rows, (
-            f"{table}: only in the database {sorted(set(got[table]) - set(rows), key=repr)[:5]};"
-            f" only in the fold {sorted(set(rows) - set(got[table]), key=repr)[:5]}"
-        )
-    found = archived(settings, want.outcomes)
-    assert set(found) == set(want.outcomes), "events missing from the archive"
-    assert footprint(settings, ids)["events"] == len(found), "unexpected events archived"
-    outcomes = {eid: (row["outcome"], row["reason"]) for eid, row in found.items()}
-    wrong = {eid: (outcomes[eid], o) for eid, o in want.outcomes.items() if outcomes[eid] != o}
-    assert not wrong, (
-        f"outcome (database, fold) differs for {len(wrong)}: {list(wrong.items())[:5]}"
-    )
-    rejected = {eid: [o[1]] for eid, o in want.outcomes.items() if o[0] == "rejected"}
-    assert rejected_rows(settings, want.outcomes) == rejected
 
 
 # --- 1, 2: a synthetic province, once and twice ----------------------------------------
@@ -123,74 +87,6 @@ def test_publishing_the_same_events_again_changes_nothing(settings: Settings) ->
 
 
 # --- 3: late, voided and amended events -------------------------------------------------
-
-
-class Story:
-    """Hand-built events of two households, named, in this test's id space."""
-
-    def __init__(self, ids: Ids) -> None:
-        self.ids = ids
-        self.events: dict[str, Event] = {}
-
-    def add(self, name: str, body: dict[str, Any], on: str, at: str | None = None, h: int = 1):
-        envelope = {
-            "event_id": self.ids.event(name),
-            "occurred_on": on,
-            "recorded_at": at or f"{on}T09:30:00.250Z",
-            "commune_code": COMMUNE,
-            "household_id": self.ids.household(h),
-            "reporter_id": "CTV-32014-01",
-            "channel": "MOBILE",
-            "source_system": "popreg-tests",
-            "schema_version": 1,
-        }
-        self.events[name] = parse_event({**body, "envelope": envelope})
-
-    def person(self, n: int, sex: str, born: str, status: str = "NEVER_MARRIED") -> dict[str, Any]:
-        return {
-            "person_id": self.ids.person(n),
-            "full_name": f"Người {n}",
-            "sex": sex,
-            "birth_date": born,
-            "ethnicity": "01",
-            "national_id": None,
-            "marital_status": status,
-        }
-
-    def enumerate(self, n: int, relation: str, person: dict[str, Any], spouse: int | None = None,
-                  h: int = 1) -> None:  # fmt: skip
-        body = {
-            "type": "PersonEnumerated",
-            "person": person,
-            "relation_to_head": relation,
-            "spouse_id": None if spouse is None else self.ids.person(spouse),
-        }
-        self.add(f"enum-p{n}", body, "2024-01-01", h=h)
-
-    def birth(
-        self, name: str, child: int, on: str, at: str, parents: tuple[int, int | None] = (2, 1)
-    ) -> None:
-        mother, father = parents
-        body = {
-            "type": "BirthRegistered",
-            "child": self.person(child, "MALE", on),
-            "mother_id": self.ids.person(mother),
-            "father_id": None if father is None else self.ids.person(father),
-            "birth_order": 1,
-        }
-        self.add(name, body, on, at, h=1 if mother < 6 else 2)
-
-    def correction(
-        self, name: str, kind: str, target: str, on: str, h: int = 1, **fields: str
-    ) -> None:
-        body: dict[str, Any] = {
-            "type": kind,
-            "target_event_id": self.ids.event(target),
-            "reason": "correction in a test",
-        }
-        if fields:
-            body["corrected_fields"] = {k.replace("__", "."): v for k, v in fields.items()}
-        self.add(name, body, on, h=h)
 
 
 def late_story(ids: Ids) -> Story:
@@ -414,12 +310,6 @@ def test_many_voided_marriages_leave_no_membership_closed(settings: Settings, ar
 
 
 # --- 4: poison messages -------------------------------------------------------------------
-
-
-def body_of(record: dict[str, Any], name: str) -> bytes:
-    out = io.BytesIO()
-    fastavro.schemaless_writer(out, current_schemas()[name].parsed, record)
-    return out.getvalue()
 
 
 def test_poison_messages_are_rejected_kept_and_passed(settings: Settings) -> None:

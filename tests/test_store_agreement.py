@@ -1,4 +1,4 @@
-"""The comparison of the indicators with the registry (`projections.store_agreement`),
+"""The comparison of the indicators with the registry (`projections.domain.store_agreement`),
 without a stack: differences are found and named, equal figures give none. And the
 population formula read from the registry's dated memberships
 (`projections.agreement_queries.POPULATION`) counts what the indicator fold's stock
@@ -11,12 +11,11 @@ from collections.abc import Iterable
 from datetime import UTC, date, datetime
 
 from producers.synth import Synth, SynthConfig
-from projections.admin_units import load
-from projections.history import fold_log
-from projections.indicator_rows import Row, fold_all
-from projections.log import Record
-from projections.state import Registry
-from projections.store_agreement import (
+from projections.domain.history import fold_log
+from projections.domain.indicator_rows import Row, fold_all
+from projections.domain.record import Record
+from projections.domain.state import Registry
+from projections.domain.store_agreement import (
     Figures,
     Mismatch,
     PopulationCell,
@@ -24,17 +23,11 @@ from projections.store_agreement import (
     counted,
     stock_dates,
 )
+from schemas.admin_units import load
 from schemas.models import Event, age_on
 from schemas.validation import parse_event
+from tests.builders import birth, enumerated, enumerated_household, event, marriage, moved_out
 from tests.samples import envelope
-from tests.test_fold import (
-    birth,
-    enumerated,
-    enumerated_household,
-    event,
-    marriage,
-    moved_out,
-)
 
 UNITS = load()
 END_2023, END_2024 = date(2023, 12, 31), date(2024, 12, 31)

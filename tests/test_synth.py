@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from producers.synth import Mistake, Synth, SynthConfig, write_jsonl
-from projections.admin_units import REFORM_DATE, load
+from schemas.admin_units import REFORM_DATE, load
 from schemas.models import (
     VIETNAM,
     BirthRegistered,

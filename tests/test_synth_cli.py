@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from popreg.settings import Settings, TopicSettings
 from producers.synth import Synth, SynthConfig
 from producers.synth.config import (
     CROSSING,
@@ -17,8 +16,9 @@ from producers.synth.config import (
     REALISTIC_CROSSING_RATE,
     REALISTIC_VOID_RATE,
 )
-from projections.admin_units import load
-from schemas.codec import Codec
+from schemas.admin_units import load
+from schemas.settings import Settings, TopicSettings
+from schemas.wire import Codec
 from tests.cli_env import popreg
 from tests.conftest import StackUnderTest
 from tests.kafka_helpers import new_topic, read_to_sentinels

@@ -26,10 +26,16 @@ from producers.synth.config import (
     REALISTIC_CROSSING_RATE,
     REALISTIC_VOID_RATE,
 )
-from projections.admin_units import load
-from projections.fold import Rejection
-from projections.history import amended, correction_verdict, effective_events, fold_log, key_of
-from projections.state import Registry
+from projections.domain.fold import Rejection
+from projections.domain.history import (
+    amended,
+    correction_verdict,
+    effective_events,
+    fold_log,
+    key_of,
+)
+from projections.domain.state import Registry
+from schemas.admin_units import load
 from schemas.models import (
     VIETNAM,
     BirthRegistered,

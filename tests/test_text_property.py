@@ -22,14 +22,16 @@ from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
 from infra.clickhouse import writer_client
-from popreg.settings import Settings
 from projections.log import decode
-from schemas.codec import SINGLE_OBJECT_MAGIC, Codec, current_schemas, record_of
+from schemas.codec import SINGLE_OBJECT_MAGIC, current_schemas, record_of
 from schemas.models import Event
+from schemas.settings import Settings
+from schemas.wire import Codec
 from tests.conftest import StackUnderTest
-from tests.projector_helpers import Ids, merge, produce_raw, synthetic, wait_projected
-from tests.test_faults import RECOVERY_S, Before, assert_exact
-from tests.test_indicator_worker import wait_counted
+from tests.fault_checks import RECOVERY_S, Before, assert_exact
+from tests.id_space import Ids, synthetic
+from tests.producing import merge, produce_raw
+from tests.waiting import wait_counted, wait_projected
 
 pytestmark = pytest.mark.stack
 

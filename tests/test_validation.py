@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from projections.admin_units import load
+from schemas.admin_units import load
 from schemas.models import Context
 from schemas.validation import InvalidEvent, Problem, parse_event
 from tests.samples import SAMPLES, sample
@@ -252,7 +252,7 @@ def test_a_corrected_field_with_a_control_character_is_refused() -> None:
 
 
 def test_an_amendment_to_a_name_with_nul_is_refused_when_applied() -> None:
-    from projections.history import InvalidAmendment, amended
+    from projections.domain.history import InvalidAmendment, amended
 
     target = parse_event(sample("PersonEnumerated"))
     fix = sample("EventAmended")

@@ -9,7 +9,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.admin_units import load
+from schemas.admin_units import load
 from schemas.codec import decode_single_object, encode_single_object
 from schemas.models import Context
 from schemas.validation import InvalidEvent, parse_event

@@ -17,7 +17,7 @@ acl --allow-principal User:popreg --cluster --operation Describe --operation Ide
 # straight to Kafka: it may write the events topic and nothing else: no read, no
 # other topic, no group. The gateway's check of what a commune may change does not
 # reach such a producer, so only province-level systems get a principal; commune-level
-# sources publish through the gateway (README, "Who may publish what about whom").
+# sources publish through the gateway (docs/publishing.md).
 acl --allow-principal User:source96 --topic popreg.vital-events \
     --operation Write --operation Describe
 acl --allow-principal User:source96 --cluster --operation IdempotentWrite

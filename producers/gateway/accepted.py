@@ -22,8 +22,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from uuid import UUID
 
-from popreg.settings import Settings
 from schemas.models import Event
+from schemas.settings import Settings
 from schemas.validation import event_json
 
 _SCHEMA = """

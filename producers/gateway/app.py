@@ -21,13 +21,13 @@ from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field, TypeAdapter
 
-from popreg import __version__
-from popreg.settings import Settings
 from producers.gateway.authority import NotPermitted, RegistryUnavailable
 from producers.gateway.ingest import Ingestor
 from producers.gateway.responses import ErrorBody, Health, IngestResponse
 from producers.gateway.tokens import TokenGrant, TokenRegistry, list_tokens
 from schemas.models import AnyEvent
+from schemas.settings import Settings
+from schemas.version import VERSION
 
 log = logging.getLogger("popreg.gateway")
 
@@ -94,7 +94,7 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
     app = GatewayApp(
         event_schemas,
         title="popreg ingest gateway",
-        version=__version__,
+        version=VERSION,
         description=__doc__,
         lifespan=lifespan,
     )

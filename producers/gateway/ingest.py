@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from popreg.settings import GATEWAY_LOGIN, Settings
 from producers.gateway.accepted import Accepted, AcceptedStore, content_hash, store_path
 from producers.gateway.authority import (
     NotPermitted,
@@ -20,8 +19,9 @@ from producers.gateway.authority import (
 )
 from producers.gateway.responses import EventResult, FieldProblem, IngestResponse
 from producers.publisher import Publisher, PublishResult
-from projections.admin_units import load
+from schemas.admin_units import load
 from schemas.models import Context, Event
+from schemas.settings import GATEWAY_LOGIN, Settings
 from schemas.validation import InvalidEvent, Problem, parse_event
 
 log = logging.getLogger("popreg.gateway")

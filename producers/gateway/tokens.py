@@ -22,9 +22,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from popreg.settings import Settings
-from projections.admin_units import load
+from schemas.admin_units import load
 from schemas.models import CommuneCode, ProvinceCode
+from schemas.settings import Settings
 
 log = logging.getLogger("popreg.gateway")
 

@@ -6,7 +6,7 @@
   clerk of the same commune amends it later to the true value.
 
 Either way the history the registry ends with, once corrections are resolved
-(`projections.history.effective_events`), is the one that happened: a correction's
+(`projections.domain.history.effective_events`), is the one that happened: a correction's
 consequences are confined to the live registry between the error and its fix. An
 error is made only if its correction is recorded by `now`; a mistyped event must
 pass the gateway's rules, and its amendment carries the true value of every path the
@@ -30,7 +30,7 @@ from producers.synth.places import Places, reporter_id, reporters
 from producers.synth.population import Households, People
 from producers.synth.quota import Delivered, Quota
 from producers.synth.registration import HOUR_MS, day_start_ms, instant, vietnam_day
-from projections.admin_units import AdminUnits
+from schemas.admin_units import AdminUnits
 from schemas.models import Channel, Context, Event
 from schemas.validation import InvalidEvent, event_json, parse_event
 

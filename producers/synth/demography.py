@@ -95,7 +95,7 @@ def newborn_id_share(year: int) -> float:
     return min(0.9, max(0.0, 0.15 * (year - 2016)))
 
 
-# Crude marriage rate about 7 per 1,000 (DESIGN: ~0.6-0.7 M marriages a year for ~100 M).
+# Crude marriage rate about 7 per 1,000 (~0.6-0.7 M marriages a year for ~100 M people).
 CRUDE_MARRIAGE_RATE = 7.0
 # Legal minimum ages (Law on Marriage and Family 2014, art. 8): women 18, men 20.
 MIN_MARRIAGE_AGE = {"F": 18, "M": 20}
@@ -153,7 +153,7 @@ def individual_move_rate(age: int) -> float:
 
 # Households: size distribution (2019 census: 1 person 12%, 2: 20%, 3: 21%, 4: 26%,
 # 5: 12%, 6+: 9%), tilted to each province's mean size. National mean about 3.6;
-# Ca Mau 4.5 (DESIGN: 287,574 households and 1.296 M people in 2020).
+# Ca Mau 4.5 (the province popreg is sized for: 287,574 households, 1.296 M people, 2020).
 _SIZE_SHARES = (0.12, 0.20, 0.21, 0.26, 0.12, 0.05, 0.025, 0.01, 0.005, 0.003)
 MEAN_HOUSEHOLD_SIZE = {"96": 4.5}
 DEFAULT_HOUSEHOLD_SIZE = 3.6

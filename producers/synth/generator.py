@@ -29,7 +29,7 @@ from producers.synth.quota import Delivered
 from producers.synth.recording import Recorder
 from producers.synth.registration import ENUMERATION_DAYS, day_start_ms
 from producers.synth.stats import YearStats, summary_rates
-from projections.admin_units import AdminUnits
+from schemas.admin_units import AdminUnits
 from schemas.models import VIETNAM, Event
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -108,7 +108,7 @@ class Synth:
             raise RuntimeError("a Synth's events can be read only once")
         self._started = True
         # Millions of long-lived objects without reference cycles: the cyclic garbage
-        # collector would traverse them over and over (it more than doubled the run
+        # collector would traverse them over and over (it more than doubles the run
         # time), so it stays off while they are built and leaves them alone after.
         enabled = gc.isenabled()
         gc.disable()

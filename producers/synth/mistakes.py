@@ -21,7 +21,7 @@ from producers.synth import events
 from producers.synth.events import Json
 from producers.synth.population import NEVER_MARRIED, Households, People
 from producers.synth.registration import HOUR_MS, instant, vietnam_day
-from projections.admin_units import AdminUnits
+from schemas.admin_units import AdminUnits
 from schemas.models import (
     BirthRegistered,
     DeathRegistered,

@@ -12,7 +12,7 @@ import zlib
 from collections import Counter
 from dataclasses import dataclass
 
-from projections.admin_units import LAST_DAY_BEFORE, REFORM_DATE, AdminUnits, Commune
+from schemas.admin_units import LAST_DAY_BEFORE, REFORM_DATE, AdminUnits, Commune
 
 REFORM_ORDINAL = REFORM_DATE.toordinal()
 _METROPOLIS_NORTH, _METROPOLIS_SOUTH = "01", "79"  # Hà Nội, Hồ Chí Minh City

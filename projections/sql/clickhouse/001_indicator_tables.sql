@@ -1,4 +1,4 @@
--- De-identified rows the indicators are sums over (projections/indicator_rows.py).
+-- De-identified rows the indicators are sums over (projections/domain/indicator_rows.py).
 -- No names, national IDs, addresses or raw person ids: persons are pseudonymous keys.
 -- Every row ends with a signed count; a correction writes negative rows, so every
 -- figure is a SUM of sign (or delta), never a count of rows.
@@ -27,8 +27,8 @@ CREATE TABLE IF NOT EXISTS popreg.vital_events
 ENGINE = MergeTree
 ORDER BY (event_type, commune_code, occurred_on);
 
--- for a table created without it: parts written from now on (and by `popreg rebuild
--- indicators`) have it; older ones are read whole, as before
+-- for a table created without the index: parts written after this (and every part after
+-- `popreg rebuild indicators`) have it; parts written before are read whole
 ALTER TABLE popreg.vital_events
     ADD INDEX IF NOT EXISTS recorded_at_minmax recorded_at TYPE minmax GRANULARITY 1;
 

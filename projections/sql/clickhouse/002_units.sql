@@ -1,5 +1,5 @@
 -- Administrative units for the indicators, from the official GSO tables
--- (projections/data/admin-units/); `projections.indicator_units.load_units` fills them.
+-- (schemas/data/admin-units/); `projections.indicator_units.load_units` fills them.
 --
 -- A commune code names a commune only together with a date: until 2025-06-30 the
 -- 10,051 old communes (63 provinces), from 2025-07-01 the 3,321 new ones (34 provinces).
@@ -36,7 +36,7 @@ CREATE TABLE IF NOT EXISTS popreg.commune_successor
     old_code          LowCardinality(String),
     new_code          LowCardinality(String),
     new_province_code LowCardinality(String),
-    link_kind         LowCardinality(String) -- projections.admin_units.LinkKind of the chosen link
+    link_kind         LowCardinality(String) -- schemas.admin_units.LinkKind of the chosen link
 )
 ENGINE = MergeTree
 ORDER BY old_code;

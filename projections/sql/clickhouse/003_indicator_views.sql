@@ -13,8 +13,8 @@
 -- the first day of a month to the last day of a month, both included.
 --
 -- Every figure is a sum of `sign` or `delta`: a correction writes negative rows.
--- A zero denominator gives NaN. projections/indicator_reference.py computes the same
--- figures in Python; projections/indicator_catalog.py lists them with their units.
+-- A zero denominator gives NaN. projections/domain/indicator_reference.py computes the same
+-- figures in Python; projections/domain/indicator_catalog.py lists them with their units.
 
 -- One row per indicator, in a fixed order: (indicator, value, unit).
 --   P (population_mid): the population on 1 July of a calendar year, otherwise the mean
@@ -34,14 +34,16 @@
 -- row table is read once, only the unit's rows (every primary key holds the commune
 -- code), and a row is placed by testing its code against small sets of the unit's codes
 -- (popreg.unit_code_sets, 002_units.sql), never by a join. The sets are arrays from one
--- scalar subquery, run once while the query is analysed: five `IN (subquery)` sets each
--- cost a subquery plan and a set built at run time (a province-year took 11 ms longer,
+-- scalar subquery, run once while the query is analysed: five `IN (subquery)` sets would
+-- each cost a subquery plan and a set built at run time (a province-year 11 ms longer,
 -- a commune-year 18 ms, in-process). Both stock dates are summed side by side in one
 -- pass over the deltas, grouped by the two age groups and sex, and the deltas are read
 -- pre-summed (popreg.population_stock_deltas: at province scale 1.6 M rows for 2.7 M,
--- the residents part ~30% faster in-process). The query is kept small
--- as well: its analysis, which ClickHouse does twice per call of a parameterized view,
--- costs about as much as reading the rows.
+-- the residents part ~30% faster in-process). The query is kept small as well: its
+-- analysis, which ClickHouse does twice per call of a parameterized view, costs about
+-- as much as reading the rows. `bench/indicator_queries.py` times the views on a
+-- Cà Mau-sized warehouse (`--views-from` times another version of this file on the
+-- same rows).
 CREATE OR REPLACE VIEW popreg.indicator_values AS
 WITH
     {level:String} AS p_level,

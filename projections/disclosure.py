@@ -37,18 +37,6 @@ PERSON_COLUMNS = (
     "residence",
 )
 HOUSEHOLD_COLUMNS = ("commune_code", "created_year", "dissolved_year", "current_members")
-# analyst.persons as migration 002 defined it, before disclosure control: the columns
-# whose combinations single persons out (docs/decisions/0004-disclosure-control.md).
-OLD_PERSON_COLUMNS = (
-    "commune_code",
-    "sex",
-    "birth_month",
-    "ethnicity",
-    "marital_status",
-    "vital_status",
-    "death_month",
-    "residence",
-)
 
 Row = tuple[Hashable, ...]
 

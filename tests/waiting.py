@@ -43,7 +43,8 @@ def wait_projected(settings: Settings, offsets: Offsets, timeout_s: float = 60.0
 def quiesce(settings: Settings, timeout_s: float = 60.0) -> None:
     """Until the projector has read everything on the topic so far (end markers)."""
     topic = settings.topics.events
-    wait_projected(settings, place_markers(settings, topic, partition_count(settings, topic)))
+    ends = place_markers(settings, topic, partition_count(settings, topic))
+    wait_projected(settings, ends, timeout_s)
 
 
 def wait_counted(client: Any, settings: Settings, offsets: Offsets, timeout_s: float = 120) -> None:

@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev]'
+	infra/setup/system-packages.sh
 	touch $(STAMP)
 
 # Brings the embedded stack up (servers and both processors), generates a small

@@ -96,6 +96,7 @@ class AnnualReport:
     pyramid_unknown: int = 0  # residents of unknown sex, left out of the bars
     notes: Sequence[str] = field(default_factory=tuple)  # printed on the title page
     headline: Sequence[str] = field(default_factory=tuple)  # rows shown on the title page
+    map_note: str = ""  # under the map: what it shows, its source and licence
 
 
 class FontsMissing(RuntimeError):
@@ -107,6 +108,8 @@ def format_number(value: float | None, whole: bool = False, signed: bool = False
     decimals for rates; '—' when there is no figure."""
     if value is None or math.isnan(value):
         return "—"
+    if signed and round(value, 0 if whole else 2) == 0:
+        return "0" if whole else "0,00"
     if whole:
         text = f"{value:+,.0f}" if signed else f"{value:,.0f}"
     else:
@@ -391,14 +394,12 @@ def _line_chart(pdf: FPDF, trend: Trend, x: float, y: float, w: float, h: float)
     if not trend.points:
         return
     first, last = trend.points[0][0], trend.points[-1][0]
-    low = min((v for _, v in known), default=0.0)
-    high = max((v for _, v in known), default=1.0)
-    if trend.whole or low >= 0:
-        low = min(low, 0.0) if high > 0 and (high - low) > 0.5 * high else low
-    if high == low:
-        high, low = high + 1, low - 1 if low != 0 else 0
-    margin = (high - low) * 0.08
-    high, low = high + margin, (low - margin if low != 0 else 0)
+    ticks = axis_ticks(
+        min((v for _, v in known), default=0.0),
+        max((v for _, v in known), default=1.0),
+        trend.whole,
+    )
+    low, high = ticks[0], ticks[-1]
 
     def at(year: int, value: float) -> tuple[float, float]:
         share = 0.5 if last == first else (year - first) / (last - first)
@@ -406,11 +407,12 @@ def _line_chart(pdf: FPDF, trend: Trend, x: float, y: float, w: float, h: float)
         return px, bottom - (value - low) / (high - low) * (bottom - top)
 
     pdf.set_font(FONT, "", 6.5)
-    for tick in (low, (low + high) / 2, high):
+    decimals_needed = not trend.whole or any(t != int(t) for t in ticks)
+    for tick in ticks:
         _, ty = at(first, tick)
         pdf.line(left, ty, right, ty)
         pdf.set_xy(x, ty - 2)
-        pdf.cell(15, 4, format_number(tick, trend.whole), align=Align.R)
+        pdf.cell(15, 4, format_number(tick, not decimals_needed), align=Align.R)
     for year, _ in trend.points:
         px, _ = at(year, low)
         pdf.set_xy(px - 6, bottom + 1)
@@ -431,10 +433,28 @@ def _line_chart(pdf: FPDF, trend: Trend, x: float, y: float, w: float, h: float)
         label = format_number(v, trend.whole)
         width = pdf.get_string_width(label) + 1.5
         pdf.set_fill_color(255, 255, 255)
-        pdf.set_xy(px - width - 1.5, py - 5.5)
+        pdf.set_xy(px - width - 1.5, py - 5.5 if py - 5.5 >= top else py + 1.5)
         pdf.cell(width, 4, label, align=Align.R, fill=True)
     pdf.set_line_width(0.2)
     pdf.set_draw_color(*LINE)
+
+
+def axis_ticks(low: float, high: float, whole: bool = False) -> list[float]:
+    """Round tick values (steps of 1, 2 or 5 times a power of ten) covering low..high,
+    from 0 when the series is all positive and zero is not far below it; whole steps
+    for counts, so that an axis of 0..1 deaths does not read 0, 0,5, 1 or 0, 1, 1."""
+    if low >= 0 and low < 0.6 * high:
+        low = 0.0
+    if high <= low:
+        high = low + 1
+    raw = (high - low) / 4
+    power = 10 ** math.floor(math.log10(raw))
+    step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)
+    if whole:
+        step = max(1.0, round(step))
+    first = math.floor(low / step) * step
+    count = math.ceil((high - first) / step - 1e-9)
+    return [first + i * step for i in range(max(count, 1) + 1)]
 
 
 def _runs(points: Sequence[tuple[int, float | None]]) -> Iterator[list[tuple[int, float]]]:
@@ -530,8 +550,8 @@ def _map_page(pdf: FPDF, report: AnnualReport, provinces: Mapping[str, Any]) -> 
     pdf.multi_cell(
         BODY_W,
         4,
-        f"Tô đỏ: {where}. 34 tỉnh, thành phố từ ngày 01/7/2025. "
-        "Bản đồ minh họa, không dùng để xác định ranh giới.",
+        f"Tô đỏ: {where}. {report.map_note}".strip() + " Bản đồ minh họa,"
+        " không dùng để xác định ranh giới.",
     )
     pdf.set_text_color(0, 0, 0)
 

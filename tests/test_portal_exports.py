@@ -87,10 +87,12 @@ def test_numbers_print_the_vietnamese_way() -> None:
 
 
 def test_axis_ticks_are_round_and_whole_for_counts() -> None:
-    assert axis_ticks(0, 1, whole=True) == [0, 1]
+    assert axis_ticks(0, 1, whole=True) == [0, 1, 2]
+    flat = axis_ticks(1004, 1004, whole=True)
+    assert flat[0] < 1004 < flat[-1] and all(t == int(t) for t in flat)
     assert axis_ticks(0, 203, whole=True) == [0, 100, 200, 300]
     assert axis_ticks(1_230_616, 1_287_901, whole=True)[0] == 1_220_000
-    assert axis_ticks(-3, 2) == [-4, -2, 0, 2]
+    assert axis_ticks(-3, 2) == [-4, -2, 0, 2, 4]
 
 
 def test_every_indicator_has_a_vietnamese_name_and_unit() -> None:

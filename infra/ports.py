@@ -27,10 +27,11 @@ def free_block(count: int) -> int:
 
 
 def free_ports() -> PortSettings:
-    base = free_block(SEAWEED_PORT_COUNT + 3)
+    base = free_block(SEAWEED_PORT_COUNT + 4)
     return PortSettings(
         broker=base + SEAWEED_PORT_COUNT,
         postgres=base + SEAWEED_PORT_COUNT + 1,
         clickhouse_http=base + SEAWEED_PORT_COUNT + 2,
         seaweed_base=base,
+        portal=base + SEAWEED_PORT_COUNT + 3,
     )

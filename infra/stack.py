@@ -19,6 +19,7 @@ from infra import kafka, procs
 from infra.broker import OPEN_BROKER_NOTICE, Broker
 from infra.clickhouse import ClickHouse, writer_client
 from infra.part import Part, PartStatus
+from infra.portal_part import Portal, ensure_logins
 from infra.postgres import Postgres, set_login_passwords
 from infra.processors import Processors
 from infra.seaweed import Seaweed
@@ -41,7 +42,8 @@ class UpResult:
 def parts(settings: Settings) -> list[Part]:
     """Every part, in start order; the processors come last, after topics and schema."""
     servers: list[Part] = [Seaweed(settings), Broker(settings), Postgres(settings)]
-    return [*servers, ClickHouse(settings), Processors(settings)]
+    last: list[Part] = [Portal(settings)] if settings.portal.enabled else []
+    return [*servers, ClickHouse(settings), Processors(settings), *last]
 
 
 def shown_parts(settings: Settings) -> list[Part]:
@@ -126,6 +128,13 @@ def up(
                         what = "the processors (a worker is restarting)"
                         procs.wait_until(record, part.ready, RESTART_WAIT_S, what)
                     report(f"{part.name}: {part.check()}")
+            for part in all_parts:
+                if isinstance(part, Portal):
+                    started += [part] if part.start() else []
+                    logins = ensure_logins(settings)
+                    users = ", ".join(settings.portal.users)
+                    report(f"portal: {part.address} (users {users}; passwords in")
+                    report(f"  {logins[0].parent}/portal-<user>.password)")
             statuses = [
                 part.status()
                 for part in shown_parts(settings)
@@ -147,7 +156,9 @@ RESTART_WAIT_S = MAX_DELAY_S + 30
 
 
 def _is_processors(part: Part) -> bool:
-    return isinstance(part, Processors)
+    """The parts of popreg's own that `--no-processors` leaves out: the workers and the
+    portal (the servers only)."""
+    return isinstance(part, Processors | Portal)
 
 
 def migrate(settings: Settings) -> list[migrations.Migration]:

@@ -9,6 +9,10 @@ environment; see docs/decisions/0010), records each worker's pid, and writes
 keeps failing; the delay resets once a worker has written a batch or run for a minute.
 Every restart is logged. SIGTERM stops the workers (SIGTERM, then SIGKILL) and then the
 supervisor.
+
+The web portal is kept running the same way, by a second supervisor (`--group portal`,
+its files `run/portal-*.json`): it restarts the portal's server (`python -m portal`) when
+it dies, without tying it to the processors' fate.
 """
 
 from __future__ import annotations
@@ -31,7 +35,6 @@ from infra import worker_health as health
 from schemas.settings import Settings
 
 log = logging.getLogger("popreg.supervisor")
-STATUS_FILE = "processors-status.json"
 FIRST_DELAY_S, MAX_DELAY_S, STABLE_S = 1.0, 30.0, 60.0
 # A worker that exits twice with nothing written between is failing, not restarting:
 # `popreg status` says so, with its last error, while it is running too.
@@ -45,7 +48,8 @@ REPORTED = (
     "last_error",
     "retry",
 )
-RETRY_FILE = "processors-retry"
+GROUP = "processors"
+PORTAL = "portal"  # the worker of the portal's group: the web server, not a stream worker
 
 
 @dataclass
@@ -67,36 +71,52 @@ def worker_name(processor: str) -> str:
     return f"worker-{processor}"
 
 
-def status_path(data_dir: Path) -> Path:
-    return procs.run_dir(data_dir) / STATUS_FILE
+def status_path(data_dir: Path, group: str = GROUP) -> Path:
+    return procs.run_dir(data_dir) / f"{group}-status.json"
 
 
-def request_retry(data_dir: Path) -> str:
+def retry_path(data_dir: Path, group: str = GROUP) -> Path:
+    return procs.run_dir(data_dir) / f"{group}-retry"
+
+
+def settings_file(data_dir: Path, group: str = GROUP) -> Path:
+    return procs.run_dir(data_dir) / f"{group}-settings.json"
+
+
+def command(name: str, settings: Path) -> list[str]:
+    """How a worker of either group is run, with the settings `popreg up` ran with."""
+    if name == PORTAL:
+        return [sys.executable, "-m", "portal", "--settings", str(settings)]
+    return [sys.executable, "-m", "popreg", "worker", name, "--settings", str(settings)]
+
+
+def request_retry(data_dir: Path, group: str = GROUP) -> str:
     """Ask the supervisor to forgive its workers' failures and start a waiting one now:
     `popreg up` does, once it has started what they needed. Returns the request's token,
     which each worker's status shows (`retry`) once the supervisor took it."""
     token = str(time.time_ns())
-    path = procs.run_dir(data_dir) / RETRY_FILE
+    path = retry_path(data_dir, group)
     temporary = path.with_suffix(".tmp")
     temporary.write_text(token)
     temporary.replace(path)
     return token
 
 
-def read_status(data_dir: Path) -> dict[str, dict[str, object]]:
+def read_status(data_dir: Path, group: str = GROUP) -> dict[str, dict[str, object]]:
     try:
-        found: dict[str, dict[str, object]] = json.loads(status_path(data_dir).read_text())
+        found: dict[str, dict[str, object]] = json.loads(status_path(data_dir, group).read_text())
     except (OSError, ValueError):
         return {}
     return found
 
 
 class Supervisor:
-    def __init__(self, data_dir: Path, processors: list[str]) -> None:
+    def __init__(self, data_dir: Path, processors: list[str], group: str = GROUP) -> None:
         self.data_dir = data_dir
+        self.group = group
         self.workers = {name: Worker(name) for name in processors}
         self.stopping = False
-        self.settings_file = procs.run_dir(data_dir) / "processors-settings.json"
+        self.settings_file = settings_file(data_dir, group)
         settings = Settings.model_validate_json(self.settings_file.read_text())
         self.nice = {str(name): n for name, n in settings.processors.nice.items()}
 
@@ -113,7 +133,7 @@ class Supervisor:
 
     def _take_retry(self) -> None:
         try:
-            token = (procs.run_dir(self.data_dir) / RETRY_FILE).read_text().strip()
+            token = retry_path(self.data_dir, self.group).read_text().strip()
         except OSError:
             return
         now = time.monotonic()
@@ -154,8 +174,7 @@ class Supervisor:
             worker.restarts += 1
             return
         if now >= worker.next_start:
-            argv = [sys.executable, "-m", "popreg", "worker", worker.name]
-            argv += ["--settings", str(self.settings_file)]
+            argv = command(worker.name, self.settings_file)
             nice = self.nice.get(worker.name, 0)
             record = procs.spawn(self.data_dir, worker_name(worker.name), argv, "-", nice=nice)
             worker.pid, worker.started_at = record.pid, now
@@ -166,7 +185,7 @@ class Supervisor:
             name: {k: v for k, v in asdict(w).items() if k in REPORTED}
             for name, w in self.workers.items()
         }
-        path = status_path(self.data_dir)
+        path = status_path(self.data_dir, self.group)
         temporary = path.with_suffix(".tmp")
         temporary.write_text(json.dumps(doc))
         temporary.replace(path)
@@ -178,7 +197,7 @@ class Supervisor:
         for worker in self.workers.values():
             result = procs.stop(self.data_dir, worker_name(worker.name), timeout_s=15)
             log.info("worker %s: %s", worker.name, result)
-        status_path(self.data_dir).unlink(missing_ok=True)
+        status_path(self.data_dir, self.group).unlink(missing_ok=True)
 
 
 def _alive(pid: int) -> psutil.Process | None:
@@ -203,10 +222,11 @@ def _exit_code(pid: int) -> int | None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--group", default=GROUP, help="processors, or portal")
     parser.add_argument("processors", nargs="+")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    Supervisor(args.data_dir, args.processors).run()
+    Supervisor(args.data_dir, args.processors, args.group).run()
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import bench as popreg_bench
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
-from popreg.commands import indicators, publish, registry, replay, worker
+from popreg.commands import indicators, portal, publish, registry, replay, worker
 from popreg.commands.audit import audit
 from popreg.commands.gateway import gateway
 from popreg.commands.rebuild import rebuild
@@ -206,3 +206,4 @@ app.command()(registry.household)
 app.command()(registry.rejections)
 app.command()(registry.wait)
 app.command()(registry.person)
+app.command()(portal.portal)

@@ -80,6 +80,7 @@ class PortSettings(BaseModel):
     broker: int = 19092
     postgres: int = 15432
     clickhouse_http: int = 18123
+    portal: int = Field(default=18580, description="the web portal (`popreg portal`)")
     seaweed_base: int = Field(
         default=18300,
         description="first of a block of SEAWEED_PORT_COUNT ports used by the S3 store",
@@ -96,6 +97,33 @@ class GatewaySettings(BaseModel):
     tokens_file: Path | None = Field(
         default=None, description="hashed commune tokens; default <data_dir>/secrets/"
     )
+
+
+class PortalUser(BaseModel):
+    """Who may look at the portal, and at what: a province's viewer sees that province
+    and its communes; a viewer with no province sees the whole nation. The password is
+    generated into `<data_dir>/secrets/portal-<name>.password` by `popreg up`, never
+    written here."""
+
+    role: Literal["viewer"] = "viewer"
+    province: Annotated[str, Field(pattern=r"^\d{2}$")] | None = None
+
+
+class PortalSettings(BaseModel):
+    """The web portal of maps and indicators (`popreg portal`). It listens on loopback
+    only (put a TLS reverse proxy in front of it) and reads ClickHouse through the
+    analysts' read-only endpoint."""
+
+    enabled: bool = Field(default=True, description="whether `popreg up` starts it")
+    users: dict[Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]{0,31}$")], PortalUser] = {
+        "ca-mau": PortalUser(province="96"),
+        "national": PortalUser(province=None),
+    }
+    session_hours: float = Field(default=8.0, gt=0, description="how long a login lasts")
+
+    @property
+    def host(self) -> str:
+        return LOOPBACK
 
 
 Processor = Literal["state", "indicators"]
@@ -211,6 +239,7 @@ class Settings(BaseSettings):
     ports: PortSettings = PortSettings()
     embedded: EmbeddedSettings = EmbeddedSettings()
     gateway: GatewaySettings = GatewaySettings()
+    portal: PortalSettings = PortalSettings()
     processors: ProcessorSettings = ProcessorSettings()
     analyst_limits: AnalystLimits = AnalystLimits()
     disclosure_k: int = Field(
@@ -340,6 +369,13 @@ class Settings(BaseSettings):
     def clickhouse_analyst_password_file(self) -> Path:
         return self.resolved_data_dir / "secrets" / "clickhouse-analyst.password"
 
+    def portal_password_file(self, user: str) -> Path:
+        return self.resolved_data_dir / "secrets" / f"portal-{user}.password"
+
+    @property
+    def portal_url(self) -> str:
+        return f"http://{LOOPBACK}:{self.ports.portal}"
+
     @property
     def postgres_url(self) -> str:
         """The DSN every PostgreSQL client uses: the configured one or the embedded server's."""
@@ -397,5 +433,6 @@ def env_of(settings: Settings) -> dict[str, str]:
         "POPREG_PORTS__POSTGRES": str(ports.postgres),
         "POPREG_PORTS__CLICKHOUSE_HTTP": str(ports.clickhouse_http),
         "POPREG_PORTS__SEAWEED_BASE": str(ports.seaweed_base),
+        "POPREG_PORTS__PORTAL": str(ports.portal),
         "POPREG_TOPICS__EVENTS": settings.topics.events,
     }

@@ -1,0 +1,224 @@
+"""The portal's figures: what the pages ask for, answered by the same queries as
+`popreg indicators` and `popreg pyramid` (`projections/indicators.py`), through the
+analysts' read-only endpoint. No SQL of its own: a map is one `indicator_values` per
+unit, side by side, kept for a few seconds so that many open pages cost one query.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from datetime import date
+from functools import cache
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
+
+from portal.definitions import DEFINITIONS
+from projections import indicators as queries
+from projections.domain.indicator_catalog import Level, Period, Units
+from schemas import admin_units
+
+T = TypeVar("T")
+FRESH_S = 1.5  # a figure is asked again after this: the pages poll every 2 s
+MAP_WORKERS = 2  # each indicator_values runs two queries: 4 at once, the analyst's limit
+MONTHLY = ("births", "deaths", "in_migrants", "out_migrants")
+
+
+class Unit(BaseModel):
+    level: Level
+    code: str
+    name: str
+
+
+class UnitInfo(BaseModel):
+    unit: Unit
+    parent: Unit | None
+    children: list[Unit]
+
+
+class Figure(BaseModel):
+    indicator: str
+    value: float | None  # None: no denominator (NaN in the CLI)
+    unit: str
+    definition: str
+
+
+class MapValue(BaseModel):
+    code: str
+    name: str
+    value: float | None
+
+
+class PyramidGroup(BaseModel):
+    age_group: str
+    male: int
+    female: int
+    unknown: int
+
+
+class Rejection(BaseModel):
+    commune_code: str
+    reason: str
+    rejected: int
+    submitted: int
+    rate: float
+
+
+NATION = Unit(level="nation", code="", name="Việt Nam")
+
+
+@cache
+def units() -> admin_units.AdminUnits:
+    return admin_units.load()
+
+
+def provinces() -> list[Unit]:
+    """Today's 34 provinces (since 2025-07-01), by code."""
+    found = {c.province_code: c.province_name for c in units().after.values()}
+    return [Unit(level="province", code=k, name=v) for k, v in sorted(found.items())]
+
+
+def communes(province: str) -> list[Unit]:
+    return [
+        Unit(level="commune", code=c.code, name=c.name)
+        for c in units().communes_of_province(province, admin_units.REFORM_DATE)
+    ]
+
+
+def describe(level: Level, code: str) -> UnitInfo:
+    """A unit with the one above it and those below it (today's units)."""
+    if level == "nation":
+        return UnitInfo(unit=NATION, parent=None, children=provinces())
+    if level == "province":
+        named = {p.code: p for p in provinces()}
+        if code not in named:
+            raise LookupError(f"no province {code}")
+        return UnitInfo(unit=named[code], parent=NATION, children=communes(code))
+    commune = units().after.get(code) or units().before.get(code)
+    if commune is None:
+        raise LookupError(f"no commune {code}")
+    parent = Unit(level="province", code=commune.province_code, name=commune.province_name)
+    return UnitInfo(
+        unit=Unit(level="commune", code=code, name=commune.name), parent=parent, children=[]
+    )
+
+
+def _number(value: float) -> float | None:
+    return None if math.isnan(value) else value
+
+
+class Figures:
+    """The analysts' client and a short-lived memory of answers."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self._memory: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def _remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
+        now = time.monotonic()
+        with self._lock:
+            found = self._memory.get(key)
+        if found is not None and now - found[0] < FRESH_S:
+            answer: T = found[1]
+            return answer
+        value = compute()
+        with self._lock:
+            self._memory[key] = (now, value)
+            if len(self._memory) > 4096:
+                self._memory.clear()
+        return value
+
+    def indicators(self, level: Level, code: str, period: str, units: Units) -> list[Figure]:
+        chosen = Period.parse(period)
+
+        def compute() -> list[Figure]:
+            values = queries.indicator_values(self.client, level, code, chosen, units)
+            return [
+                Figure(
+                    indicator=v.indicator,
+                    value=_number(v.value),
+                    unit=v.unit,
+                    definition=DEFINITIONS.get(v.indicator, ""),
+                )
+                for v in values
+            ]
+
+        return self._remember(("indicators", level, code, period, units), compute)
+
+    def value(
+        self, level: Level, code: str, period: str, units: Units, indicator: str
+    ) -> float | None:
+        for figure in self.indicators(level, code, period, units):
+            if figure.indicator == indicator:
+                return figure.value
+        raise LookupError(f"no indicator {indicator}")
+
+    def series(
+        self, level: Level, code: str, years: range, units: Units
+    ) -> dict[str, list[float | None]]:
+        """Each indicator's yearly values, for the sparklines."""
+        with ThreadPoolExecutor(MAP_WORKERS) as pool:
+            per_year = list(pool.map(lambda y: self.indicators(level, code, str(y), units), years))
+        found: dict[str, list[float | None]] = {}
+        for figures in per_year:
+            for figure in figures:
+                found.setdefault(figure.indicator, []).append(figure.value)
+        return found
+
+    def map_values(
+        self, indicator: str, year: int, province: str | None, units: Units
+    ) -> list[MapValue]:
+        """One indicator for a year, for every province, or every commune of one."""
+        shown = provinces() if province is None else communes(province)
+
+        def one(unit: Unit) -> MapValue:
+            value = self.value(unit.level, unit.code, str(year), units, indicator)
+            return MapValue(code=unit.code, name=unit.name, value=value)
+
+        with ThreadPoolExecutor(MAP_WORKERS) as pool:
+            return list(pool.map(one, shown))
+
+    def monthly(
+        self, level: Level, code: str, year: int, units: Units
+    ) -> dict[str, list[float | None]]:
+        """Births, deaths and moves in each month of a year."""
+        months = [f"{year}-{m:02d}" for m in range(1, 13)]
+        with ThreadPoolExecutor(MAP_WORKERS) as pool:
+            per_month = list(pool.map(lambda p: self.indicators(level, code, p, units), months))
+        return {
+            name: [next(f.value for f in figures if f.indicator == name) for figures in per_month]
+            for name in MONTHLY
+        }
+
+    def pyramid(self, level: Level, code: str, on: date, units: Units) -> list[PyramidGroup]:
+        def compute() -> list[PyramidGroup]:
+            rows = queries.population_pyramid(self.client, level, code, on, units)
+            return [
+                PyramidGroup(age_group=r.age_group, male=r.male, female=r.female, unknown=r.unknown)
+                for r in rows
+            ]
+
+        return self._remember(("pyramid", level, code, on, units), compute)
+
+    def rejections(self, level: Level, code: str, period: str, units: Units) -> list[Rejection]:
+        chosen = Period.parse(period)
+
+        def compute() -> list[Rejection]:
+            rows = queries.rejections_by_reason(self.client, level, code, chosen, units)
+            return [
+                Rejection(
+                    commune_code=r.commune_code,
+                    reason=r.reason,
+                    rejected=r.rejected,
+                    submitted=r.submitted,
+                    rate=r.rate,
+                )
+                for r in rows
+            ]
+
+        return self._remember(("rejections", level, code, period, units), compute)

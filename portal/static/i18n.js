@@ -1,0 +1,76 @@
+// The portal's words in Vietnamese (default) and English. The choice is kept in
+// localStorage; every element with data-i18n gets its text from here.
+const WORDS = {
+  vi: {
+    login: "Đăng nhập", loginFailed: "Sai tên đăng nhập hoặc mật khẩu.", user: "Tên đăng nhập",
+    password: "Mật khẩu", logout: "Đăng xuất", map: "Bản đồ", indicator: "Chỉ tiêu", year: "Năm",
+    nation: "Toàn quốc", province: "Tỉnh/thành phố", commune: "Xã/phường", value: "Giá trị",
+    unit: "Đơn vị", definition: "Định nghĩa", trend: "Xu hướng", pyramid: "Tháp dân số",
+    date: "Ngày", compare: "So sánh với ngày", male: "Nam", female: "Nữ", period: "Kỳ",
+    up: "Lên cấp trên", below: "Đơn vị cấp dưới", monthly: "Theo tháng", rejections: "Sự kiện bị từ chối",
+    reason: "Lý do", live: "Cập nhật trực tiếp", updated: "cập nhật lúc", noData: "không có số liệu",
+    communesOf: "Các xã/phường của tỉnh", language: "English", open: "Mở trang",
+    births: "Sinh", deaths: "Chết", in_migrants: "Chuyển đến", out_migrants: "Chuyển đi",
+  },
+  en: {
+    login: "Log in", loginFailed: "Wrong user name or password.", user: "User name",
+    password: "Password", logout: "Log out", map: "Map", indicator: "Indicator", year: "Year",
+    nation: "Nation", province: "Province", commune: "Commune", value: "Value",
+    unit: "Unit", definition: "Definition", trend: "Trend", pyramid: "Population pyramid",
+    date: "Date", compare: "Compare with", male: "Male", female: "Female", period: "Period",
+    up: "Up one level", below: "Units below", monthly: "By month", rejections: "Rejected events",
+    reason: "Reason", live: "Live", updated: "updated at", noData: "no data",
+    communesOf: "Communes of the province", language: "Tiếng Việt", open: "Open page",
+    births: "Births", deaths: "Deaths", in_migrants: "Moved in", out_migrants: "Moved out",
+  },
+};
+const INDICATOR_VI = {
+  population_end: "Dân số cuối kỳ", population_end_male: "Dân số nam cuối kỳ",
+  population_end_female: "Dân số nữ cuối kỳ", population_mid: "Dân số trung bình",
+  births: "Số sinh", deaths: "Số chết", marriages: "Số kết hôn", divorces: "Số ly hôn",
+  in_migrants: "Số người chuyển đến", out_migrants: "Số người chuyển đi",
+  crude_birth_rate: "Tỷ suất sinh thô", crude_death_rate: "Tỷ suất chết thô",
+  natural_increase_rate: "Tỷ lệ tăng tự nhiên", general_fertility_rate: "Tỷ suất sinh chung",
+  asfr_15_19: "Tỷ suất sinh 15-19 tuổi", asfr_20_24: "Tỷ suất sinh 20-24 tuổi",
+  asfr_25_29: "Tỷ suất sinh 25-29 tuổi", asfr_30_34: "Tỷ suất sinh 30-34 tuổi",
+  asfr_35_39: "Tỷ suất sinh 35-39 tuổi", asfr_40_44: "Tỷ suất sinh 40-44 tuổi",
+  asfr_45_49: "Tỷ suất sinh 45-49 tuổi", total_fertility_rate: "Tổng tỷ suất sinh",
+  sex_ratio_at_birth: "Tỷ số giới tính khi sinh", infant_mortality_rate: "Tỷ suất chết trẻ dưới 1 tuổi",
+  under5_mortality_rate: "Tỷ suất chết trẻ dưới 5 tuổi", crude_marriage_rate: "Tỷ suất kết hôn thô",
+  crude_divorce_rate: "Tỷ suất ly hôn thô", in_migration_rate: "Tỷ suất nhập cư",
+  out_migration_rate: "Tỷ suất xuất cư", net_migration_rate: "Tỷ suất di cư thuần",
+  dependency_ratio: "Tỷ số phụ thuộc chung", young_dependency_ratio: "Tỷ số phụ thuộc trẻ em",
+  old_dependency_ratio: "Tỷ số phụ thuộc người già", ageing_index: "Chỉ số già hóa",
+  average_household_size: "Quy mô hộ bình quân", smam_female: "Tuổi kết hôn trung bình lần đầu, nữ",
+  smam_male: "Tuổi kết hôn trung bình lần đầu, nam", communes_online_share: "Tỷ lệ xã cập nhật trực tuyến",
+  mobile_share: "Tỷ lệ đăng ký qua điện thoại", median_registration_delay: "Trung vị thời gian đăng ký",
+  registered_within_30_days_share: "Tỷ lệ đăng ký trong 30 ngày",
+};
+function language() { return localStorage.getItem("popreg-lang") || "vi"; }
+function t(key) { return (WORDS[language()] || WORDS.vi)[key] || key; }
+function indicatorName(name) {
+  return language() === "vi" ? (INDICATOR_VI[name] || name) : name.replaceAll("_", " ");
+}
+function applyLanguage() {
+  document.documentElement.lang = language();
+  for (const el of document.querySelectorAll("[data-i18n]")) el.textContent = t(el.dataset.i18n);
+}
+function toggleLanguage() {
+  localStorage.setItem("popreg-lang", language() === "vi" ? "en" : "vi");
+  location.reload();
+}
+function formatNumber(value) {
+  if (value === null || value === undefined) return "—";
+  const digits = Number.isInteger(value) ? 0 : 2;
+  return value.toLocaleString(language() === "vi" ? "vi-VN" : "en-GB", {
+    minimumFractionDigits: digits, maximumFractionDigits: digits,
+  });
+}
+async function api(path) {
+  const answer = await fetch(path, { credentials: "same-origin" });
+  if (answer.status === 401) { location.href = "/login"; throw new Error("not logged in"); }
+  if (!answer.ok) throw new Error(`${path}: ${answer.status}`);
+  return answer.json();
+}
+// viridis, sampled: a sequential palette readable with every common colour-vision deficiency
+const VIRIDIS = ["#440154", "#482878", "#3e4989", "#31688e", "#26828e", "#1f9e89", "#35b779", "#6ece58", "#b5de2b", "#fde725"];

@@ -1,0 +1,112 @@
+// A unit's page: every indicator with its definition and a sparkline over the years,
+// the pyramid on a date (and a second date to compare), births/deaths/moves by month,
+// the units below and above. window.portalState holds what is shown, for the tests.
+const state = { figures: {}, pyramid: [], stamp: null, refreshes: 0 };
+window.portalState = state;
+const el = (id) => document.getElementById(id);
+const query = new URLSearchParams(location.search);
+const level = query.get("level") || "nation", code = query.get("code") || "";
+const unitQuery = `level=${level}&code=${code}`;
+let pyramidChart, monthlyChart;
+
+function sparkline(values) {
+  const shown = values.map((v, i) => [i, v]).filter(([, v]) => v !== null);
+  if (shown.length < 2) return "";
+  const low = Math.min(...shown.map(([, v]) => v)), high = Math.max(...shown.map(([, v]) => v));
+  const x = (i) => 2 + (116 * i) / (values.length - 1), y = (v) => 26 - (24 * (v - low)) / (high - low || 1);
+  const points = shown.map(([i, v]) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
+  return `<svg class="spark" viewBox="0 0 120 28" aria-hidden="true"><polyline fill="none" stroke="#31688e" stroke-width="1.5" points="${points}"/></svg>`;
+}
+
+async function drawFigures() {
+  const period = el("period").value;
+  const [figures, series] = await Promise.all([
+    api(`/api/indicators?${unitQuery}&period=${period}`),
+    api(`/api/series?${unitQuery}&first=2015&last=2025`),
+  ]);
+  state.figures = Object.fromEntries(figures.map((f) => [f.indicator, f.value]));
+  el("figures").tBodies[0].innerHTML = figures.map((f) => `<tr data-indicator="${f.indicator}">
+    <th scope="row">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
+    <td>${f.unit}</td><td>${sparkline(series.values[f.indicator] || [])}</td>
+    <td class="definition">${f.definition}</td></tr>`).join("");
+}
+
+async function drawPyramid() {
+  const on = el("on").value, compare = el("compare").value;
+  const first = await api(`/api/pyramid?${unitQuery}&on=${on}`);
+  const second = compare ? await api(`/api/pyramid?${unitQuery}&on=${compare}`) : null;
+  state.pyramid = first;
+  const groups = first.map((g) => g.age_group);
+  const series = [
+    { name: `${t("male")} ${on}`, type: "bar", stack: "a", data: first.map((g) => -g.male), itemStyle: { color: "#3e4989" } },
+    { name: `${t("female")} ${on}`, type: "bar", stack: "a", data: first.map((g) => g.female), itemStyle: { color: "#35b779" } },
+  ];
+  if (second) {
+    series.push(
+      { name: `${t("male")} ${compare}`, type: "line", step: "middle", data: second.map((g) => -g.male), itemStyle: { color: "#fde725" }, lineStyle: { color: "#000" } },
+      { name: `${t("female")} ${compare}`, type: "line", step: "middle", data: second.map((g) => g.female), itemStyle: { color: "#fde725" }, lineStyle: { color: "#000", type: "dashed" } },
+    );
+  }
+  pyramidChart.setOption({
+    tooltip: { trigger: "axis", valueFormatter: (v) => formatNumber(Math.abs(v)) },
+    legend: { top: 0 },
+    grid: { left: 60, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: "value", axisLabel: { formatter: (v) => formatNumber(Math.abs(v)) } },
+    yAxis: { type: "category", data: groups },
+    series,
+  }, { replaceMerge: ["series"] });
+}
+
+async function drawMonthly() {
+  const year = el("period").value.slice(0, 4);
+  const found = await api(`/api/monthly?${unitQuery}&year=${year}`);
+  const colours = { births: "#35b779", deaths: "#440154", in_migrants: "#31688e", out_migrants: "#b5de2b" };
+  monthlyChart.setOption({
+    tooltip: { trigger: "axis" }, legend: { top: 0 },
+    xAxis: { type: "category", data: [...Array(12).keys()].map((m) => `${year}-${String(m + 1).padStart(2, "0")}`) },
+    yAxis: { type: "value" },
+    series: Object.entries(found).map(([name, values]) => ({ name: t(name), type: "line", data: values, itemStyle: { color: colours[name] } })),
+  }, { replaceMerge: ["series"] });
+}
+
+async function drawRejections() {
+  const rows = await api(`/api/rejections?${unitQuery}&period=${el("period").value}`);
+  el("rejections").tBodies[0].innerHTML = rows.map((r) => `<tr><td>${r.commune_code}</td><td>${r.reason}</td>
+    <td class="value">${formatNumber(r.rejected)}</td><td class="value">${formatNumber(r.rate)}</td></tr>`).join("");
+}
+
+async function redraw() {
+  await Promise.all([drawFigures(), drawPyramid(), drawMonthly(), drawRejections()]);
+  state.refreshes += 1;
+  el("updated").textContent = `${t("updated")} ${new Date().toLocaleTimeString()}`;
+}
+
+async function poll() {
+  try {
+    const { stamp } = await api(`/api/pulse?${unitQuery}&period=${el("period").value}`);
+    if (state.stamp !== null && stamp !== state.stamp) await redraw();
+    state.stamp = stamp;
+  } finally { setTimeout(poll, 2000); }
+}
+
+async function start() {
+  applyLanguage();
+  for (let year = 2025; year >= 2015; year--) el("period").add(new Option(String(year), String(year)));
+  el("period").value = query.get("period") || "2025";
+  const info = await api(`/api/unit?${unitQuery}`);
+  el("title").textContent = `${t(level)}: ${info.unit.name}${code ? ` (${code})` : ""}`;
+  document.title = `popreg — ${info.unit.name}`;
+  if (info.parent) {
+    el("upLink").hidden = false;
+    el("upLink").href = `/unit?level=${info.parent.level}&code=${info.parent.code}`;
+    el("upName").textContent = info.parent.name;
+  }
+  el("children").innerHTML = info.children.map((c) => `<a href="/unit?level=${c.level}&code=${c.code}">${c.name}</a>`).join(" ");
+  pyramidChart = echarts.init(el("pyramid"));
+  monthlyChart = echarts.init(el("monthly"));
+  for (const id of ["period", "on", "compare"]) el(id).addEventListener("change", redraw);
+  await redraw();
+  state.ready = true;
+  poll();
+}
+start();

@@ -1,0 +1,103 @@
+"""The portal in a real browser (Chromium through Playwright) on the embedded stack:
+log in, the map draws the 34 provinces and a province's communes, a click opens a
+province's page, whose figures and pyramid equal `popreg indicators` and `popreg
+pyramid`, and an event published while the page is open shows within 5 s."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, sync_playwright
+
+from projections.domain.indicator_catalog import INDICATORS
+from schemas.settings import Settings
+from tests.cli_env import popreg
+from tests.id_space import Ids, synthetic
+from tests.producing import publish
+
+pytestmark = pytest.mark.stack
+ARTIFACTS = Path(__file__).parent / "artifacts"
+
+
+@pytest.fixture
+def page(settings: Settings) -> Iterator[Page]:
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
+        try:
+            yield browser.new_page(viewport={"width": 1400, "height": 1000})
+        finally:
+            browser.close()
+
+
+def log_in(page: Page, settings: Settings, user: str) -> None:
+    page.goto(f"{settings.portal_url}/login")
+    page.fill("#user", user)
+    page.fill("#password", settings.portal_password_file(user).read_text().strip())
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{settings.portal_url}/")
+
+
+def same(shown: float | None, printed: float) -> bool:
+    return math.isnan(printed) if shown is None else shown == pytest.approx(printed, rel=1e-9)
+
+
+def test_the_map_and_a_unit_page_show_what_the_cli_prints(page: Page, settings: Settings) -> None:
+    publish(settings, synthetic(Ids.new(), households=40, years=(2023, 2024), seed=4, error_rate=0))
+    assert popreg(settings, "wait", "--timeout", "120").returncode == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    log_in(page, settings, "national")
+    page.wait_for_function("window.portalState && window.portalState.ready", timeout=60_000)
+    drawn = page.evaluate("({p: window.portalState.provinces, c: window.portalState.communes})")
+    assert drawn == {"p": 34, "c": 64}
+    page.screenshot(path=str(ARTIFACTS / "portal-map.png"), full_page=True)
+
+    # a click on Cà Mau (its capital's coordinates) opens its page
+    x, y = page.evaluate("mapChart.convertToPixel({seriesIndex: 0}, [105.15, 9.18])")
+    box = page.locator("#map").bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + x, box["y"] + y)
+    page.wait_for_url("**/unit?level=province&code=96")
+
+    page.goto(f"{settings.portal_url}/unit?level=province&code=96&period=2024")
+    page.wait_for_function("window.portalState && window.portalState.ready", timeout=60_000)
+    shown = page.evaluate("window.portalState.figures")
+    printed = cli_json(settings, "indicators", "--period", "2024")
+    assert len(shown) == len(printed) == len(INDICATORS)
+    assert all(same(shown[row["indicator"]], row["value"]) for row in printed), (shown, printed)
+    pyramid = page.evaluate("window.portalState.pyramid")
+    printed_pyramid = cli_json(settings, "pyramid", "--on", "2025-12-31")
+    assert [[g["age_group"], g["male"], g["female"]] for g in pyramid] == [
+        [g["age_group"], g["male"], g["female"]] for g in printed_pyramid
+    ]
+    page.screenshot(path=str(ARTIFACTS / "portal-unit.png"), full_page=True)
+
+    # live: more households in 2024 change the population within 5 s, without reload
+    before = shown["population_end"]
+    started = time.monotonic()
+    publish(settings, synthetic(Ids.new(), households=3, years=(2024, 2024), seed=9, error_rate=0))
+    page.wait_for_function(f"window.portalState.figures.population_end !== {before}", timeout=5_000)
+    assert time.monotonic() - started < 5
+
+
+def cli_json(settings: Settings, *args: str) -> list[dict[str, float]]:
+    ran = popreg(
+        settings,
+        *args,
+        "--level",
+        "province",
+        "--code",
+        "96",
+        "--units",
+        "current",
+        "--format",
+        "json",
+    )
+    assert ran.returncode == 0, ran.stderr
+    found: list[dict[str, float]] = json.loads(ran.stdout)
+    return found

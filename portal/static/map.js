@@ -54,12 +54,12 @@ async function drawCommunes() {
   const valueOf = Object.fromEntries(values.map((v) => [v.code, v.value]));
   const scale = visual(values.map((v) => v.value));
   communeChart.setOption({
-    tooltip: { trigger: "item", formatter: (p) => `${p.data.label} (${p.data.code})<br>${indicatorName(indicator)}: ${formatNumber(p.data.value[2])}` },
-    visualMap: { ...scale, dimension: 2, seriesIndex: 0, inRange: { color: VIRIDIS } },
+    tooltip: { trigger: "item", formatter: (p) => `${p.data.label} (${p.data.code})<br>${indicatorName(indicator)}: ${formatNumber(p.data.figure)}` },
+    visualMap: { ...scale, seriesIndex: [], inRange: { color: VIRIDIS } },
     geo: { map: `p${province}`, roam: true, itemStyle: { areaColor: "#eee", borderColor: "#999" } },
     series: [{
       type: "scatter", coordinateSystem: "geo",
-      data: points.map((c) => ({ name: c.code, code: c.code, label: c.name, value: [c.lon, c.lat, valueOf[c.code] ?? null],
+      data: points.map((c) => ({ name: c.code, code: c.code, label: c.name, value: [c.lon, c.lat], figure: valueOf[c.code] ?? null,
         itemStyle: { color: colour(valueOf[c.code] ?? null, scale) } })),
       symbolSize: (v, p) => 4 + 26 * Math.sqrt((size[p.data.code] || 0) / largest),
       itemStyle: { borderColor: "#333", borderWidth: 0.5, opacity: 0.9 },

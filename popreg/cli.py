@@ -23,7 +23,7 @@ import bench as popreg_bench
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
-from popreg.commands import indicators, portal, publish, registry, replay, worker
+from popreg.commands import indicators, portal, publish, registry, replay, report, worker
 from popreg.commands.audit import audit
 from popreg.commands.gateway import gateway
 from popreg.commands.rebuild import rebuild
@@ -202,6 +202,7 @@ app.command()(replay.checkpoint)
 app.command()(indicators.sql)
 app.command()(indicators.indicators)
 app.command()(indicators.pyramid)
+app.command()(report.report)
 app.command()(registry.household)
 app.command()(registry.rejections)
 app.command()(registry.wait)

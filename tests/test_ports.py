@@ -67,6 +67,10 @@ GET_PATHS = (
     "/debug/pprof/",
     "/debug/vars",
     "/openapi.json",
+    "/api/indicators?level=nation&code=VN&period=2024",  # the portal's data
+    "/api/map?indicator=population_end&year=2024",
+    "/api/pulse",
+    "/unit?level=nation&code=VN",
 )
 WRITES = (
     ("PUT", "/buckets/tansu/port-walk.txt"),  # filer upload
@@ -261,9 +265,10 @@ def walked(test_stack: StackUnderTest) -> list[Listener]:
 def test_the_walk_finds_every_part_of_the_stack(walked: list[Listener], settings: Settings) -> None:
     """The walk covers what the stack runs: a walk that found nothing would pass."""
     parts = {listener.part for listener in walked}
-    assert {"s3store", "broker", "postgres", "clickhouse"} <= parts
+    assert {"s3store", "broker", "postgres", "clickhouse", "portal"} <= parts
     ports = {listener.port for listener in walked}
-    assert {settings.ports.broker, settings.ports.postgres, settings.ports.clickhouse_http} <= ports
+    expected = {settings.ports.broker, settings.ports.postgres, settings.ports.clickhouse_http}
+    assert expected | {settings.ports.portal} <= ports
 
 
 def test_every_port_listens_on_loopback_only(walked: list[Listener]) -> None:

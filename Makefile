@@ -22,8 +22,9 @@ $(STAMP): pyproject.toml
 # province's indicators for 2025 and its population pyramid (read from ClickHouse
 # while the processors run), replays the registry as of 2024-12-31 as known then and
 # as known now (late registrations make the difference) from a checkpoint, lists what
-# changed in one commune during 2025, verifies the live registry against the log, then
-# stops everything it started (KEEP=1 leaves it running).
+# changed in one commune during 2025, verifies the live registry against the log, prints
+# the province's annual report (PDF) and the portal's address, then stops everything
+# it started (KEEP=1 leaves it running, the portal with it).
 demo: $(STAMP)
 	@set -e; \
 	if [ "$(KEEP)" != 1 ]; then trap '$(BIN)/popreg down' EXIT; fi; \
@@ -42,7 +43,10 @@ demo: $(STAMP)
 	$(BIN)/popreg replay --as-of 2024-12-31 --out $${POPREG_DATA_DIR:-.popreg}/replay/2024-as-known-now; \
 	$(BIN)/popreg audit diff --from 2024-12-31 --to 2025-12-31 --commune 32014 --limit 8; \
 	$(BIN)/popreg audit verify; \
+	$(BIN)/popreg report --province 96 --year 2025 --out $${POPREG_DATA_DIR:-.popreg}/reports/ca-mau-2025.pdf; \
 	$(BIN)/popreg status; \
+	$(BIN)/python -c "from schemas.settings import Settings; s = Settings(); \
+	  print(f'The portal: {s.portal_url} (users ca-mau and national; passwords in {s.portal_password_file(\"<user>\")})')"; \
 	if [ "$(KEEP)" = 1 ]; then \
 	  echo "The stack is still running (KEEP=1). Stop it with: $(BIN)/popreg down"; \
 	fi

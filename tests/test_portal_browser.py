@@ -53,12 +53,16 @@ def test_the_map_and_a_unit_page_show_what_the_cli_prints(page: Page, settings: 
 
     log_in(page, settings, "national")
     page.wait_for_function("window.portalState && window.portalState.ready", timeout=60_000)
-    drawn = page.evaluate("({p: window.portalState.provinces, c: window.portalState.communes})")
-    assert drawn == {"p": 34, "c": 64}
+    drawn = page.evaluate(
+        "({p: portalState.provinces, i: portalState.islands, c: portalState.communes})"
+    )
+    assert drawn == {"p": 34, "i": 2, "c": 64}  # with Hoàng Sa and Trường Sa
+    page.goto(f"{settings.portal_url}/?year=2024")  # a year the generated events cover
+    page.wait_for_function("window.portalState && window.portalState.ready", timeout=60_000)
     page.screenshot(path=str(ARTIFACTS / "portal-map.png"), full_page=True)
 
     # a click on Cà Mau (its capital's coordinates) opens its page
-    x, y = page.evaluate("mapChart.convertToPixel({seriesIndex: 0}, [105.15, 9.18])")
+    x, y = page.evaluate("mapChart.convertToPixel({geoIndex: 0}, [105.15, 9.18])")
     box = page.locator("#map").bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + x, box["y"] + y)

@@ -9,7 +9,7 @@ const WORDS = {
     date: "Ngày", compare: "So sánh với ngày", male: "Nam", female: "Nữ", period: "Kỳ",
     up: "Lên cấp trên", below: "Đơn vị cấp dưới", monthly: "Theo tháng", rejections: "Sự kiện bị từ chối",
     reason: "Lý do", live: "Cập nhật trực tiếp", updated: "cập nhật lúc", noData: "không có số liệu",
-    communesOf: "Các xã/phường của tỉnh", language: "English", open: "Mở trang",
+    communesOf: "Các xã/phường của tỉnh", language: "English", open: "Mở trang", credits: "Nguồn bản đồ", creditsUnits: "đơn vị hành chính: Tổng cục Thống kê",
     births: "Sinh", deaths: "Chết", in_migrants: "Chuyển đến", out_migrants: "Chuyển đi",
   },
   en: {
@@ -20,7 +20,7 @@ const WORDS = {
     date: "Date", compare: "Compare with", male: "Male", female: "Female", period: "Period",
     up: "Up one level", below: "Units below", monthly: "By month", rejections: "Rejected events",
     reason: "Reason", live: "Live", updated: "updated at", noData: "no data",
-    communesOf: "Communes of the province", language: "Tiếng Việt", open: "Open page",
+    communesOf: "Communes of the province", language: "Tiếng Việt", open: "Open page", credits: "Map sources", creditsUnits: "administrative units: General Statistics Office",
     births: "Births", deaths: "Deaths", in_migrants: "Moved in", out_migrants: "Moved out",
   },
 };

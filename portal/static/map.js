@@ -5,6 +5,7 @@ const state = { provinces: 0, communes: 0, stamp: null, refreshes: 0, values: {}
 window.portalState = state;
 const el = (id) => document.getElementById(id);
 let me, geo, communePoints, mapChart, communeChart;
+const ISLANDS = ["20333", "22736"];  // Đặc khu Hoàng Sa (Đà Nẵng), Đặc khu Trường Sa (Khánh Hòa)
 
 function visual(values) {
   const shown = values.filter((v) => v !== null);
@@ -20,24 +21,26 @@ async function drawProvinces() {
   const found = await api(`/api/map?indicator=${indicator}&year=${year}`);
   state.values = Object.fromEntries(found.map((v) => [v.code, v.value]));
   mapChart.setOption({
-    tooltip: { trigger: "item", formatter: (p) => `${p.data ? p.data.label : p.name}<br>${indicatorName(indicator)}: ${formatNumber(p.data ? p.data.value : null)}` },
-    visualMap: visual(found.map((v) => v.value)),
-    series: [{
-      type: "map", map: "vn", nameProperty: "code", roam: true, selectedMode: false,
-      data: found.map((v) => ({ name: v.code, label: v.name, value: v.value })),
+    animation: false,  // drawn at once: a refresh every few seconds must not replay a growth
+    tooltip: { trigger: "item", formatter: (p) => p.seriesType === "scatter" ? p.name : `${p.data ? p.data.label : p.name}<br>${indicatorName(indicator)}: ${formatNumber(p.data ? p.data.value : null)}` },
+    visualMap: { ...visual(found.map((v) => v.value)), seriesIndex: 0 },
+    geo: {
+      map: "vn", nameProperty: "code", roam: true, selectedMode: false,
       itemStyle: { borderColor: "#fff", borderWidth: 0.5, areaColor: "#ccc" },
       emphasis: { label: { show: false }, itemStyle: { areaColor: "#ffb000" } },
-    }],
-  }, { replaceMerge: ["series"] });
-  state.provinces = mapChart.getOption().series[0].data.length;
-}
-
-// a symbol's colour from the scale (grey: no value), so that a commune without a figure
-// is still drawn, sized by its population
-function colour(value, scale) {
-  if (value === null) return "#bbb";
-  const share = (value - scale.min) / ((scale.max - scale.min) || 1);
-  return VIRIDIS[Math.max(0, Math.min(VIRIDIS.length - 1, Math.round(share * (VIRIDIS.length - 1))))];
+    },
+    series: [
+      { type: "map", geoIndex: 0, data: found.map((v) => ({ name: v.code, label: v.name, value: v.value })) },
+      // the island special zones (đặc khu Hoàng Sa, Trường Sa), which the outlines lack
+      { type: "scatter", coordinateSystem: "geo", symbolSize: 6, itemStyle: { color: "#555" },
+        label: { show: true, position: "right", fontSize: 10, formatter: (p) => p.name },
+        data: ISLANDS.map((code) => communePoints.find((c) => c.code === code))
+          .filter(Boolean).map((c) => ({ name: c.name, value: [c.lon, c.lat] })) },
+    ],
+  }, { replaceMerge: ["series", "geo"] });
+  // the regions the map draws (the series' own data also lists regions it filled in)
+  state.provinces = mapChart.getModel().getComponent("geo", 0).coordinateSystem.regions.length;
+  state.islands = mapChart.getOption().series[1].data.length;
 }
 
 async function drawCommunes() {
@@ -52,17 +55,22 @@ async function drawCommunes() {
   echarts.registerMap(`p${province}`, outline);
   const points = communePoints.filter((c) => c.province === province);
   const valueOf = Object.fromEntries(values.map((v) => [v.code, v.value]));
-  const scale = visual(values.map((v) => v.value));
+  // The colour maps the figure (the third dimension of each point), not its
+  // coordinates; a commune without a figure keeps the series' grey.
+  const scale = { ...visual(values.map((v) => v.value)), dimension: 2, seriesIndex: 0 };
   communeChart.setOption({
+    animation: false,
     tooltip: { trigger: "item", formatter: (p) => `${p.data.label} (${p.data.code})<br>${indicatorName(indicator)}: ${formatNumber(p.data.figure)}` },
-    visualMap: { ...scale, seriesIndex: [], inRange: { color: VIRIDIS } },
+    visualMap: scale,
     geo: { map: `p${province}`, roam: true, itemStyle: { areaColor: "#eee", borderColor: "#999" } },
     series: [{
       type: "scatter", coordinateSystem: "geo",
-      data: points.map((c) => ({ name: c.code, code: c.code, label: c.name, value: [c.lon, c.lat], figure: valueOf[c.code] ?? null,
-        itemStyle: { color: colour(valueOf[c.code] ?? null, scale) } })),
+      data: points.map((c) => {
+        const figure = valueOf[c.code] ?? null;
+        return { name: c.code, code: c.code, label: c.name, figure, value: [c.lon, c.lat, figure ?? "-"] };
+      }),
       symbolSize: (v, p) => 4 + 26 * Math.sqrt((size[p.data.code] || 0) / largest),
-      itemStyle: { borderColor: "#333", borderWidth: 0.5, opacity: 0.9 },
+      itemStyle: { color: "#bbb", borderColor: "#333", borderWidth: 0.5, opacity: 0.9 },
     }],
   }, { replaceMerge: ["series", "geo"] });
   state.communes = communeChart.getOption().series[0].data.length;
@@ -102,11 +110,20 @@ async function start() {
       el("openProvince").add(new Option(f.properties.name, f.properties.code));
     }
   }
-  el("province").value = new URLSearchParams(location.search).get("province") || me.province || "96";
+  const asked = new URLSearchParams(location.search);
+  el("province").value = asked.get("province") || me.province || "96";
+  // the slider reaches the current year; it opens on the last complete one
+  const thisYear = new Date().getFullYear();
+  el("year").max = String(thisYear);
+  el("year").setAttribute("aria-valuemax", String(thisYear));
+  el("year").value = asked.get("year") || String(thisYear - 1);
   echarts.registerMap("vn", geo);
   mapChart = echarts.init(el("map"));
   communeChart = echarts.init(el("communes"));
-  mapChart.on("click", (p) => { location.href = `/unit?level=province&code=${p.name}`; });
+  mapChart.on("click", (p) => {
+    const code = p.componentType === "geo" ? p.name : p.seriesType === "map" ? p.name : null;
+    if (code) location.href = `/unit?level=province&code=${code}`;
+  });
   communeChart.on("click", (p) => { location.href = `/unit?level=commune&code=${p.data.code}`; });
   el("openProvince").addEventListener("change", (e) => { location.href = `/unit?level=province&code=${e.target.value}`; });
   for (const id of ["indicator", "year", "province"]) el(id).addEventListener("change", redraw);

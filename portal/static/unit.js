@@ -48,6 +48,7 @@ async function drawPyramid() {
     );
   }
   pyramidChart.setOption({
+    animation: false,
     tooltip: { trigger: "axis", valueFormatter: (v) => formatNumber(Math.abs(v)) },
     legend: { top: 0 },
     grid: { left: 60, right: 20, top: 40, bottom: 30 },
@@ -62,6 +63,7 @@ async function drawMonthly() {
   const found = await api(`/api/monthly?${unitQuery}&year=${year}`);
   const colours = { births: "#35b779", deaths: "#440154", in_migrants: "#31688e", out_migrants: "#b5de2b" };
   monthlyChart.setOption({
+    animation: false,
     tooltip: { trigger: "axis" }, legend: { top: 0 },
     xAxis: { type: "category", data: [...Array(12).keys()].map((m) => `${year}-${String(m + 1).padStart(2, "0")}`) },
     yAxis: { type: "value" },

@@ -26,7 +26,7 @@ from pathlib import Path
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from bench import GROUPS, baselines, indicators, processes, replay
+from bench import GROUPS, baselines, indicators, portal, processes, replay
 from bench.results import Figure, Results, in_child, new_results, write
 from infra import procs, stack
 from infra.ports import free_ports
@@ -54,11 +54,14 @@ class Scale:
     publish: int  # events in the SDK vs raw produce comparison
     live: int  # events the live projector and bare faust each consume
     freshness_s: float  # how long events are published at 1,000/s for freshness
+    portal_s: float  # how long the portal's pages are timed, at most (200 cold loads each)
 
 
 SIZES = {
-    "small": Scale(households=4_000, publish=20_000, live=20_000, freshness_s=10),
-    "province": Scale(households=290_000, publish=300_000, live=200_000, freshness_s=60),
+    "small": Scale(households=4_000, publish=20_000, live=20_000, freshness_s=10, portal_s=40),
+    "province": Scale(
+        households=290_000, publish=300_000, live=200_000, freshness_s=60, portal_s=float("inf")
+    ),
 }
 
 
@@ -320,7 +323,7 @@ def run(
     freshness_rate: int = indicators.FRESHNESS_RATE,
 ) -> Results:
     """Every group of figures, or `only` some: the log is always published and rebuilt
-    (replay, queries and freshness need the rebuilt stores)."""
+    (replay, queries, portal and freshness need the rebuilt stores)."""
     size = SIZES[scale]
     wanted = set(only) | {"rebuild"}
     results = new_results(scale)
@@ -357,6 +360,8 @@ def run(
             record(replay.replay_figures(settings, "2025-01-01", decode_rate, report))
         if "queries" in wanted:
             record(indicators.query_figures(settings, 2025, report))
+        if "portal" in wanted:
+            record(portal.portal_figures(settings, results.figures, report, budget_s=size.portal_s))
         if "freshness" in wanted:
             record(
                 indicators.freshness_figures(

@@ -14,7 +14,7 @@ import json
 import logging
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 import uvicorn
@@ -27,6 +27,9 @@ from infra.clickhouse import analyst_client
 from portal import data
 from portal.auth import COOKIE, Sessions, Viewer, may_see
 from portal.definitions import DEFINITIONS
+from portal.exports import to_csv, to_xlsx
+from portal.report import FontsMissing, ReportLevel, render
+from portal.report_data import gather
 from projections.domain.indicator_catalog import INDICATORS, Level, Units
 from schemas.settings import Settings
 from schemas.version import VERSION
@@ -35,6 +38,13 @@ log = logging.getLogger("popreg.portal")
 STATIC = Path(__file__).parent / "static"
 PAGES = {"/": "map.html", "/unit": "unit.html"}
 LevelQuery = Annotated[Level, Query(description="commune, province or nation")]
+ReportLevelQuery = Annotated[ReportLevel, Query(description="province or commune")]
+TableName = Literal["indicators", "pyramid", "monthly"]
+Format = Literal["csv", "xlsx"]
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
 UnitsQuery = Annotated[Units, Query(description="as_was or current")]
 FIRST_YEAR = 2015
 
@@ -237,7 +247,60 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         text = json.dumps([f.value for f in found])
         return {"stamp": hashlib.sha256(text.encode()).hexdigest()[:16]}
 
+    @app.get("/api/export/{table}.{fmt}")
+    async def export(
+        viewer: ViewerDep,
+        table: TableName,
+        fmt: Format,
+        level: LevelQuery,
+        code: str = "",
+        period: str = "2025",
+        on: date | None = None,
+        units: UnitsQuery = "current",
+    ) -> Response:
+        """One of a unit's tables as the page shows it, as CSV (UTF-8 with BOM) or XLSX."""
+        code = allowed(viewer, level, code)
+        name = data.describe(level, code).unit.name
+        found = await run_in_threadpool(
+            data.export_table, figures, table, level, code, period, on, units, name
+        )
+        body = to_csv(found.table) if fmt == "csv" else to_xlsx(found.table)
+        return download(body, MEDIA[fmt], f"{found.filename}.{fmt}")
+
+    @app.get("/api/report.pdf")
+    async def annual_report(
+        viewer: ViewerDep,
+        level: ReportLevelQuery,
+        code: str,
+        year: int,
+        units: UnitsQuery = "as_was",
+    ) -> Response:
+        """The annual report of a province or commune, the PDF `popreg report` prints."""
+        code = allowed(viewer, level, code)
+        if not FIRST_YEAR <= year <= date.today().year:
+            raise ValueError(f"year: {FIRST_YEAR} to {date.today().year}")
+
+        def make() -> tuple[str, bytes]:
+            found = gather(figures.client, level, code, year, units)
+            return found.name, render(found)
+
+        try:
+            name, pdf = await run_in_threadpool(make)
+        except FontsMissing as error:
+            raise HTTPException(503, str(error)) from None
+        filename = f"bao-cao-{data.slug(name)}-{year}.pdf"
+        return download(pdf, "application/pdf", filename)
+
     return app
+
+
+def download(body: bytes, media: str, filename: str) -> Response:
+    """An attachment with an ASCII file name (the slugs are ASCII already)."""
+    return Response(
+        body,
+        media_type=media,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 def serve(settings: Settings) -> None:

@@ -7,10 +7,13 @@ unit, side by side, kept for a few seconds so that many open pages cost one quer
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from portal.definitions import DEFINITIONS
+from portal.exports import Cell, Table
 from projections import indicators as queries
 from projections.domain.indicator_catalog import Level, Period, Units
 from schemas import admin_units
@@ -76,17 +80,48 @@ def units() -> admin_units.AdminUnits:
     return admin_units.load()
 
 
-def provinces() -> list[Unit]:
-    """Today's 34 provinces (since 2025-07-01), by code."""
-    found = {c.province_code: c.province_name for c in units().after.values()}
+def in_force(year: int, units_of: Units) -> date:
+    """The day whose administrative units a year's figures are counted in: the end of
+    the year for `as_was` (the 63 provinces before 2025-07-01), today's for `current`."""
+    end = date(year, 12, 31)
+    return (
+        end if units_of == "as_was" and end < admin_units.REFORM_DATE else admin_units.REFORM_DATE
+    )
+
+
+def provinces(on: date = admin_units.REFORM_DATE) -> list[Unit]:
+    """The provinces in force on a day, by code: today's 34 by default, the 63 before
+    2025-07-01."""
+    table = units().after if on >= admin_units.REFORM_DATE else units().before
+    found = {c.province_code: c.province_name for c in table.values()}
     return [Unit(level="province", code=k, name=v) for k, v in sorted(found.items())]
 
 
-def communes(province: str) -> list[Unit]:
+def communes(province: str, on: date = admin_units.REFORM_DATE) -> list[Unit]:
     return [
         Unit(level="commune", code=c.code, name=c.name)
-        for c in units().communes_of_province(province, admin_units.REFORM_DATE)
+        for c in units().communes_of_province(province, on)
     ]
+
+
+def slug(name: str) -> str:
+    """An ASCII file-name part: "Tỉnh Cà Mau" → "ca-mau", "Thành phố Hà Nội" → "ha-noi",
+    "Phường Sài Gòn" → "phuong-sai-gon" (a province's kind is dropped, a commune's kept)."""
+    for kind in PROVINCE_KINDS:
+        name = name.removeprefix(kind)
+    plain = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
+    ascii_only = plain.encode("ascii", "ignore").decode().lower()
+    return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-") or "don-vi"
+
+
+@dataclass(frozen=True)
+class Export:
+    table: Table
+    filename: str  # without the extension
+
+
+PROVINCE_KINDS = ("Tỉnh ", "Thành phố ")
+TABLE_SLUGS = {"indicators": "chi-tieu", "pyramid": "thap-dan-so", "monthly": "theo-thang"}
 
 
 def describe(level: Level, code: str) -> UnitInfo:
@@ -174,7 +209,8 @@ class Figures:
         self, indicator: str, year: int, province: str | None, units: Units
     ) -> list[MapValue]:
         """One indicator for a year, for every province, or every commune of one."""
-        shown = provinces() if province is None else communes(province)
+        on = in_force(year, units)
+        shown = provinces(on) if province is None else communes(province, on)
 
         def one(unit: Unit) -> MapValue:
             value = self.value(unit.level, unit.code, str(year), units, indicator)
@@ -222,3 +258,40 @@ class Figures:
             ]
 
         return self._remember(("rejections", level, code, period, units), compute)
+
+
+def export_table(
+    figures: Figures,
+    table: str,
+    level: Level,
+    code: str,
+    period: str,
+    on: date | None,
+    units_of: Units,
+    name: str,
+) -> Export:
+    """One of a unit page's tables, with the figures the page shows, as a `Table`."""
+    title = f"{name} {period}"
+    rows: list[list[Cell]]
+    if table == "indicators":
+        found = figures.indicators(level, code, period, units_of)
+        rows = [[f.indicator, f.value, f.unit] for f in found]
+        made = Table(f"Chỉ tiêu {title}", ["indicator", "value", "unit"], rows)
+        return Export(made, f"{slug(name)}-{slug(period)}-{TABLE_SLUGS[table]}")
+    if table == "pyramid":
+        day = on or date(int(period[:4]), 12, 31)
+        groups = figures.pyramid(level, code, day, units_of)
+        rows = [[g.age_group, g.male, g.female, g.unknown] for g in groups]
+        made = Table(
+            f"Tháp dân số {name} {day.isoformat()}",
+            ["age_group", "male", "female", "unknown"],
+            rows,
+        )
+        return Export(made, f"{slug(name)}-{day.isoformat()}-{TABLE_SLUGS[table]}")
+    if table == "monthly":
+        year = int(period[:4])
+        by_name = figures.monthly(level, code, year, units_of)
+        rows = [[f"{year}-{m + 1:02d}", *(by_name[n][m] for n in MONTHLY)] for m in range(12)]
+        made = Table(f"Theo tháng {name} {year}", ["month", *MONTHLY], rows)
+        return Export(made, f"{slug(name)}-{year}-{TABLE_SLUGS[table]}")
+    raise LookupError(f"no table {table}")

@@ -5,45 +5,26 @@ pyramid`, and an event published while the page is open shows within 5 s."""
 
 from __future__ import annotations
 
-import json
-import math
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, sync_playwright
+from playwright.sync_api import Page
 
 from projections.domain.indicator_catalog import INDICATORS
 from schemas.settings import Settings
 from tests.cli_env import popreg
 from tests.id_space import Ids, synthetic
+from tests.portal_pages import ARTIFACTS, browser_page, cli_json, log_in, same
 from tests.producing import publish
 
 pytestmark = pytest.mark.stack
-ARTIFACTS = Path(__file__).parent / "artifacts"
 
 
 @pytest.fixture
 def page(settings: Settings) -> Iterator[Page]:
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
-        try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000})
-        finally:
-            browser.close()
-
-
-def log_in(page: Page, settings: Settings, user: str) -> None:
-    page.goto(f"{settings.portal_url}/login")
-    page.fill("#user", user)
-    page.fill("#password", settings.portal_password_file(user).read_text().strip())
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{settings.portal_url}/")
-
-
-def same(shown: float | None, printed: float) -> bool:
-    return math.isnan(printed) if shown is None else shown == pytest.approx(printed, rel=1e-9)
+    with browser_page() as opened:
+        yield opened
 
 
 def test_the_map_and_a_unit_page_show_what_the_cli_prints(page: Page, settings: Settings) -> None:
@@ -87,21 +68,3 @@ def test_the_map_and_a_unit_page_show_what_the_cli_prints(page: Page, settings: 
     publish(settings, synthetic(Ids.new(), households=3, years=(2024, 2024), seed=9, error_rate=0))
     page.wait_for_function(f"window.portalState.figures.population_end !== {before}", timeout=5_000)
     assert time.monotonic() - started < 5
-
-
-def cli_json(settings: Settings, *args: str) -> list[dict[str, float]]:
-    ran = popreg(
-        settings,
-        *args,
-        "--level",
-        "province",
-        "--code",
-        "96",
-        "--units",
-        "current",
-        "--format",
-        "json",
-    )
-    assert ran.returncode == 0, ran.stderr
-    found: list[dict[str, float]] = json.loads(ran.stdout)
-    return found

@@ -11,6 +11,9 @@ const WORDS = {
     reason: "Lý do", live: "Cập nhật trực tiếp", updated: "cập nhật lúc", noData: "không có số liệu",
     communesOf: "Các xã/phường của tỉnh", language: "English", open: "Mở trang", credits: "Nguồn bản đồ", creditsUnits: "đơn vị hành chính: Tổng cục Thống kê",
     births: "Sinh", deaths: "Chết", in_migrants: "Chuyển đến", out_migrants: "Chuyển đi",
+    csv: "Tải CSV", xlsx: "Tải XLSX", report: "Báo cáo năm (PDF)", indicatorsTable: "Bảng chỉ tiêu",
+    unitsLabel: "Đơn vị hành chính", unitsCurrent: "hiện hành (34 tỉnh)", unitsAsWas: "như lúc đó (63 tỉnh trước 01/7/2025)",
+    unitsNote: "Từ năm 2025: 34 tỉnh, thành phố.",
   },
   en: {
     login: "Log in", loginFailed: "Wrong user name or password.", user: "User name",
@@ -22,6 +25,9 @@ const WORDS = {
     reason: "Reason", live: "Live", updated: "updated at", noData: "no data",
     communesOf: "Communes of the province", language: "Tiếng Việt", open: "Open page", credits: "Map sources", creditsUnits: "administrative units: General Statistics Office",
     births: "Births", deaths: "Deaths", in_migrants: "Moved in", out_migrants: "Moved out",
+    csv: "Download CSV", xlsx: "Download XLSX", report: "Annual report (PDF)", indicatorsTable: "Indicators table",
+    unitsLabel: "Administrative units", unitsCurrent: "as they are now (34 provinces)", unitsAsWas: "as they were (63 provinces before 1 July 2025)",
+    unitsNote: "From 2025: 34 provinces.",
   },
 };
 const INDICATOR_VI = {

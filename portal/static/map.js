@@ -4,7 +4,8 @@
 const state = { provinces: 0, communes: 0, stamp: null, refreshes: 0, values: {} };
 window.portalState = state;
 const el = (id) => document.getElementById(id);
-let me, geo, communePoints, mapChart, communeChart;
+let me, geo, geoBefore, communePoints, mapChart, communeChart;
+const REFORM_YEAR = 2025;  // 2025-07-01: the 63 provinces became 34; a year's end decides
 const ISLANDS = ["20333", "22736"];  // Đặc khu Hoàng Sa (Đà Nẵng), Đặc khu Trường Sa (Khánh Hòa)
 
 function visual(values) {
@@ -16,16 +17,27 @@ function visual(values) {
   };
 }
 
+// "as_was" draws a year before the reform in the 63 provinces of the time, with the
+// figures counted in them; from 2025 on both choices are today's 34.
+function asWas() { return el("units").value === "as_was" && Number(el("year").value) < REFORM_YEAR; }
+
 async function drawProvinces() {
   const indicator = el("indicator").value, year = el("year").value;
-  const found = await api(`/api/map?indicator=${indicator}&year=${year}`);
+  const units = asWas() ? "as_was" : "current";
+  el("unitsNote").hidden = !(el("units").value === "as_was" && !asWas());
+  if (units === "as_was" && !geoBefore) {
+    geoBefore = await fetch("/static/geo/provinces-before-2025-07-01.json").then((r) => r.json());
+    echarts.registerMap("vn-before", geoBefore);
+  }
+  const found = await api(`/api/map?indicator=${indicator}&year=${year}&units=${units}`);
   state.values = Object.fromEntries(found.map((v) => [v.code, v.value]));
+  state.units = units;
   mapChart.setOption({
     animation: false,  // drawn at once: a refresh every few seconds must not replay a growth
     tooltip: { trigger: "item", formatter: (p) => p.seriesType === "scatter" ? p.name : `${p.data ? p.data.label : p.name}<br>${indicatorName(indicator)}: ${formatNumber(p.data ? p.data.value : null)}` },
     visualMap: { ...visual(found.map((v) => v.value)), seriesIndex: 0 },
     geo: {
-      map: "vn", nameProperty: "code", roam: true, selectedMode: false,
+      map: units === "as_was" ? "vn-before" : "vn", nameProperty: "code", roam: true, selectedMode: false,
       itemStyle: { borderColor: "#fff", borderWidth: 0.5, areaColor: "#ccc" },
       emphasis: { label: { show: false }, itemStyle: { areaColor: "#ffb000" } },
     },
@@ -122,11 +134,13 @@ async function start() {
   communeChart = echarts.init(el("communes"));
   mapChart.on("click", (p) => {
     const code = p.componentType === "geo" ? p.name : p.seriesType === "map" ? p.name : null;
-    if (code) location.href = `/unit?level=province&code=${code}`;
+    // a former province has no page of its own: only today's open one
+    if (code && geo.features.some((f) => f.properties.code === code)) location.href = `/unit?level=province&code=${code}`;
   });
   communeChart.on("click", (p) => { location.href = `/unit?level=commune&code=${p.data.code}`; });
   el("openProvince").addEventListener("change", (e) => { location.href = `/unit?level=province&code=${e.target.value}`; });
-  for (const id of ["indicator", "year", "province"]) el(id).addEventListener("change", redraw);
+  el("units").value = asked.get("units") === "as_was" ? "as_was" : "current";
+  for (const id of ["indicator", "year", "province", "units"]) el(id).addEventListener("change", redraw);
   el("year").addEventListener("input", () => { el("yearShown").textContent = el("year").value; });
   await redraw();
   state.ready = true;

@@ -1,7 +1,7 @@
 // A unit's page: every indicator with its definition and a sparkline over the years,
 // the pyramid on a date (and a second date to compare), births/deaths/moves by month,
 // the units below and above. window.portalState holds what is shown, for the tests.
-const state = { figures: {}, pyramid: [], stamp: null, refreshes: 0 };
+const state = { figures: {}, pyramid: [], monthly: {}, stamp: null, refreshes: 0 };
 window.portalState = state;
 const el = (id) => document.getElementById(id);
 const query = new URLSearchParams(location.search);
@@ -61,6 +61,7 @@ async function drawPyramid() {
 async function drawMonthly() {
   const year = el("period").value.slice(0, 4);
   const found = await api(`/api/monthly?${unitQuery}&year=${year}`);
+  state.monthly = found;
   const colours = { births: "#35b779", deaths: "#440154", in_migrants: "#31688e", out_migrants: "#b5de2b" };
   monthlyChart.setOption({
     animation: false,
@@ -77,7 +78,25 @@ async function drawRejections() {
     <td class="value">${formatNumber(r.rejected)}</td><td class="value">${formatNumber(r.rate)}</td></tr>`).join("");
 }
 
+// the download links follow the period and the pyramid's date shown
+function linkDownloads() {
+  const period = el("period").value;
+  const asked = { indicators: `period=${period}`, pyramid: `period=${period}&on=${el("on").value}`, monthly: `period=${period}` };
+  for (const [table, extra] of Object.entries(asked)) {
+    for (const format of ["csv", "xlsx"]) {
+      const id = `${table}${format === "csv" ? "Csv" : "Xlsx"}`;
+      el(id).href = `/api/export/${table}.${format}?${unitQuery}&${extra}`;
+      el(id).setAttribute("download", "");
+    }
+  }
+  if (level !== "nation") {
+    el("report").hidden = false;
+    el("report").href = `/api/report.pdf?${unitQuery}&year=${period.slice(0, 4)}&units=current`;
+  }
+}
+
 async function redraw() {
+  linkDownloads();
   await Promise.all([drawFigures(), drawPyramid(), drawMonthly(), drawRejections()]);
   state.refreshes += 1;
   el("updated").textContent = `${t("updated")} ${new Date().toLocaleTimeString()}`;

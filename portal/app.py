@@ -240,7 +240,7 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         period: str = "2025",
         units: UnitsQuery = "current",
     ) -> dict[str, str]:
-        """What an open page polls every 2 s: a fingerprint of the unit's figures, which
+        """What an open page polls every second: a fingerprint of the unit's figures, which
         changes when any of them does; the page then fetches what it shows again."""
         code = allowed(viewer, level, code)
         found = await run_in_threadpool(figures.indicators, level, code, period, units)

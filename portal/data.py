@@ -27,7 +27,7 @@ from projections.domain.indicator_catalog import Level, Period, Units
 from schemas import admin_units
 
 T = TypeVar("T")
-FRESH_S = 1.5  # a figure is asked again after this: the pages poll every 2 s
+FRESH_S = 0.75  # a figure is asked again after this: the pages poll every second
 MAP_WORKERS = 2  # each indicator_values runs two queries: 4 at once, the analyst's limit
 MONTHLY = ("births", "deaths", "in_migrants", "out_migrants")
 

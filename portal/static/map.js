@@ -101,7 +101,7 @@ async function poll() {
     const { stamp } = await api(`/api/pulse?level=${home.level}&code=${home.code}&period=${el("year").value}`);
     if (state.stamp !== null && stamp !== state.stamp) await redraw();
     state.stamp = stamp;
-  } finally { setTimeout(poll, 2000); }
+  } finally { setTimeout(poll, 1000); }
 }
 
 async function start() {

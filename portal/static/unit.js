@@ -18,17 +18,22 @@ function sparkline(values) {
   return `<svg class="spark" viewBox="0 0 120 28" aria-hidden="true"><polyline fill="none" stroke="#31688e" stroke-width="1.5" points="${points}"/></svg>`;
 }
 
+let lastSeries = { values: {} };
+
+// The figures first, as soon as they come: the series behind the sparklines asks for
+// every year and takes longer; the sparklines follow when it arrives.
 async function drawFigures() {
   const period = el("period").value;
-  const [figures, series] = await Promise.all([
-    api(`/api/indicators?${unitQuery}&period=${period}`),
-    api(`/api/series?${unitQuery}&first=2015&last=2025`),
-  ]);
+  const seriesAsked = api(`/api/series?${unitQuery}&first=2015&last=2025`);
+  const figures = await api(`/api/indicators?${unitQuery}&period=${period}`);
   state.figures = Object.fromEntries(figures.map((f) => [f.indicator, f.value]));
-  el("figures").tBodies[0].innerHTML = figures.map((f) => `<tr data-indicator="${f.indicator}">
+  const rows = (series) => figures.map((f) => `<tr data-indicator="${f.indicator}">
     <th scope="row">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
     <td>${f.unit}</td><td>${sparkline(series.values[f.indicator] || [])}</td>
     <td class="definition">${f.definition}</td></tr>`).join("");
+  el("figures").tBodies[0].innerHTML = rows(lastSeries);
+  lastSeries = await seriesAsked;
+  el("figures").tBodies[0].innerHTML = rows(lastSeries);
 }
 
 async function drawPyramid() {
@@ -107,7 +112,7 @@ async function poll() {
     const { stamp } = await api(`/api/pulse?${unitQuery}&period=${el("period").value}`);
     if (state.stamp !== null && stamp !== state.stamp) await redraw();
     state.stamp = stamp;
-  } finally { setTimeout(poll, 2000); }
+  } finally { setTimeout(poll, 1000); }
 }
 
 async function start() {

@@ -197,10 +197,16 @@ class Figures:
         self, level: Level, code: str, years: range, units: Units
     ) -> dict[str, list[float | None]]:
         """Each indicator's yearly values, for the sparklines."""
+        return self._over(level, code, [str(y) for y in years], units)
+
+    def _over(
+        self, level: Level, code: str, periods: list[str], units: Units
+    ) -> dict[str, list[float | None]]:
+        """Each indicator's value in each of `periods`, in their order."""
         with ThreadPoolExecutor(MAP_WORKERS) as pool:
-            per_year = list(pool.map(lambda y: self.indicators(level, code, str(y), units), years))
+            each = list(pool.map(lambda p: self.indicators(level, code, p, units), periods))
         found: dict[str, list[float | None]] = {}
-        for figures in per_year:
+        for figures in each:
             for figure in figures:
                 found.setdefault(figure.indicator, []).append(figure.value)
         return found
@@ -223,13 +229,8 @@ class Figures:
         self, level: Level, code: str, year: int, units: Units
     ) -> dict[str, list[float | None]]:
         """Births, deaths and moves in each month of a year."""
-        months = [f"{year}-{m:02d}" for m in range(1, 13)]
-        with ThreadPoolExecutor(MAP_WORKERS) as pool:
-            per_month = list(pool.map(lambda p: self.indicators(level, code, p, units), months))
-        return {
-            name: [next(f.value for f in figures if f.indicator == name) for figures in per_month]
-            for name in MONTHLY
-        }
+        found = self._over(level, code, [f"{year}-{m:02d}" for m in range(1, 13)], units)
+        return {name: found[name] for name in MONTHLY}
 
     def pyramid(self, level: Level, code: str, on: date, units: Units) -> list[PyramidGroup]:
         def compute() -> list[PyramidGroup]:

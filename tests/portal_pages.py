@@ -21,12 +21,21 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @contextmanager
-def browser_page() -> Iterator[Page]:
-    """A fresh Chromium (no cookies, no localStorage) with one large page."""
+def browser_page(phone: bool = False) -> Iterator[Page]:
+    """A fresh Chromium (no cookies, no localStorage) with one large page, or one the
+    size of a phone's screen (touch, mobile viewport)."""
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
         try:
-            yield browser.new_page(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            if phone:
+                context = browser.new_context(
+                    viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True
+                )
+                yield context.new_page()
+            else:
+                yield browser.new_page(
+                    viewport={"width": 1400, "height": 1000}, accept_downloads=True
+                )
         finally:
             browser.close()
 

@@ -15,7 +15,7 @@ from projections.domain.indicator_catalog import INDICATORS
 from schemas.settings import Settings
 from tests.cli_env import popreg
 from tests.id_space import Ids, synthetic
-from tests.portal_pages import ARTIFACTS, browser_page, cli_json, log_in, same
+from tests.portal_pages import ARTIFACTS, browser_page, cli_json, log_in, same, wait_drawn
 from tests.producing import publish
 
 pytestmark = pytest.mark.stack
@@ -68,3 +68,22 @@ def test_the_map_and_a_unit_page_show_what_the_cli_prints(page: Page, settings: 
     publish(settings, synthetic(Ids.new(), households=3, years=(2024, 2024), seed=9, error_rate=0))
     page.wait_for_function(f"window.portalState.figures.population_end !== {before}", timeout=5_000)
     assert time.monotonic() - started < 5
+
+
+def test_the_pages_fit_a_phone_screen(settings: Settings) -> None:
+    """Commune officers open the portal on phones: on a 390-pixel screen the map and a
+    province's page draw, and neither is wider than the screen."""
+    publish(settings, synthetic(Ids.new(), households=10, years=(2024, 2024), seed=5, error_rate=0))
+    assert popreg(settings, "wait", "--timeout", "120").returncode == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    with browser_page(phone=True) as phone:
+        log_in(phone, settings, "ca-mau")
+        wait_drawn(phone)
+        assert phone.evaluate("window.portalState.provinces") == 34
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        phone.screenshot(path=str(ARTIFACTS / "portal-map-phone.png"), full_page=True)
+        phone.goto(f"{settings.portal_url}/unit?level=province&code=96&period=2024")
+        wait_drawn(phone)
+        assert len(phone.evaluate("window.portalState.figures")) == len(INDICATORS)
+        assert phone.evaluate("document.documentElement.scrollWidth") <= 390
+        phone.screenshot(path=str(ARTIFACTS / "portal-unit-phone.png"))

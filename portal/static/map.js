@@ -45,7 +45,7 @@ async function drawProvinces() {
       { type: "map", geoIndex: 0, data: found.map((v) => ({ name: v.code, label: v.name, value: v.value })) },
       // the island special zones (đặc khu Hoàng Sa, Trường Sa), which the outlines lack
       { type: "scatter", coordinateSystem: "geo", symbolSize: 6, itemStyle: { color: "#555" },
-        label: { show: true, position: "right", fontSize: 10, formatter: (p) => p.name },
+        label: { show: true, position: "left", fontSize: 10, formatter: (p) => p.name },
         data: ISLANDS.map((code) => communePoints.find((c) => c.code === code))
           .filter(Boolean).map((c) => ({ name: c.name, value: [c.lon, c.lat] })) },
     ],

@@ -28,7 +28,7 @@ async function drawFigures() {
   const figures = await api(`/api/indicators?${unitQuery}&period=${period}`);
   state.figures = Object.fromEntries(figures.map((f) => [f.indicator, f.value]));
   const rows = (series) => figures.map((f) => `<tr data-indicator="${f.indicator}">
-    <th scope="row">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
+    <th scope="row" title="${f.definition}">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
     <td>${f.unit}</td><td>${sparkline(series.values[f.indicator] || [])}</td>
     <td class="definition">${f.definition}</td></tr>`).join("");
   el("figures").tBodies[0].innerHTML = rows(lastSeries);

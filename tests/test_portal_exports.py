@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import shutil
 import subprocess
 from dataclasses import replace
 from datetime import UTC, date, datetime
@@ -167,7 +166,6 @@ def pdf_text(pdf: bytes, tmp_path: Path) -> str:
     return found.stdout
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_the_report_prints_the_unit_its_figures_and_its_pages(tmp_path: Path) -> None:
     report = sample_report()
     pdf = render(report)
@@ -192,7 +190,6 @@ def test_missing_fonts_name_the_package(tmp_path: Path) -> None:
         render(sample_report(), font_dir=tmp_path)
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_a_commune_report_names_its_province(tmp_path: Path) -> None:
     unit = unit_of("commune", "32014", 2024)
     assert (unit.name, unit.province_code) == ("Phường 8", "96")

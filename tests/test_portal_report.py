@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from portal.report import format_number
-from portal.report_data import PROVINCES_BEFORE_GEOJSON
 from schemas.settings import Settings
 from tests.cli_env import env_for, popreg
 from tests.id_space import Ids, synthetic
@@ -44,7 +43,6 @@ def run_report(settings: Settings, *args: str) -> subprocess.CompletedProcess[st
     )
 
 
-@pytest.mark.skipif(shutil.which("pdftotext") is None, reason="poppler-utils not installed")
 def test_report_prints_what_popreg_indicators_says(settings: Settings, tmp_path: Path) -> None:
     publish(settings, synthetic(Ids.new(), households=40, years=(2023, 2024), seed=7, error_rate=0))
     assert popreg(settings, "wait", "--timeout", "120").returncode == 0
@@ -74,16 +72,15 @@ def test_report_prints_what_popreg_indicators_says(settings: Settings, tmp_path:
     assert "Tỉnh Cà Mau" in text and "Báo cáo dân số năm 2024" in text
     assert format_number(values["population_end"], whole=True) in text
     assert format_number(values["births"], whole=True) in text
-    # 2024: the map of the 63 provinces before the reform, when it is vendored
-    assert text.count("\f") == (5 if PROVINCES_BEFORE_GEOJSON.is_file() else 4)
+    # 2024: five pages, the last the map of the 63 provinces before the reform
+    assert text.count("\f") == 5
 
     ARTIFACTS.mkdir(exist_ok=True)
     shutil.copy(out, ARTIFACTS / "report-ca-mau-2024.pdf")
-    if shutil.which("pdftoppm"):
-        subprocess.run(
-            ["pdftoppm", "-png", "-r", "60", str(out), str(ARTIFACTS / "report-ca-mau-2024")],
-            check=True,
-        )
+    subprocess.run(
+        ["pdftoppm", "-png", "-r", "60", str(out), str(ARTIFACTS / "report-ca-mau-2024")],
+        check=True,
+    )
 
 
 def test_report_refuses_a_unit_that_does_not_exist(settings: Settings, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.staticfiles import StaticFiles
 
 from infra.clickhouse import analyst_client
-from portal import data
+from portal import data, tables
 from portal.auth import COOKIE, Sessions, Viewer, may_see
 from portal.definitions import DEFINITIONS
 from portal.exports import to_csv, to_xlsx
@@ -262,7 +262,7 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         code = allowed(viewer, level, code)
         name = data.describe(level, code).unit.name
         found = await run_in_threadpool(
-            data.export_table, figures, table, level, code, period, on, units, name
+            tables.export_table, figures, table, level, code, period, on, units, name
         )
         body = to_csv(found.table) if fmt == "csv" else to_xlsx(found.table)
         return download(body, MEDIA[fmt], f"{found.filename}.{fmt}")
@@ -288,7 +288,7 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
             name, pdf = await run_in_threadpool(make)
         except FontsMissing as error:
             raise HTTPException(503, str(error)) from None
-        filename = f"bao-cao-{data.slug(name)}-{year}.pdf"
+        filename = f"bao-cao-{tables.slug(name)}-{year}.pdf"
         return download(pdf, "application/pdf", filename)
 
     return app

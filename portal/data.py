@@ -7,13 +7,10 @@ unit, side by side, kept for a few seconds so that many open pages cost one quer
 from __future__ import annotations
 
 import math
-import re
 import threading
 import time
-import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
@@ -21,7 +18,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from portal.definitions import DEFINITIONS
-from portal.exports import Cell, Table
 from projections import indicators as queries
 from projections.domain.indicator_catalog import Level, Period, Units
 from schemas import admin_units
@@ -102,26 +98,6 @@ def communes(province: str, on: date = admin_units.REFORM_DATE) -> list[Unit]:
         Unit(level="commune", code=c.code, name=c.name)
         for c in units().communes_of_province(province, on)
     ]
-
-
-def slug(name: str) -> str:
-    """An ASCII file-name part: "Tỉnh Cà Mau" → "ca-mau", "Thành phố Hà Nội" → "ha-noi",
-    "Phường Sài Gòn" → "phuong-sai-gon" (a province's kind is dropped, a commune's kept)."""
-    for kind in PROVINCE_KINDS:
-        name = name.removeprefix(kind)
-    plain = unicodedata.normalize("NFKD", name.replace("đ", "d").replace("Đ", "D"))
-    ascii_only = plain.encode("ascii", "ignore").decode().lower()
-    return re.sub(r"[^a-z0-9]+", "-", ascii_only).strip("-") or "don-vi"
-
-
-@dataclass(frozen=True)
-class Export:
-    table: Table
-    filename: str  # without the extension
-
-
-PROVINCE_KINDS = ("Tỉnh ", "Thành phố ")
-TABLE_SLUGS = {"indicators": "chi-tieu", "pyramid": "thap-dan-so", "monthly": "theo-thang"}
 
 
 def describe(level: Level, code: str) -> UnitInfo:
@@ -259,40 +235,3 @@ class Figures:
             ]
 
         return self._remember(("rejections", level, code, period, units), compute)
-
-
-def export_table(
-    figures: Figures,
-    table: str,
-    level: Level,
-    code: str,
-    period: str,
-    on: date | None,
-    units_of: Units,
-    name: str,
-) -> Export:
-    """One of a unit page's tables, with the figures the page shows, as a `Table`."""
-    title = f"{name} {period}"
-    rows: list[list[Cell]]
-    if table == "indicators":
-        found = figures.indicators(level, code, period, units_of)
-        rows = [[f.indicator, f.value, f.unit] for f in found]
-        made = Table(f"Chỉ tiêu {title}", ["indicator", "value", "unit"], rows)
-        return Export(made, f"{slug(name)}-{slug(period)}-{TABLE_SLUGS[table]}")
-    if table == "pyramid":
-        day = on or date(int(period[:4]), 12, 31)
-        groups = figures.pyramid(level, code, day, units_of)
-        rows = [[g.age_group, g.male, g.female, g.unknown] for g in groups]
-        made = Table(
-            f"Tháp dân số {name} {day.isoformat()}",
-            ["age_group", "male", "female", "unknown"],
-            rows,
-        )
-        return Export(made, f"{slug(name)}-{day.isoformat()}-{TABLE_SLUGS[table]}")
-    if table == "monthly":
-        year = int(period[:4])
-        by_name = figures.monthly(level, code, year, units_of)
-        rows = [[f"{year}-{m + 1:02d}", *(by_name[n][m] for n in MONTHLY)] for m in range(12)]
-        made = Table(f"Theo tháng {name} {year}", ["month", *MONTHLY], rows)
-        return Export(made, f"{slug(name)}-{year}-{TABLE_SLUGS[table]}")
-    raise LookupError(f"no table {table}")

@@ -39,7 +39,7 @@ STATIC = Path(__file__).parent / "static"
 PAGES = {"/": "map.html", "/unit": "unit.html"}
 LevelQuery = Annotated[Level, Query(description="commune, province or nation")]
 ReportLevelQuery = Annotated[ReportLevel, Query(description="province or commune")]
-TableName = Literal["indicators", "pyramid", "monthly"]
+TableName = Literal["indicators", "pyramid", "monthly", "rejections"]
 Format = Literal["csv", "xlsx"]
 MEDIA = {
     "csv": "text/csv; charset=utf-8",

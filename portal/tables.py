@@ -32,7 +32,13 @@ class Export:
 
 
 PROVINCE_KINDS = ("Tỉnh ", "Thành phố ")
-TABLE_SLUGS = {"indicators": "chi-tieu", "pyramid": "thap-dan-so", "monthly": "theo-thang"}
+TABLE_SLUGS = {
+    "indicators": "chi-tieu",
+    "pyramid": "thap-dan-so",
+    "monthly": "theo-thang",
+    "rejections": "tu-choi",
+}
+REJECTION_COLUMNS = ["commune_code", "reason", "rejected", "submitted", "rate"]
 
 
 def export_table(
@@ -69,4 +75,9 @@ def export_table(
         rows = [[f"{year}-{m + 1:02d}", *(by_name[n][m] for n in MONTHLY)] for m in range(12)]
         made = Table(f"Theo tháng {name} {year}", ["month", *MONTHLY], rows)
         return Export(made, f"{slug(name)}-{year}-{TABLE_SLUGS[table]}")
+    if table == "rejections":
+        refused = figures.rejections(level, code, period, units_of)
+        rows = [[r.commune_code, r.reason, r.rejected, r.submitted, r.rate] for r in refused]
+        made = Table(f"Sự kiện bị từ chối {title}", REJECTION_COLUMNS, rows)
+        return Export(made, f"{slug(name)}-{slug(period)}-{TABLE_SLUGS[table]}")
     raise LookupError(f"no table {table}")

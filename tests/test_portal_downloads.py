@@ -28,13 +28,17 @@ from tests.producing import publish
 
 pytestmark = pytest.mark.stack
 CA_MAU_2024 = "/unit?level=province&code=96&period=2024"
+CA_MAU_2023 = "/unit?level=province&code=96&period=2023"  # the year of the refused events
 
 
 @pytest.fixture(scope="module")
 def ca_mau(test_stack: Any) -> Settings:
-    """Cà Mau's synthetic events of 2023-2024, published once for this file's tests."""
+    """Cà Mau's synthetic events of 2023-2024, published once for this file's tests,
+    with deliberate mistakes: with this seed three are refused in Cà Mau's communes,
+    recorded in early 2023 (others name communes that do not exist)."""
     settings: Settings = test_stack.settings
-    publish(settings, synthetic(Ids.new(), households=30, years=(2023, 2024), seed=7, error_rate=0))
+    events = synthetic(Ids.new(), households=30, years=(2023, 2024), seed=7, error_rate=0.05)
+    publish(settings, events)
     assert popreg(settings, "wait", "--timeout", "120").returncode == 0
     ARTIFACTS.mkdir(exist_ok=True)
     return settings
@@ -113,6 +117,38 @@ def test_tables_download_as_the_page_shows_them(
     page.screenshot(path=str(ARTIFACTS / "portal-unit-downloads.png"), full_page=True)
 
 
+def test_the_rejections_download_as_the_page_shows_them(
+    page: Page, ca_mau: Settings, tmp_path: Path
+) -> None:
+    log_in(page, ca_mau, "ca-mau")
+    page.goto(ca_mau.portal_url + CA_MAU_2023)
+    wait_drawn(page)
+    shown = page.evaluate("window.portalState.rejections")
+    assert shown, "the generated province has events refused in 2023"
+    cells = page.eval_on_selector_all(
+        "#rejections tbody tr", "rows => rows.map(r => [...r.children].map(c => c.textContent))"
+    )
+    assert [c[:2] for c in cells] == [[r["commune_code"], r["reason"]] for r in shown]
+    header = ["commune_code", "reason", "rejected", "submitted", "rate"]
+
+    name, body = download(page, "#rejectionsCsv", tmp_path)
+    assert name == "ca-mau-2023-tu-choi.csv"
+    rows = csv_rows(body)
+    assert rows[0] == header
+    assert [[r[0], r[1], int(r[2]), int(r[3]), float(r[4])] for r in rows[1:]] == [
+        [r["commune_code"], r["reason"], r["rejected"], r["submitted"], r["rate"]] for r in shown
+    ]
+
+    name, body = download(page, "#rejectionsXlsx", tmp_path)
+    assert name == "ca-mau-2023-tu-choi.xlsx"
+    sheet = xlsx_rows(body)
+    assert sheet[0] == header
+    assert [r[:4] for r in sheet[1:]] == [
+        [r["commune_code"], r["reason"], r["rejected"], r["submitted"]] for r in shown
+    ]
+    assert [r[4] for r in sheet[1:]] == pytest.approx([r["rate"] for r in shown], rel=1e-14)
+
+
 def test_the_annual_report_downloads_from_the_page(
     page: Page, ca_mau: Settings, tmp_path: Path
 ) -> None:
@@ -153,6 +189,7 @@ def test_a_province_viewer_gets_403_for_another_province(page: Page, ca_mau: Set
         "/api/export/pyramid.xlsx?level=province&code=01&period=2024",
         "/api/export/monthly.csv?level=nation&period=2024",
         "/api/export/indicators.xlsx?level=commune&code=00004&period=2024",
+        "/api/export/rejections.csv?level=province&code=01&period=2023",
         "/api/report.pdf?level=province&code=01&year=2024",
         "/api/report.pdf?level=commune&code=00004&year=2024",
     ):

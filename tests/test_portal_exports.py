@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 from openpyxl import load_workbook
 
+from portal.data import Rejection
 from portal.exports import Table, sheet_name, to_csv, to_xlsx
 from portal.report import (
     AnnualReport,
@@ -25,6 +26,7 @@ from portal.report import (
     render,
 )
 from portal.report_data import LABELS, WHOLE, indicator_rows, trends, unit_of
+from portal.tables import export_table
 from projections.domain.indicator_catalog import INDICATORS, IndicatorValue
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -204,3 +206,43 @@ def test_a_commune_report_names_its_province(tmp_path: Path) -> None:
     text = pdf_text(render(commune), tmp_path)
     assert "Phường 8" in text and "Tỉnh Cà Mau" in text
     assert "XÃ, PHƯỜNG" in text
+
+
+class RejectionFigures:
+    """Stands for `Figures`: answers `rejections` with two rows and notes what it was asked."""
+
+    def __init__(self) -> None:
+        self.asked: list[tuple[object, ...]] = []
+
+    def rejections(self, level: str, code: str, period: str, units: str) -> list[Rejection]:
+        self.asked.append((level, code, period, units))
+        return [
+            Rejection(
+                commune_code="32048",
+                reason="not_in_household",
+                rejected=2,
+                submitted=7,
+                rate=100 * 2 / 7,
+            ),
+            Rejection(
+                commune_code="32116",
+                reason="dead_person",
+                rejected=1,
+                submitted=3,
+                rate=100 * 1 / 3,
+            ),
+        ]
+
+
+def test_the_rejections_table_is_the_figures_rows() -> None:
+    figures = RejectionFigures()
+    found = export_table(
+        figures, "rejections", "province", "96", "2023-Q1", None, "current", "Tỉnh Cà Mau"
+    )
+    assert figures.asked == [("province", "96", "2023-Q1", "current")]
+    assert found.filename == "ca-mau-2023-q1-tu-choi"
+    assert list(found.table.headers) == ["commune_code", "reason", "rejected", "submitted", "rate"]
+    assert [list(r) for r in found.table.rows] == [
+        ["32048", "not_in_household", 2, 7, 100 * 2 / 7],
+        ["32116", "dead_person", 1, 3, 100 * 1 / 3],
+    ]

@@ -14,6 +14,7 @@ const WORDS = {
     csv: "Tải CSV", xlsx: "Tải XLSX", report: "Báo cáo năm (PDF)", indicatorsTable: "Bảng chỉ tiêu",
     unitsLabel: "Đơn vị hành chính", unitsCurrent: "hiện hành (34 tỉnh)", unitsAsWas: "như lúc đó (63 tỉnh trước 01/7/2025)",
     unitsNote: "Từ năm 2025: 34 tỉnh, thành phố.",
+    rejected: "Bị từ chối", submitted: "Đã gửi", rate: "Tỷ lệ (%)",
   },
   en: {
     login: "Log in", loginFailed: "Wrong user name or password.", user: "User name",
@@ -28,6 +29,7 @@ const WORDS = {
     csv: "Download CSV", xlsx: "Download XLSX", report: "Annual report (PDF)", indicatorsTable: "Indicators table",
     unitsLabel: "Administrative units", unitsCurrent: "as they are now (34 provinces)", unitsAsWas: "as they were (63 provinces before 1 July 2025)",
     unitsNote: "From 2025: 34 provinces.",
+    rejected: "Rejected", submitted: "Submitted", rate: "Rate (%)",
   },
 };
 const INDICATOR_VI = {

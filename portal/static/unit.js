@@ -1,7 +1,8 @@
 // A unit's page: every indicator with its definition and a sparkline over the years,
 // the pyramid on a date (and a second date to compare), births/deaths/moves by month,
-// the units below and above. window.portalState holds what is shown, for the tests.
-const state = { figures: {}, pyramid: [], monthly: {}, stamp: null, refreshes: 0 };
+// the events rejected by reason, the units below and above. window.portalState holds
+// what is shown, for the tests.
+const state = { figures: {}, pyramid: [], monthly: {}, rejections: [], stamp: null, refreshes: 0 };
 window.portalState = state;
 const el = (id) => document.getElementById(id);
 const query = new URLSearchParams(location.search);
@@ -79,14 +80,19 @@ async function drawMonthly() {
 
 async function drawRejections() {
   const rows = await api(`/api/rejections?${unitQuery}&period=${el("period").value}`);
+  state.rejections = rows;
   el("rejections").tBodies[0].innerHTML = rows.map((r) => `<tr><td>${r.commune_code}</td><td>${r.reason}</td>
-    <td class="value">${formatNumber(r.rejected)}</td><td class="value">${formatNumber(r.rate)}</td></tr>`).join("");
+    <td class="value">${formatNumber(r.rejected)}</td><td class="value">${formatNumber(r.submitted)}</td>
+    <td class="value">${formatNumber(r.rate)}</td></tr>`).join("");
 }
 
 // the download links follow the period and the pyramid's date shown
 function linkDownloads() {
   const period = el("period").value;
-  const asked = { indicators: `period=${period}`, pyramid: `period=${period}&on=${el("on").value}`, monthly: `period=${period}` };
+  const asked = {
+    indicators: `period=${period}`, pyramid: `period=${period}&on=${el("on").value}`,
+    monthly: `period=${period}`, rejections: `period=${period}`,
+  };
   for (const [table, extra] of Object.entries(asked)) {
     for (const format of ["csv", "xlsx"]) {
       const id = `${table}${format === "csv" ? "Csv" : "Xlsx"}`;

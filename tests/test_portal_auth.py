@@ -4,40 +4,20 @@ another province (403), an anonymous client gets nothing, the nation's viewer se
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
-from infra.portal_part import ensure_logins
-from portal.app import create_app
 from portal.auth import may_see
 from portal.definitions import DEFINITIONS
 from projections.domain.indicator_catalog import INDICATORS
 from schemas.settings import Settings
-
-
-class NoClickHouse:
-    """Stands for the analysts' client: these tests never reach a figure."""
-
-    def query(self, *args: Any, **kwargs: Any) -> Any:
-        raise AssertionError("no query expected")
+from tests.portal_logins import logged_in, portal_without_data
 
 
 @pytest.fixture
 def portal(tmp_path: Path) -> tuple[TestClient, Settings]:
-    settings = Settings(data_dir=tmp_path)
-    ensure_logins(settings)
-    return TestClient(create_app(settings, client=NoClickHouse())), settings
-
-
-def logged_in(client: TestClient, settings: Settings, user: str) -> TestClient:
-    password = settings.portal_password_file(user).read_text().strip()
-    answer = client.post(
-        "/login", content=f"user={user}&password={password}", follow_redirects=False
-    )
-    assert answer.status_code == 303 and answer.headers["location"] == "/"
-    return client
+    return portal_without_data(tmp_path)
 
 
 def test_a_province_viewer_is_refused_another_province(portal: tuple[TestClient, Settings]) -> None:

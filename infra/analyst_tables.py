@@ -6,10 +6,11 @@ places moved from and to, and a pseudonymous key that links one person's events.
 row by row (or grouped as finely), they single persons out, and popreg's own figures
 need them exact, so they are not coarsened: the analyst is refused any statement that
 names one. The analyst reads them through the aggregate views of
-`003_indicator_views.sql` (which name no row table in the statement), and popreg's own
-reads through the analysts' endpoint (`popreg indicators`, `pyramid`, the bench's
-queries and freshness polls) are let through as exactly the statements popreg sends,
-whatever their parameters: each is an aggregate per unit, or a lookup of given ids.
+`003_indicator_views.sql` and `004_indicator_grid.sql` (which name no row table in the
+statement), and popreg's own reads through the analysts' endpoint (`popreg indicators`,
+`pyramid`, the portal, the bench's queries and freshness polls) are let through as
+exactly the statements popreg sends, whatever their parameters: each is an aggregate per
+unit (and period), or a lookup of given ids.
 
 This is a check on ClickHouse's normalised statement text, like `infra.readonly_sql`
 (whose checks run first): it refuses a little more than it must (a column alias or a
@@ -46,9 +47,9 @@ _FORMAT = re.compile(r" FORMAT \w+$")  # how the client asks for the answer, not
 def popreg_queries() -> list[str]:
     """The statements popreg itself sends through the analysts' endpoint that name row
     tables: the views' SELECTs, `indicator_values`' parts, the freshness poll."""
-    from projections.indicators import ARRIVED, part_queries, view_query
+    from projections.indicators import ARRIVED, GRID_PARTS, part_queries, view_query
 
-    views = ("indicator_values", "population_pyramid", "rejections_by_reason")
+    views = ("indicator_values", *GRID_PARTS, "population_pyramid", "rejections_by_reason")
     return [*(view_query(v) for v in views), *part_queries().values(), ARRIVED]
 
 
@@ -68,8 +69,9 @@ def check(statement: str, binds: Mapping[str, str], allowed: frozenset[str]) -> 
         return
     raise ReadOnlyViolation(
         f"Not enough privileges: the analyst reads {named.group(1)} only through the"
-        " aggregate views (popreg.indicator_values, population_pyramid,"
-        " rejections_by_reason): row-level data is not released"
+        " aggregate views (popreg.indicator_values, indicator_stock_grid,"
+        " indicator_flow_grid, population_pyramid, rejections_by_reason): row-level data"
+        " is not released"
         " (docs/decisions/0004-disclosure-control.md)",
         code=497,
         name="ACCESS_DENIED",

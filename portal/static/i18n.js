@@ -15,6 +15,8 @@ const WORDS = {
     unitsLabel: "Đơn vị hành chính", unitsCurrent: "hiện hành (34 tỉnh)", unitsAsWas: "như lúc đó (63 tỉnh trước 01/7/2025)",
     unitsNote: "Từ năm 2025: 34 tỉnh, thành phố.",
     rejected: "Bị từ chối", submitted: "Đã gửi", rate: "Tỷ lệ (%)",
+    communesAsWas: "Xã/phường như lúc đó (trước 01/7/2025).",
+    unplaced: "Xã/phường không có tọa độ (hoặc có tọa độ sai) trong nguồn bản đồ, không vẽ",
   },
   en: {
     login: "Log in", loginFailed: "Wrong user name or password.", user: "User name",
@@ -30,6 +32,8 @@ const WORDS = {
     unitsLabel: "Administrative units", unitsCurrent: "as they are now (34 provinces)", unitsAsWas: "as they were (63 provinces before 1 July 2025)",
     unitsNote: "From 2025: 34 provinces.",
     rejected: "Rejected", submitted: "Submitted", rate: "Rate (%)",
+    communesAsWas: "Communes as they were (before 1 July 2025).",
+    unplaced: "Communes the map source has no (or a wrong) position for, not drawn",
   },
 };
 const INDICATOR_VI = {

@@ -162,6 +162,23 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         code = allowed(viewer, level, code)
         return await run_in_threadpool(figures.indicators, level, code, period, units)
 
+    @app.get("/api/figures")
+    async def unit_figures(
+        viewer: ViewerDep,
+        level: LevelQuery,
+        code: str = "",
+        period: str = "2025",
+        first: int = FIRST_YEAR,
+        last: int = 2025,
+        year: int = 2025,
+        units: UnitsQuery = "current",
+    ) -> data.UnitFigures:
+        """What a unit page shows of the indicators, in one answer: the period's figures,
+        the years `first`…`last` of each (the sparklines) and the months of `year`."""
+        code = allowed(viewer, level, code)
+        years = checked_years(first, last)
+        return await run_in_threadpool(figures.page, level, code, period, years, year, units)
+
     @app.get("/api/series")
     async def series(
         viewer: ViewerDep,
@@ -172,9 +189,7 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         units: UnitsQuery = "current",
     ) -> dict[str, Any]:
         code = allowed(viewer, level, code)
-        if not 1900 < first <= last < first + 30:
-            raise ValueError("years: first <= last, at most 30 of them")
-        years = range(first, last + 1)
+        years = checked_years(first, last)
         values = await run_in_threadpool(figures.series, level, code, years, units)
         return {"years": list(years), "values": values}
 
@@ -292,6 +307,12 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         return download(pdf, "application/pdf", filename)
 
     return app
+
+
+def checked_years(first: int, last: int) -> range:
+    if not 1900 < first <= last < first + 30:
+        raise ValueError("years: first <= last, at most 30 of them")
+    return range(first, last + 1)
 
 
 def download(body: bytes, media: str, filename: str) -> Response:

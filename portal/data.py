@@ -12,6 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
@@ -45,6 +46,13 @@ class Figure(BaseModel):
     value: float | None  # None: no denominator (NaN in the CLI)
     unit: str
     definition: str
+
+
+class UnitFigures(BaseModel):
+    indicators: list[Figure]  # the period's
+    years: list[int]
+    series: dict[str, list[float | None]]  # each indicator in each of `years`
+    monthly: dict[str, list[float | None]]  # births, deaths and moves in each month
 
 
 class MapValue(BaseModel):
@@ -141,26 +149,66 @@ def _value(figures: list[Figure], indicator: str) -> float | None:
     raise LookupError(f"no indicator {indicator}")
 
 
+def _months(year: int) -> list[str]:
+    return [f"{year}-{m:02d}" for m in range(1, 13)]
+
+
+def _side_by_side(
+    found: dict[tuple[str, str], list[Figure]], code: str, periods: list[str]
+) -> dict[str, list[float | None]]:
+    """Each indicator's value in each of `periods`, in their order."""
+    values: dict[str, list[float | None]] = {}
+    for period in periods:
+        for figure in found[(code, period)]:
+            values.setdefault(figure.indicator, []).append(figure.value)
+    return values
+
+
+def _monthly(values: dict[str, list[float | None]]) -> dict[str, list[float | None]]:
+    return {name: values[name] for name in MONTHLY}
+
+
 class Figures:
     """The analysts' client and a short-lived memory of answers."""
 
     def __init__(self, client: Any) -> None:
         self.client = client
         self._memory: dict[tuple[Any, ...], tuple[float, Any]] = {}
+        self._asked: dict[tuple[Any, ...], Future[Any]] = {}  # answers on their way
         self._lock = threading.Lock()
 
     def _remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-        now = time.monotonic()
+        """The answer to `key` if it is younger than FRESH_S, else `compute`d once: a
+        request asking what another is computing waits for that answer (a page's
+        requests come at once, and a map's two ask for the same units)."""
         with self._lock:
             found = self._memory.get(key)
-        if found is not None and now - found[0] < FRESH_S:
-            answer: T = found[1]
-            return answer
-        value = compute()
+            if found is not None and time.monotonic() - found[0] < FRESH_S:
+                known: T = found[1]
+                return known
+            coming = self._asked.get(key)
+            if coming is None:
+                coming = self._asked[key] = Future()
+                computing = True
+            else:
+                computing = False
+        if not computing:
+            waited: T = coming.result()
+            return waited
+        started = time.monotonic()
+        try:
+            value = compute()
+        except BaseException as error:
+            coming.set_exception(error)
+            raise
+        finally:
+            with self._lock:
+                del self._asked[key]
         with self._lock:
-            self._memory[key] = (now, value)
+            self._memory[key] = (started, value)
             if len(self._memory) > 4096:
                 self._memory.clear()
+        coming.set_result(value)
         return value
 
     def indicators(self, level: Level, code: str, period: str, units: Units) -> list[Figure]:
@@ -177,16 +225,27 @@ class Figures:
         """Each indicator's yearly values, for the sparklines."""
         return self._over(level, code, [str(y) for y in years], units)
 
+    def page(
+        self, level: Level, code: str, period: str, years: range, month_of: int, units: Units
+    ) -> UnitFigures:
+        """What a unit page shows of the indicators, from one grid: the period's figures,
+        each indicator's years (the sparklines) and the months of `month_of`."""
+        yearly = [str(y) for y in years]
+        monthly = _months(month_of)
+        asked = tuple(dict.fromkeys([period, *yearly, *monthly]))
+        found = self._grid(level, (code,), asked, units)
+        return UnitFigures(
+            indicators=found[(code, period)],
+            years=list(years),
+            series=_side_by_side(found, code, yearly),
+            monthly=_monthly(_side_by_side(found, code, monthly)),
+        )
+
     def _over(
         self, level: Level, code: str, periods: list[str], units: Units
     ) -> dict[str, list[float | None]]:
         """Each indicator's value in each of `periods`, in their order."""
-        found = self._grid(level, (code,), tuple(periods), units)
-        values: dict[str, list[float | None]] = {}
-        for period in periods:
-            for figure in found[(code, period)]:
-                values.setdefault(figure.indicator, []).append(figure.value)
-        return values
+        return _side_by_side(self._grid(level, (code,), tuple(periods), units), code, periods)
 
     def _grid(
         self, level: Level, codes: tuple[str, ...], periods: tuple[str, ...], units: Units
@@ -217,8 +276,7 @@ class Figures:
         self, level: Level, code: str, year: int, units: Units
     ) -> dict[str, list[float | None]]:
         """Births, deaths and moves in each month of a year."""
-        found = self._over(level, code, [f"{year}-{m:02d}" for m in range(1, 13)], units)
-        return {name: found[name] for name in MONTHLY}
+        return _monthly(self._over(level, code, _months(year), units))
 
     def pyramid(self, level: Level, code: str, on: date, units: Units) -> list[PyramidGroup]:
         def compute() -> list[PyramidGroup]:

@@ -19,22 +19,17 @@ function sparkline(values) {
   return `<svg class="spark" viewBox="0 0 120 28" aria-hidden="true"><polyline fill="none" stroke="#31688e" stroke-width="1.5" points="${points}"/></svg>`;
 }
 
-let lastSeries = { values: {} };
-
-// The figures first, as soon as they come: the series behind the sparklines asks for
-// every year and takes longer; the sparklines follow when it arrives.
-async function drawFigures() {
-  const period = el("period").value;
-  const seriesAsked = api(`/api/series?${unitQuery}&first=2015&last=2025`);
-  const figures = await api(`/api/indicators?${unitQuery}&period=${period}`);
-  state.figures = Object.fromEntries(figures.map((f) => [f.indicator, f.value]));
-  const rows = (series) => figures.map((f) => `<tr data-indicator="${f.indicator}">
+// The period's figures, the years behind the sparklines and the months of the period's
+// year come in one answer: the server computes them in one pass (indicator_grid).
+async function drawIndicators() {
+  const period = el("period").value, year = period.slice(0, 4);
+  const found = await api(`/api/figures?${unitQuery}&period=${period}&first=2015&last=2025&year=${year}`);
+  state.figures = Object.fromEntries(found.indicators.map((f) => [f.indicator, f.value]));
+  el("figures").tBodies[0].innerHTML = found.indicators.map((f) => `<tr data-indicator="${f.indicator}">
     <th scope="row" title="${f.definition}">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
-    <td>${f.unit}</td><td>${sparkline(series.values[f.indicator] || [])}</td>
+    <td>${f.unit}</td><td>${sparkline(found.series[f.indicator] || [])}</td>
     <td class="definition">${f.definition}</td></tr>`).join("");
-  el("figures").tBodies[0].innerHTML = rows(lastSeries);
-  lastSeries = await seriesAsked;
-  el("figures").tBodies[0].innerHTML = rows(lastSeries);
+  drawMonthly(year, found.monthly);
 }
 
 async function drawPyramid() {
@@ -64,9 +59,7 @@ async function drawPyramid() {
   }, { replaceMerge: ["series"] });
 }
 
-async function drawMonthly() {
-  const year = el("period").value.slice(0, 4);
-  const found = await api(`/api/monthly?${unitQuery}&year=${year}`);
+function drawMonthly(year, found) {
   state.monthly = found;
   const colours = { births: "#35b779", deaths: "#440154", in_migrants: "#31688e", out_migrants: "#b5de2b" };
   monthlyChart.setOption({
@@ -108,7 +101,7 @@ function linkDownloads() {
 
 async function redraw() {
   linkDownloads();
-  await Promise.all([drawFigures(), drawPyramid(), drawMonthly(), drawRejections()]);
+  await Promise.all([drawIndicators(), drawPyramid(), drawRejections()]);
   state.refreshes += 1;
   el("updated").textContent = `${t("updated")} ${new Date().toLocaleTimeString()}`;
 }

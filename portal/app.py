@@ -25,7 +25,7 @@ from fastapi.staticfiles import StaticFiles
 
 from infra.clickhouse import analyst_client
 from portal import data, tables
-from portal.auth import COOKIE, Sessions, Viewer, may_see
+from portal.auth import COOKIE, Sessions, Viewer, may_see, provinces_seen
 from portal.definitions import DEFINITIONS
 from portal.exports import to_csv, to_xlsx
 from portal.report import FontsMissing, ReportLevel, render
@@ -132,7 +132,8 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
             if viewer.province is None
             else {"level": "province", "code": viewer.province}
         )
-        return {"user": viewer.user, "province": viewer.province, "home": home}
+        seen = None if viewer.province is None else sorted(provinces_seen(viewer.province))
+        return {"user": viewer.user, "province": viewer.province, "provinces": seen, "home": home}
 
     @app.get("/api/catalog")
     async def catalog(viewer: ViewerDep) -> list[dict[str, str]]:
@@ -219,10 +220,8 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         found = await run_in_threadpool(figures.map_values, indicator, year, province, units)
         if province is None and viewer.province is not None:
             # another province's figure is not this viewer's: the map shows it blank
-            found = [
-                v if v.code == viewer.province else v.model_copy(update={"value": None})
-                for v in found
-            ]
+            seen = provinces_seen(viewer.province)
+            found = [v if v.code in seen else v.model_copy(update={"value": None}) for v in found]
         return found
 
     @app.get("/api/monthly")

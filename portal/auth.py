@@ -81,6 +81,22 @@ def _units() -> admin_units.AdminUnits:
     return admin_units.load()
 
 
+@cache
+def provinces_seen(province: str) -> frozenset[str]:
+    """A province and the former provinces merged into it on 2025-07-01 (each of whose
+    former communes went into it): Cà Mau (96) and Bạc Liêu (95). Its viewer sees their
+    figures as they were, which are its own today."""
+    units = _units()
+    by_former: dict[str, set[str]] = {}
+    for commune in units.before.values():
+        went = by_former.setdefault(commune.province_code, set())
+        for link in units.successors(commune.code):
+            if (successor := units.after.get(link.new_code)) is not None:
+                went.add(successor.province_code)
+    merged = {former for former, into in by_former.items() if into == {province}}
+    return frozenset({province, *merged})
+
+
 def province_of_commune(code: str) -> set[str]:
     """The provinces a commune code belongs to: today's, and before the 2025 reform
     (an old commune's own province, and its successors')."""
@@ -100,7 +116,7 @@ def may_see(viewer: Viewer, level: str, code: str) -> bool:
     if viewer.province is None:
         return True
     if level == "province":
-        return code == viewer.province
+        return code in provinces_seen(viewer.province)
     if level == "commune":
         return viewer.province in province_of_commune(code)
     return False

@@ -328,13 +328,19 @@ def test_the_map_draws_the_units_as_they_were(page: Page, ca_mau: Settings) -> N
     assert errors == []
 
 
-def test_a_province_viewer_sees_its_former_province_only(page: Page, ca_mau: Settings) -> None:
+def test_a_province_viewer_sees_the_former_provinces_merged_into_it(
+    page: Page, ca_mau: Settings
+) -> None:
+    """Today's Cà Mau is the former Cà Mau and Bạc Liêu: its viewer chooses either as
+    they were, and no other."""
     log_in(page, ca_mau, "ca-mau")
     page.goto(f"{ca_mau.portal_url}/?year=2024&units=as_was")
     wait_drawn(page, AS_WAS_MS)
-    assert province_choices(page) == ["96"]
+    assert province_choices(page) == ["95", "96"]
     assert page.evaluate("portalState.communes") == 100
     assert page.evaluate("portalState.communeUnits") == "as_was"
+    redrawn(page, lambda: page.select_option("#province", "95"))
+    assert page.evaluate("portalState.communes") == len(former_points("95"))
 
 
 def province_choices(page: Page) -> list[str]:

@@ -37,14 +37,15 @@ function loadBefore() {
 }
 
 // The province selector beside the communes lists the provinces of the units drawn
-// (the 63 former ones "as they were" before the reform), those the viewer may see; a
+// (the 63 former ones "as they were" before the reform), those the viewer may see (a
+// province's viewer: it, and the former provinces merged into it); a
 // chosen code that exists in both lists stays chosen.
 function listProvinces(wanted) {
   const features = asWas() ? geoBefore.features : geo.features;
   const choice = el("province");
   const keep = wanted || choice.value;
   const shown = [...features].sort((a, b) => a.properties.code.localeCompare(b.properties.code))
-    .filter((f) => me.province === null || me.province === f.properties.code);
+    .filter((f) => me.provinces === null || me.provinces.includes(f.properties.code));
   const codes = shown.map((f) => f.properties.code);
   if (choice.options.length === codes.length && [...choice.options].every((o, i) => o.value === codes[i])) {
     if (codes.includes(keep)) choice.value = keep;

@@ -34,6 +34,8 @@ ROW_LEVEL_TABLES = frozenset(
         "population_stock_filler",  # the materialized view writing it
         "population_stock_missing",  # a view over both
         "rejections",  # one row per refused event, with its dates and commune
+        "recordings",  # one row per event: who recorded it, where, when, how
+        "collaborators",  # one row per collaborator's account
     }
 )
 _NAMED = re.compile(

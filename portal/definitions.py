@@ -48,4 +48,7 @@ DEFINITIONS: dict[str, str] = {
     "mobile_share": "vital events recorded through MOBILE / vital events recorded x 100",
     "median_registration_delay": "median days from occurrence to recording",
     "registered_within_30_days_share": "events recorded within 30 days / events recorded x 100",
+    "collaborators_active": "collaborators' accounts enrolled and not revoked on the last day",
+    "collaborators_mobile_share": "active collaborators who recorded an event from a phone in the"
+    " last 30 days / active collaborators x 100",
 }

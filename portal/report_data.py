@@ -76,6 +76,8 @@ LABELS: dict[str, tuple[str, str]] = {
     "mobile_share": ("Tỷ lệ đăng ký qua điện thoại di động", "%"),
     "median_registration_delay": ("Thời gian đăng ký (trung vị)", "ngày"),
     "registered_within_30_days_share": ("Tỷ lệ đăng ký trong 30 ngày", "%"),
+    "collaborators_active": ("Cộng tác viên dân số đang hoạt động", "người"),
+    "collaborators_mobile_share": ("Tỷ lệ CTV ghi bằng điện thoại (30 ngày cuối)", "%"),
 }
 # The key indicators drawn as trends, and shown on the title page.
 TRENDS = (

@@ -23,6 +23,8 @@ from uuid import UUID
 
 from projections.clickhouse_schema import DATABASE
 from projections.domain.indicator_rows import COLUMNS, Row
+from projections.domain.recordings import COLUMNS as RECORDING_COLUMNS
+from projections.domain.recordings import Recording
 
 CHUNK = 50_000  # rows a request at most: the embedded host holds a request whole
 NO_QUOTES = "SETTINGS output_format_json_quote_64bit_integers = 0"
@@ -69,6 +71,16 @@ class IndicatorSink:
             f" (SELECT sum(sign) FROM {DATABASE}.rejections)"
         ).result_rows[0]
         return int(counted or 0), int(rejected or 0)
+
+    def write_recordings(self, found: list[Recording]) -> None:
+        """Who recorded the events of a batch, before the batch's positions (a batch read
+        again writes them again: the table keeps one row per event on merge, and the
+        figures count distinct collaborators)."""
+        if found:
+            self.inserts.insert(f"{DATABASE}.recordings", RECORDING_COLUMNS, found)
+
+    def clear_recordings(self) -> None:
+        self.client.command(f"TRUNCATE TABLE {DATABASE}.recordings")
 
     def write(self, rows: Iterable[Row], positions: dict[int, int]) -> None:
         """The rows as the fold makes them first, then the positions they bring the
@@ -122,7 +134,7 @@ class IndicatorSink:
     def merge(self) -> None:
         """Merge each table into one part: a bulk load leaves dozens (one per insert of
         50,000 rows), and analysts' queries should not meet them or the merges."""
-        for table in [*COLUMNS, *DERIVED]:
+        for table in [*COLUMNS, *DERIVED, "recordings"]:
             self.client.command(f"OPTIMIZE TABLE {DATABASE}.{table} FINAL")
 
 

@@ -18,6 +18,7 @@ from projections import fold_snapshot as snapshot
 from projections.clickhouse_sink import IndicatorSink
 from projections.domain.indicator_rows import IndicatorFold, IndicatorState
 from projections.domain.record import Record
+from projections.domain.recordings import recordings
 from projections.log import read_log
 from projections.memory import bulk
 from schemas.admin_units import AdminUnits
@@ -54,10 +55,13 @@ def rebuild_indicators(
     ends, batches = read_log(settings, topic)
 
     stamps: dict[int, snapshot.Stamp] = {}
+    sink = IndicatorSink(client, consumer, topic)
+    sink.clear_recordings()
 
     def records() -> Iterator[Record]:
         for batch in batches:
             snapshot.stamps_of(batch, stamps)
+            sink.write_recordings(recordings([r.event for r in batch], secret))
             yield from batch
             advance("read", len(batch))
 
@@ -68,7 +72,6 @@ def rebuild_indicators(
     rows = list(state.all_rows())
     advance("fold", len(state.events))
     fold_done = time.perf_counter()
-    sink = IndicatorSink(client, consumer, topic)
     sink.clear()
     sink.write(rows, ends)
     sink.merge()

@@ -72,11 +72,11 @@ PARTS: dict[str, tuple[frozenset[str], str]] = {
         " known_women, single_men, known_men, households_mid FROM checks, stocks, households",
     ),
     "flows": (
-        frozenset({"flows", "communes_in_force", "online"}),
+        frozenset({"flows", "communes_in_force", "online", "team"}),
         "SELECT births, births_male, births_female, births_by_group, deaths, infant_deaths,"
         " under5_deaths, marriages, divorces, in_migrants, out_migrants, recorded_vital,"
-        " recorded_mobile, median_delay, within_30_days, communes, communes_online"
-        " FROM flows, online",
+        " recorded_mobile, median_delay, within_30_days, communes, communes_online,"
+        " collaborators, collaborators_mobile FROM flows, online, team",
     ),
 }
 

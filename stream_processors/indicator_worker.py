@@ -27,6 +27,7 @@ from projections.clickhouse_sink import IndicatorSink, canonical_rows
 from projections.domain.checkpoint import Refused
 from projections.domain.indicator_rows import IndicatorFold, IndicatorState, difference
 from projections.domain.record import Record
+from projections.domain.recordings import recordings
 from projections.log import read_until
 from projections.memory import collector_paused, settle
 from schemas.admin_units import load
@@ -124,6 +125,7 @@ class IndicatorProcessor:
         taken.duplicates += len(records) - len(fresh)
         folded = time.perf_counter()
         reached = {p: max(o, self.next.get(p, 0)) for p, o in ends.items()}
+        self.sink.write_recordings(recordings([r.event for r in fresh], self.secret))
         self.sink.write(taken.rows, reached)
         self.next.update(reached)
         snapshot.stamps_of(fresh, self.stamps)

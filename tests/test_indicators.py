@@ -32,6 +32,7 @@ from producers.synth.config import (
 )
 from projections.clickhouse_schema import SQL_DIR, migrate, statements
 from projections.clickhouse_sink import IndicatorSink
+from projections.collaborator_roster import load_roster
 from projections.domain.indicator_catalog import (
     COUNTS,
     INDICATORS,
@@ -43,6 +44,9 @@ from projections.domain.indicator_catalog import (
 from projections.domain.indicator_reference import Reference
 from projections.domain.indicator_rows import COLUMNS, IndicatorState, Row, fold_all
 from projections.domain.record import Record
+from projections.domain.recordings import COLUMNS as RECORDING_COLUMNS
+from projections.domain.recordings import Member, Recording, recordings
+from projections.domain.recordings import member as roster_member
 from projections.indicator_units import commune_rows, load_units, successor, successor_rows
 from projections.indicators import (
     GRID_PARTS,
@@ -62,6 +66,7 @@ from schemas.validation import parse_event
 from tests.samples import envelope, person
 
 UNITS = load()
+TEAM = ("collaborators_active", "collaborators_mobile_share")
 SECRET = b"test-indicators"
 COMMUNE, OCCURRED = (COLUMNS["vital_events"].index(c) for c in ("commune_code", "occurred_on"))
 
@@ -92,6 +97,13 @@ class Warehouse:
     def changed(self) -> None:
         """The tables were changed behind `hold`'s back."""
         self._held = None
+
+    def hold_team(self, recorded: list[Recording], roster: list[Member]) -> None:
+        """Make the recordings and the roster hold exactly these."""
+        self.client.command("TRUNCATE TABLE popreg.recordings")
+        if recorded:
+            self.client.insert("popreg.recordings", recorded, list(RECORDING_COLUMNS))
+        load_roster(self.client, roster)
 
     def add(self, rows: Iterable[Row]) -> None:
         self._held = None
@@ -593,12 +605,15 @@ def test_stocks_read_from_coarsened_dates_count_by_the_day(warehouse: Warehouse)
 
 
 def test_settle_adds_what_the_stock_table_lacks(
-    warehouse: Warehouse, province: tuple[list[Row], Reference]
+    warehouse: Warehouse,
+    province: tuple[list[Row], Reference],
+    province_team: tuple[list[Recording], list[Member]],
 ) -> None:
     """A crash between an insert and its view's leaves population_stock_deltas short
     (or, the insert retried, long): settle makes it the deltas summed again."""
     rows, reference = province
     warehouse.hold(rows)
+    warehouse.hold_team(*province_team)
     warehouse.changed()
     client, sink = warehouse.client, IndicatorSink(warehouse.client, "tests", "tests")
     missing = "SELECT count() FROM popreg.population_stock_missing"
@@ -694,7 +709,33 @@ def synthetic_events() -> list[Event]:
 @pytest.fixture(scope="module")
 def province(synthetic_events: list[Event]) -> tuple[list[Row], Reference]:
     rows = list(folded(synthetic_events).all_rows())
-    return rows, Reference(rows, UNITS)
+    return rows, Reference(rows, UNITS, *team(synthetic_events))
+
+
+@pytest.fixture(scope="module")
+def province_team(synthetic_events: list[Event]) -> tuple[list[Recording], list[Member]]:
+    return team(synthetic_events)
+
+
+def team(events: list[Event]) -> tuple[list[Recording], list[Member]]:
+    """Who recorded the events, and a roster of the collaborators who recorded from the
+    reform on (their commune, today's): enrolled on 2025-07-01, every third revoked on
+    2025-11-20, and two who never recorded anything."""
+    reporters = sorted(
+        {  # one account each, under the commune of its first such event
+            e.envelope.reporter_id: e.envelope.commune_code
+            for e in reversed(events)
+            if e.envelope.occurred_on >= date(2025, 7, 1)
+        }.items()
+    )
+    enrolled = datetime(2025, 7, 1, 1, tzinfo=UTC)
+    revoked = datetime(2025, 11, 20, 3, tzinfo=UTC)
+    idle = [("ctv-idle-1", reporters[0][1]), ("ctv-idle-2", reporters[-1][1])]
+    roster = [
+        roster_member(SECRET, reporter, commune, enrolled, revoked if n % 3 == 0 else None)
+        for n, (reporter, commune) in enumerate([*reporters, *idle])
+    ]
+    return recordings(list(events), SECRET), roster
 
 
 def busiest_communes(rows: list[Row]) -> dict[str, str]:
@@ -732,10 +773,15 @@ def differences(sql: list[IndicatorValue], ref: list[IndicatorValue]) -> list[st
 @pytest.mark.parametrize("units", ["as_was", "current"])
 @pytest.mark.parametrize("which", ["province", "nation", "old", "new", "split_successor"])
 def test_generated_province_equals_reference(
-    warehouse: Warehouse, province: tuple[list[Row], Reference], which: str, units: Units
+    warehouse: Warehouse,
+    province: tuple[list[Row], Reference],
+    province_team: tuple[list[Recording], list[Member]],
+    which: str,
+    units: Units,
 ) -> None:
     rows, reference = province
     warehouse.hold(rows)
+    warehouse.hold_team(*province_team)
     level: Level = "commune"
     code = busiest_communes(rows).get(which, "")
     if which == "province":
@@ -772,13 +818,17 @@ def grid_cases(rows: list[Row]) -> list[tuple[Level, list[str], list[str]]]:
 
 @pytest.mark.parametrize("units", ["as_was", "current"])
 def test_the_grid_answers_each_cell_as_indicator_values(
-    warehouse: Warehouse, province: tuple[list[Row], Reference], units: Units
+    warehouse: Warehouse,
+    province: tuple[list[Row], Reference],
+    province_team: tuple[list[Recording], list[Member]],
+    units: Units,
 ) -> None:
     """A map's units or a unit's years in one `indicator_grid` (004_indicator_grid.sql):
     each cell the figures `indicator_values` gives for that unit and period, to the bit,
     on a generated province with corrections and late registrations."""
     rows, _ = province
     warehouse.hold(rows)
+    warehouse.hold_team(*province_team)
     periods = [Period.parse(text) for text in PERIODS]
     wrong, compared = {}, 0
     for level, codes, checked in grid_cases(rows):
@@ -850,7 +900,11 @@ def test_generated_province_is_not_trivial(province: tuple[list[Row], Reference]
     for name in ("births", "deaths", "marriages", "in_migrants", "out_migrants"):
         assert year[name] > 0, name
     for name, _ in INDICATORS:
-        assert not math.isnan(year[name]), name
+        if name not in TEAM:  # the collaborators' accounts begin with the reform
+            assert not math.isnan(year[name]), name
+    after_reform = values(reference.indicator_values("province", "96", Period.parse("2025")))
+    assert after_reform["collaborators_active"] > 2
+    assert 0 < after_reform["collaborators_mobile_share"] < 100
     new = busiest_communes(rows)["new"]
     as_was, current = (
         values(reference.indicator_values("commune", new, Period.parse("2024"), units))

@@ -72,6 +72,8 @@ INDICATORS: tuple[tuple[str, str], ...] = (
     ("mobile_share", "percent"),
     ("median_registration_delay", "days"),
     ("registered_within_30_days_share", "percent"),
+    ("collaborators_active", "persons"),
+    ("collaborators_mobile_share", "percent"),
 )
 # Whole numbers of persons or events (compared exactly); the rest are ratios.
 COUNTS = frozenset(
@@ -86,6 +88,7 @@ COUNTS = frozenset(
         "in_migrants",
         "out_migrants",
         "median_registration_delay",
+        "collaborators_active",
     }
 )
 

@@ -72,6 +72,8 @@ def _figures(p: Mapping[str, Any], annualise: float) -> dict[str, float]:
         "mobile_share": _per(p["recorded_mobile"], p["recorded_vital"], 100),
         "median_registration_delay": p["median_delay"],
         "registered_within_30_days_share": p["within_30_days"],
+        "collaborators_active": p["collaborators"],
+        "collaborators_mobile_share": _per(p["collaborators_mobile"], p["collaborators"], 100),
     }
 
 

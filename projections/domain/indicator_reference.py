@@ -32,6 +32,7 @@ from projections.domain.indicator_catalog import (
     Units,
 )
 from projections.domain.indicator_rows import COLUMNS, Row
+from projections.domain.recordings import Member, Recording
 from schemas.admin_units import REFORM_DATE, AdminUnits, LinkKind
 from schemas.models import VIETNAM, age_on
 
@@ -72,8 +73,16 @@ class _Delta:
 class Reference:
     """Indicators, pyramids and rejection counts of the rows, placed in `units`' communes."""
 
-    def __init__(self, rows: Iterable[Row], units: AdminUnits) -> None:
+    def __init__(
+        self,
+        rows: Iterable[Row],
+        units: AdminUnits,
+        recordings: Iterable[Recording] = (),
+        roster: Iterable[Member] = (),
+    ) -> None:
         self._units = units
+        self.recordings = list(recordings)
+        self.roster = list(roster)
         self.events: list[_Fact] = []
         self.rejections: list[_Fact] = []
         self.people: list[_Delta] = []
@@ -278,6 +287,7 @@ class Reference:
         f["smam_female"] = _smam(stocks, "FEMALE")
         f["smam_male"] = _smam(stocks, "MALE")
         f["communes_online_share"] = self._online_share(level, code, period.end, units)
+        f |= self._team(level, code, period.end, units)
         return f | self._registration(level, code, period, units)
 
     def _crosses(self, e: _Fact, level: Level, code: str, units: Units) -> bool:
@@ -308,6 +318,26 @@ class Reference:
                     net[place[0]] += e.sign
         online = sum(1 for commune, n in net.items() if n > 0 and commune in in_force)
         return _ratio(100 * online, len(in_force))
+
+    def _team(self, level: Level, code: str, last: date, units: Units) -> dict[str, float]:
+        """The unit's collaborators on `last` (their communes are today's), and the share
+        who recorded anything from a phone in the 30 days to it."""
+        active = {
+            m.collaborator_key
+            for m in self.roster
+            if m.active_on(last)
+            and self.inside(self.place(m.commune_code, REFORM_DATE, last, units), level, code)
+        }
+        first = last - timedelta(days=ONLINE_WINDOW_DAYS - 1)
+        mobile = {
+            key
+            for _, key, _, channel, at in self.recordings
+            if channel == "MOBILE" and first <= at.astimezone(VIETNAM).date() <= last
+        }
+        return {
+            "collaborators_active": len(active),
+            "collaborators_mobile_share": _ratio(100 * len(active & mobile), len(active)),
+        }
 
     def _registration(
         self, level: Level, code: str, period: Period, units: Units

@@ -125,3 +125,36 @@ FROM
 )
 GROUP BY commune_code, sex, marital_status, birth_key, on_key
 HAVING delta != 0;
+
+-- The programme's collaborator figures (collaborators_active, collaborators_mobile_share
+-- in 003 and 004): who recorded each event, and the collaborators' roster, both
+-- de-identified (pseudonymous keys; no name, no id).
+
+-- One row per event read from the log, refused or voided ones too: a recording is a fact
+-- about the log (projections/domain/recordings.py). Written by the indicator processor
+-- before its positions, so a batch read again after a crash writes its rows again: one
+-- row per event is kept on merge, and the figures count distinct collaborators, which
+-- a repeated row leaves unchanged.
+CREATE TABLE IF NOT EXISTS popreg.recordings
+(
+    event_id     UUID,
+    reporter_key UInt64,
+    commune_code LowCardinality(String),
+    channel      LowCardinality(String),
+    recorded_at  DateTime64(3, 'UTC')
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (recorded_at, event_id);
+
+-- The collaborators' accounts (producers/gateway/collaborators.py), loaded whole from the
+-- gateway's roster by `popreg up` and after every change to it: the commune an account
+-- belongs to (today's code) and the days, in Vietnam, it was enrolled and revoked.
+CREATE TABLE IF NOT EXISTS popreg.collaborators
+(
+    collaborator_key UInt64,
+    commune_code     LowCardinality(String),
+    enrolled_on      Date32,
+    revoked_on       Nullable(Date32)
+)
+ENGINE = MergeTree
+ORDER BY (commune_code, collaborator_key);

@@ -310,6 +310,22 @@ WITH
         )
     ),
 
+    -- Collaborators: the accounts of the unit's communes (today's codes: accounts exist
+    -- from the reform on) enrolled and not revoked on the last day, and those among them
+    -- who recorded an event from a phone in the 30 days to it (a refused or voided one
+    -- too: it was recorded)
+    team AS (
+        SELECT count() AS collaborators,
+               countIf(collaborator_key IN (
+                   SELECT reporter_key FROM popreg.recordings
+                   WHERE channel = 'MOBILE'
+                     AND recorded_at >= toDateTime64(p_end - 29, 3, 'Asia/Ho_Chi_Minh')
+                     AND recorded_at < recorded_to)) AS collaborators_mobile
+        FROM popreg.collaborators
+        WHERE enrolled_on <= p_end AND (revoked_on IS NULL OR revoked_on > p_end)
+          AND (everywhere OR commune_code IN after_codes)
+    ),
+
     figures AS (
         SELECT
             *,
@@ -329,7 +345,7 @@ WITH
             if(s50_m = 1, nan,
                (15 + 5 * arraySum(arraySlice(single_m, 1, 7)) - 50 * s50_m) / (1 - s50_m))
                 AS smam_male
-        FROM checks, stocks, households, flows, online
+        FROM checks, stocks, households, flows, online, team
     )
 
 -- (indicator, unit) and the value, side by side in the catalogue's order (a constant
@@ -378,7 +394,9 @@ ARRAY JOIN
         ('communes_online_share', 'percent'),
         ('mobile_share', 'percent'),
         ('median_registration_delay', 'days'),
-        ('registered_within_30_days_share', 'percent')
+        ('registered_within_30_days_share', 'percent'),
+        ('collaborators_active', 'persons'),
+        ('collaborators_mobile_share', 'percent')
     ] AS entry,
     [
         -- population_end, _male, _female, population_mid
@@ -414,7 +432,10 @@ ARRAY JOIN
         if(communes = 0, nan, communes_online / communes * 100),
         if(recorded_vital = 0, nan, recorded_mobile / recorded_vital * 100),
         -- median_registration_delay, registered_within_30_days_share
-        median_delay, within_30_days
+        median_delay, within_30_days,
+        -- collaborators_active, collaborators_mobile_share
+        toFloat64(collaborators),
+        if(collaborators = 0, nan, collaborators_mobile / collaborators * 100)
     ] AS value;
 
 -- The unit's residents on one date by five-year age group (0-4 … 95-99, 100+) and sex,

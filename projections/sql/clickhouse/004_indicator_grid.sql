@@ -429,6 +429,40 @@ WITH
         GROUP BY f.unit, f.period
     ),
 
+    -- Collaborators of each unit on each period's last day, and those who recorded from a
+    -- phone in the 30 days to it, as in 003 (accounts belong to today's communes)
+    team AS (
+        SELECT m.unit AS unit, m.period AS period, count() AS collaborators,
+               countIf(r.hit = 1) AS collaborators_mobile
+        FROM
+        (
+            SELECT unit, collaborator_key, period
+            FROM
+            (
+                SELECT if(everywhere, '', l.after) AS unit, c.collaborator_key AS collaborator_key,
+                       c.enrolled_on AS enrolled_on, c.revoked_on AS revoked_on
+                FROM popreg.collaborators AS c
+                LEFT JOIN landing AS l ON l.code = c.commune_code
+                WHERE everywhere OR l.after != ''
+            )
+            ARRAY JOIN arrayFilter(
+                i -> enrolled_on <= p_ends[i] AND (revoked_on IS NULL OR revoked_on > p_ends[i]),
+                periods) AS period
+        ) AS m
+        LEFT JOIN
+        (
+            SELECT DISTINCT reporter_key, period, 1 AS hit
+            FROM popreg.recordings
+            ARRAY JOIN arrayFilter(
+                i -> recorded_at >= online_from[i] AND recorded_at < recorded_to[i], periods)
+                AS period
+            WHERE channel = 'MOBILE'
+              AND recorded_at >= arrayMin(online_from)
+              AND recorded_at < arrayMax(recorded_to)
+        ) AS r ON r.reporter_key = m.collaborator_key AND r.period = m.period
+        GROUP BY m.unit, m.period
+    ),
+
     grid AS (
         SELECT unit, period
         FROM (SELECT arrayJoin(if(everywhere, [''], p_codes)) AS unit)
@@ -438,6 +472,7 @@ WITH
 SELECT
     grid.unit AS unit,
     grid.period AS period,
+    collaborators, collaborators_mobile,
     births, births_male, births_female, deaths, infant_deaths, under5_deaths, marriages,
     divorces, in_migrants, out_migrants, recorded_vital, recorded_mobile, communes,
     communes_online,
@@ -449,5 +484,6 @@ FROM grid
 CROSS JOIN checks
 LEFT JOIN flows USING (unit, period)
 LEFT JOIN online USING (unit, period)
+LEFT JOIN team USING (unit, period)
 ORDER BY unit, period
 SETTINGS join_use_nulls = 0;

@@ -1,4 +1,6 @@
-"""The HTTP ingest gateway: collaborators' mobile apps POST events, it publishes them.
+"""The HTTP ingest gateway: commune systems and collaborators' phones POST events, it
+publishes them; the collaborators' app activates and reads its commune here too
+(/v1/app/*, producers/gateway/app_routes.py).
 
 The body is read by hand rather than by FastAPI so that its size is capped while it
 streams in, and so that one bad event in a batch is answered per event instead of
@@ -17,16 +19,23 @@ from typing import Annotated, Any
 import uvicorn
 from fastapi import Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import Field, TypeAdapter
 
+from producers.gateway.app_routes import app_router
 from producers.gateway.authority import NotPermitted, RegistryUnavailable
+from producers.gateway.credentials import Credentials
+from producers.gateway.household_reads import HouseholdReader
 from producers.gateway.ingest import Ingestor
+from producers.gateway.rate_limit import FailureLimiter
+from producers.gateway.read_log import ReadLog, read_log_path
+from producers.gateway.refusals import Refusal
 from producers.gateway.responses import ErrorBody, Health, IngestResponse
-from producers.gateway.tokens import TokenGrant, TokenRegistry, list_tokens
+from producers.gateway.tokens import TokenGrant, list_tokens
 from schemas.models import AnyEvent
-from schemas.settings import Settings
+from schemas.settings import GATEWAY_LOGIN, Settings
 from schemas.version import VERSION
 
 log = logging.getLogger("popreg.gateway")
@@ -34,25 +43,6 @@ log = logging.getLogger("popreg.gateway")
 DELIVERY_TIMEOUT_S = 30.0
 """How long an event may wait for the broker: a phone's request should not hang for
 the Publisher's default two minutes when the broker is down."""
-
-
-class Refusal(Exception):
-    """The whole request is refused; nothing in it was published."""
-
-    def __init__(
-        self,
-        status_code: int,
-        detail: str,
-        indexes: list[int] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status_code = status_code
-        self.body = ErrorBody(detail=detail, indexes=indexes or [])
-        self.headers = headers
-
-    def response(self) -> JSONResponse:
-        return JSONResponse(self.body.model_dump(), self.status_code, self.headers)
 
 
 class GatewayApp(FastAPI):
@@ -72,14 +62,19 @@ class GatewayApp(FastAPI):
         return self.openapi_schema
 
 
-def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEOUT_S) -> FastAPI:
+def create_app(
+    settings: Settings,
+    *,
+    delivery_timeout_s: float = DELIVERY_TIMEOUT_S,
+    activation_limiter: FailureLimiter | None = None,
+) -> FastAPI:
     """The gateway; the Publisher and the idempotency store open with the app's lifespan.
 
     (No `from __future__ import annotations` in this module: FastAPI resolves the
     endpoints' annotations at runtime, and they name this function's locals.)
     """
     limits = settings.gateway
-    tokens = TokenRegistry(settings.gateway_tokens_file)
+    credentials = Credentials(settings)
     ingestor = Ingestor(settings, delivery_timeout_s)
     body_schema, event_schemas = request_body_schema(limits.max_batch)
 
@@ -103,17 +98,26 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
     async def refused(request: Request, refusal: Refusal) -> JSONResponse:
         return refusal.response()
 
-    bearer = HTTPBearer(auto_error=False, description="a commune's token (popreg gateway token)")
+    @app.exception_handler(RequestValidationError)
+    async def malformed(request: Request, error: RequestValidationError) -> JSONResponse:
+        """FastAPI's own answer quotes the input, which may be a name: name the field
+        and the rule only."""
+        problems = "; ".join(
+            f"{'.'.join(str(part) for part in e.get('loc', ()))}: {e.get('msg', '')}"
+            for e in error.errors()
+        )
+        return Refusal(422, problems or "malformed request", reason="invalid_request").response()
+
+    bearer = HTTPBearer(
+        auto_error=False,
+        description="a commune's, province's or collaborator's token (popreg gateway token,"
+        " popreg gateway collaborator)",
+    )
 
     def grant_of(
-        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+        authorization: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> TokenGrant:
-        grant = tokens.lookup(credentials.credentials) if credentials is not None else None
-        if grant is None:
-            raise Refusal(
-                401, "a valid bearer token is required", headers={"WWW-Authenticate": "Bearer"}
-            )
-        return grant
+        return credentials.grant(authorization.credentials if authorization else None)
 
     @app.get("/healthz", tags=["operations"])
     async def healthz() -> Health:
@@ -155,6 +159,16 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
         with the same content) or rejected (with its problems). HTTP 200 when at least
         one event was accepted or a duplicate."""
         items = parse_items(await read_body(request, limits.max_body_bytes), limits.max_batch)
+        others = reported_by_others(items, grant)
+        if others:
+            log.warning("token of %s: %d events of other reporters", grant.holder, len(others))
+            raise Refusal(
+                403,
+                f"the token of {grant.holder} may send only events whose envelope.reporter_id"
+                " is that collaborator; nothing was published",
+                indexes=others,
+                reason="reporter_mismatch",
+            )
         foreign = foreign_indexes(items, grant)
         if foreign:
             log.warning("token of %s: %d events of other communes", grant.holder, len(foreign))
@@ -163,6 +177,7 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
                 f"the token of {grant.holder} may report for {grant.scope}"
                 " only; nothing was published",
                 indexes=foreign,
+                reason="foreign_commune",
             )
         try:
             outcome = await run_in_threadpool(ingestor.ingest, items, grant.holds)
@@ -185,6 +200,7 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
                 f"the token of {grant.holder} may change its own communes' records"
                 f" only; nothing was published: {refused}",
                 indexes=[index for index, _ in refused.refused],
+                reason="not_permitted",
             ) from None
         answer = outcome.response
         log.info(
@@ -198,6 +214,16 @@ def create_app(settings: Settings, *, delivery_timeout_s: float = DELIVERY_TIMEO
         response.status_code = outcome.status_code
         return answer
 
+    app.include_router(
+        app_router(
+            settings,
+            grant_of,
+            credentials.roster,
+            activation_limiter or FailureLimiter(),
+            HouseholdReader(lambda: settings.login_url(GATEWAY_LOGIN)),
+            ReadLog(read_log_path(settings)),
+        )
+    )
     return app
 
 
@@ -254,6 +280,20 @@ def parse_items(body: bytes, max_batch: int) -> list[dict[str, Any]]:
             422, "the body must be an event object or an array of them", indexes=not_objects
         )
     return [item for item in items if isinstance(item, dict)]
+
+
+def reported_by_others(items: list[dict[str, Any]], grant: TokenGrant) -> list[int]:
+    """For a collaborator's token: events whose envelope.reporter_id is not the
+    collaborator (a missing one is left to validation, which refuses it)."""
+    if grant.collaborator is None:
+        return []
+    found = []
+    for index, item in enumerate(items):
+        envelope = item.get("envelope")
+        reporter = envelope.get("reporter_id") if isinstance(envelope, dict) else None
+        if reporter is not None and reporter != grant.collaborator:
+            found.append(index)
+    return found
 
 
 def foreign_indexes(items: list[dict[str, Any]], grant: TokenGrant) -> list[int]:

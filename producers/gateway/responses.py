@@ -42,6 +42,12 @@ class ErrorBody(BaseModel):
     indexes: list[int] = Field(
         default_factory=list, description="the events that caused the refusal, if any"
     )
+    reason: str | None = Field(
+        default=None,
+        description="a stable code for programs: on 401 missing_token, unknown_token or"
+        " revoked (a collaborator's account, docs/gateway.md); on 403 foreign_commune,"
+        " not_permitted, reporter_mismatch or not_a_collaborator",
+    )
 
 
 class Health(BaseModel):

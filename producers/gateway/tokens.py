@@ -1,29 +1,26 @@
-"""Bearer tokens of the communes' collaborators, kept only as SHA-256 hashes.
+"""Bearer tokens of the communes, provinces and collaborators, kept only as SHA-256 hashes.
 
 The file (`settings.gateway_tokens_file`, mode 0600) maps sha256(token) to the grant:
 the commune the token belongs to and every commune code it may report for (its
 current code and, for late registrations of events before 2025-07-01, its old ones).
+A collaborator's token (producers/gateway/collaborators.py) is a commune's grant that
+also names the collaborator, who must then be the events' reporter.
 A token is shown once, when issued; a leaked file gives no usable token.
 """
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import logging
-import os
 import secrets
-import tempfile
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
 from datetime import UTC, datetime
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
 
+from producers.gateway.secret_files import WatchedFile, locked, write_atomically
 from schemas.admin_units import load
-from schemas.models import CommuneCode, ProvinceCode
+from schemas.models import CommuneCode, Id, ProvinceCode
 from schemas.settings import Settings
 
 log = logging.getLogger("popreg.gateway")
@@ -40,6 +37,11 @@ class TokenGrant(BaseModel):
 
     commune: CommuneCode | None = None
     province: ProvinceCode | None = None
+    collaborator: Id | None = Field(
+        default=None,
+        description="a collaborator's id (ctv-<commune>-<NNNN>): the token is theirs, under"
+        " `commune`, and they must be the reporter_id of what they send",
+    )
     codes: tuple[CommuneCode, ...] = Field(min_length=1)
     issued_at: datetime
 
@@ -47,10 +49,14 @@ class TokenGrant(BaseModel):
     def _one_holder(self) -> TokenGrant:
         if (self.commune is None) == (self.province is None):
             raise ValueError("a token belongs to one commune or to one province")
+        if self.collaborator is not None and self.commune is None:
+            raise ValueError("a collaborator's token belongs to their commune")
         return self
 
     @property
     def holder(self) -> str:
+        if self.collaborator:
+            return f"collaborator {self.collaborator}"
         return f"commune {self.commune}" if self.commune else f"province {self.province}"
 
     @property
@@ -62,7 +68,9 @@ class TokenGrant(BaseModel):
 
     @property
     def holder_code(self) -> str:
-        return self.commune or self.province or ""
+        """What `revoke_token` matches: a collaborator's id, or the commune's or province's
+        code (so revoking a commune's token leaves its collaborators' alone)."""
+        return self.collaborator or self.commune or self.province or ""
 
     def holds(self, code: str) -> bool:
         return code in self.codes
@@ -83,13 +91,29 @@ def issue_token(settings: Settings, commune: str, codes: list[str]) -> str:
         raise ValueError(f"commune codes must be 5 digits: {', '.join(map(repr, bad))}")
     token = secrets.token_urlsafe(32)
     grant = TokenGrant(commune=commune, codes=held, issued_at=datetime.now(UTC))
-    path = settings.gateway_tokens_file
-    with _locked(path):
+    _add(settings.gateway_tokens_file, token, grant)
+    log.info("issued a gateway token for commune %s (codes %s)", commune, ", ".join(held))
+    return token
+
+
+def issue_collaborator_token(
+    settings: Settings, collaborator: str, commune: str, codes: tuple[str, ...]
+) -> str:
+    """Create a collaborator's token, holding `codes` under `commune`; return it once."""
+    token = secrets.token_urlsafe(32)
+    grant = TokenGrant(
+        commune=commune, collaborator=collaborator, codes=codes, issued_at=datetime.now(UTC)
+    )
+    _add(settings.gateway_tokens_file, token, grant)
+    log.info("issued a gateway token for collaborator %s", collaborator)
+    return token
+
+
+def _add(path: Path, token: str, grant: TokenGrant) -> None:
+    with locked(path):
         grants = _read(path)
         grants[token_hash(token)] = grant
         _write(path, grants)
-    log.info("issued a gateway token for commune %s (codes %s)", commune, ", ".join(held))
-    return token
 
 
 def issue_province_token(settings: Settings, province: str) -> str:
@@ -106,20 +130,16 @@ def issue_province_token(settings: Settings, province: str) -> str:
         raise ValueError(f"no commune has province code {province!r}")
     token = secrets.token_urlsafe(32)
     grant = TokenGrant(province=province, codes=tuple(codes), issued_at=datetime.now(UTC))
-    path = settings.gateway_tokens_file
-    with _locked(path):
-        grants = _read(path)
-        grants[token_hash(token)] = grant
-        _write(path, grants)
+    _add(settings.gateway_tokens_file, token, grant)
     log.info("issued a gateway token for province %s (%d codes)", province, len(codes))
     return token
 
 
 def revoke_token(settings: Settings, holder: str) -> int:
-    """Revoke every token of a commune or province (`holder`, its code); return how many
-    there were."""
+    """Revoke every token of a commune, province or collaborator (`holder`, its code or
+    id); return how many there were."""
     path = settings.gateway_tokens_file
-    with _locked(path):
+    with locked(path):
         grants = _read(path)
         kept = {d: grant for d, grant in grants.items() if grant.holder_code != holder}
         revoked = len(grants) - len(kept)
@@ -140,40 +160,13 @@ def lookup(settings: Settings, token: str) -> TokenGrant | None:
 
 
 class TokenRegistry:
-    """The running gateway's view of the file, re-read when it changes: no restart needed.
-
-    A file replaced atomically gets a new inode, so a change is seen even when two
-    writes fall within the file system's mtime resolution.
-    """
+    """The running gateway's view of the file, re-read when it changes: no restart needed."""
 
     def __init__(self, path: Path) -> None:
-        self._path = path
-        self._lock = threading.Lock()
-        self._version: tuple[int, int, int] | None = None
-        self._grants: dict[str, TokenGrant] = {}
+        self._file: WatchedFile[dict[str, TokenGrant]] = WatchedFile(path, _read, {})
 
     def lookup(self, token: str) -> TokenGrant | None:
-        self._refresh()
-        return self._grants.get(token_hash(token))
-
-    def _refresh(self) -> None:
-        try:
-            stat = self._path.stat()
-            version: tuple[int, int, int] | None = (stat.st_ino, stat.st_mtime_ns, stat.st_size)
-        except FileNotFoundError:
-            version = None
-        with self._lock:
-            if version == self._version:
-                return
-            self._version = version
-            try:
-                self._grants = _read(self._path)
-            except (OSError, ValidationError) as error:
-                log.error(
-                    "tokens file %s unreadable, keeping the previous tokens: %s",
-                    self._path,
-                    type(error).__name__,
-                )
+        return self._file.current().get(token_hash(token))
 
 
 def _is_commune_code(code: str) -> bool:
@@ -189,28 +182,4 @@ def _read(path: Path) -> dict[str, TokenGrant]:
 
 
 def _write(path: Path, grants: dict[str, TokenGrant]) -> None:
-    """Replace the file atomically, so the gateway never reads half a file."""
-    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(_FILE.dump_json(grants, indent=2))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        with suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Serialise read-modify-write of the file between concurrent `popreg` commands."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock_fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        fcntl.flock(lock_fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(lock_fd)
+    write_atomically(path, _FILE.dump_json(grants, indent=2))

@@ -22,6 +22,7 @@ from infra.part import Part, PartStatus
 from infra.portal_part import Portal, ensure_logins
 from infra.postgres import Postgres, set_login_passwords
 from infra.processors import Processors
+from infra.roster import sync_roster
 from infra.seaweed import Seaweed
 from infra.supervisor import MAX_DELAY_S
 from projections import clickhouse_schema, disclosure, migrations
@@ -182,9 +183,13 @@ def migrate_clickhouse(settings: Settings) -> str:
             load_units(client, admin_units.load())
         finally:
             client.close()
+        accounts = sync_roster(settings)
     except ClickHouseError as exc:
         raise procs.StackError(f"clickhouse schema failed: {exc}") from exc
-    return f"schema {', '.join(applied)} applied; admin units loaded"
+    return (
+        f"schema {', '.join(applied)} applied; admin units loaded;"
+        f" {accounts} collaborators' accounts"
+    )
 
 
 def down(settings: Settings, report: Report = lambda _: None) -> None:

@@ -29,6 +29,7 @@ from producers.gateway.authority import NotPermitted, RegistryUnavailable
 from producers.gateway.credentials import Credentials
 from producers.gateway.household_reads import HouseholdReader
 from producers.gateway.ingest import Ingestor
+from producers.gateway.pwa import mount_pwa
 from producers.gateway.rate_limit import FailureLimiter
 from producers.gateway.read_log import ReadLog, read_log_path
 from producers.gateway.refusals import Refusal
@@ -224,6 +225,7 @@ def create_app(
             ReadLog(read_log_path(settings)),
         )
     )
+    mount_pwa(app)
     return app
 
 

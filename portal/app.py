@@ -26,7 +26,7 @@ from fastapi.staticfiles import StaticFiles
 from infra.clickhouse import analyst_client
 from portal import data, tables
 from portal.auth import COOKIE, Sessions, Viewer, may_see, provinces_seen
-from portal.definitions import DEFINITIONS
+from portal.definitions import DEFINITIONS, DEFINITIONS_VI, UNITS_VI
 from portal.exports import to_csv, to_xlsx
 from portal.report import FontsMissing, ReportLevel, render
 from portal.report_data import gather
@@ -138,7 +138,13 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
     @app.get("/api/catalog")
     async def catalog(viewer: ViewerDep) -> list[dict[str, str]]:
         return [
-            {"indicator": name, "unit": unit, "definition": DEFINITIONS.get(name, "")}
+            {
+                "indicator": name,
+                "unit": unit,
+                "definition": DEFINITIONS.get(name, ""),
+                "unit_vi": UNITS_VI.get(unit, unit),
+                "definition_vi": DEFINITIONS_VI.get(name, ""),
+            }
             for name, unit in INDICATORS
         ]
 

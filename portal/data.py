@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel
 
-from portal.definitions import DEFINITIONS
+from portal.definitions import DEFINITIONS, DEFINITIONS_VI, UNITS_VI
 from projections import indicators as queries
 from projections.domain.indicator_catalog import IndicatorValue, Level, Period, Units
 from schemas import admin_units
@@ -46,6 +46,8 @@ class Figure(BaseModel):
     value: float | None  # None: no denominator (NaN in the CLI)
     unit: str
     definition: str
+    unit_vi: str
+    definition_vi: str
 
 
 class UnitFigures(BaseModel):
@@ -137,6 +139,8 @@ def _figures(values: list[IndicatorValue]) -> list[Figure]:
             value=_number(v.value),
             unit=v.unit,
             definition=DEFINITIONS.get(v.indicator, ""),
+            unit_vi=UNITS_VI.get(v.unit, v.unit),
+            definition_vi=DEFINITIONS_VI.get(v.indicator, ""),
         )
         for v in values
     ]

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from portal.auth import may_see
-from portal.definitions import DEFINITIONS
+from portal.definitions import DEFINITIONS, DEFINITIONS_VI, UNITS_VI
 from projections.domain.indicator_catalog import INDICATORS
 from schemas.settings import Settings
 from tests.portal_logins import logged_in, portal_without_data
@@ -55,4 +55,5 @@ def test_roles_and_definitions() -> None:
     ca_mau = Viewer("ca-mau", "96")
     assert may_see(ca_mau, "commune", "31825") and not may_see(ca_mau, "commune", "00004")
     assert not may_see(ca_mau, "nation", "")
-    assert set(DEFINITIONS) == {name for name, _ in INDICATORS}
+    assert set(DEFINITIONS) == set(DEFINITIONS_VI) == {name for name, _ in INDICATORS}
+    assert {unit for _, unit in INDICATORS} <= set(UNITS_VI)

@@ -57,10 +57,11 @@ const INDICATOR_VI = {
   smam_male: "Tuổi kết hôn trung bình lần đầu, nam", communes_online_share: "Tỷ lệ xã cập nhật trực tuyến",
   mobile_share: "Tỷ lệ đăng ký qua điện thoại", median_registration_delay: "Trung vị thời gian đăng ký",
   registered_within_30_days_share: "Tỷ lệ đăng ký trong 30 ngày",
-  collaborators_active: "Cộng tác viên đang hoạt động", collaborators_mobile_share: "Tỷ lệ cộng tác viên ghi bằng điện thoại (30 ngày)",
+  collaborators_active: "Cộng tác viên đang hoạt động", collaborators_mobile_share: "Tỷ lệ CTV ghi bằng điện thoại",
 };
 function language() { return localStorage.getItem("popreg-lang") || "vi"; }
 function t(key) { return (WORDS[language()] || WORDS.vi)[key] || key; }
+function inLanguage(vi, en) { return language() === "vi" ? vi : en; }
 function indicatorName(name) {
   return language() === "vi" ? (INDICATOR_VI[name] || name) : name.replaceAll("_", " ");
 }

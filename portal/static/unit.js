@@ -26,9 +26,9 @@ async function drawIndicators() {
   const found = await api(`/api/figures?${unitQuery}&period=${period}&first=2015&last=2025&year=${year}`);
   state.figures = Object.fromEntries(found.indicators.map((f) => [f.indicator, f.value]));
   el("figures").tBodies[0].innerHTML = found.indicators.map((f) => `<tr data-indicator="${f.indicator}">
-    <th scope="row" title="${f.definition}">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
-    <td>${f.unit}</td><td>${sparkline(found.series[f.indicator] || [])}</td>
-    <td class="definition">${f.definition}</td></tr>`).join("");
+    <th scope="row" title="${inLanguage(f.definition_vi, f.definition)}">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
+    <td>${inLanguage(f.unit_vi, f.unit)}</td><td>${sparkline(found.series[f.indicator] || [])}</td>
+    <td class="definition">${inLanguage(f.definition_vi, f.definition)}</td></tr>`).join("");
   drawMonthly(year, found.monthly);
 }
 

@@ -13,13 +13,13 @@ from schemas.settings import Settings
 
 def sync_roster(settings: Settings) -> int:
     """Make ClickHouse's roster the gateway's; returns the number of accounts."""
-    secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
-    members = [
-        member(secret, c.id, c.commune, c.enrolled_at, c.revoked_at)
-        for c in list_collaborators(settings)
-    ]
-    client = writer_client(settings)
+    client = writer_client(settings)  # first: without a stack, no key is made
     try:
+        secret = secrets.get_or_create(settings.resolved_data_dir, "pseudonym.key").encode()
+        members = [
+            member(secret, c.id, c.commune, c.enrolled_at, c.revoked_at)
+            for c in list_collaborators(settings)
+        ]
         load_roster(client, members)
     finally:
         client.close()

@@ -12,9 +12,11 @@ from typing import Annotated
 
 import segno
 import typer
+from clickhouse_connect.driver.exceptions import ClickHouseError
 from rich import box
 from rich.table import Table
 
+from infra.roster import sync_roster
 from popreg.output import DataDir, console, fail, settings_for
 from producers.gateway import (
     issue_province_token,
@@ -165,6 +167,7 @@ def collaborator_add(
         qr.save(str(qr_png), scale=8)
         qr_png.chmod(0o600)  # it carries the code
         console.print(f"QR code written to {qr_png}")
+    _roster_to_figures(settings)
 
 
 @collaborator.command("list")
@@ -202,11 +205,25 @@ def collaborator_revoke(
 ) -> None:
     """Revoke a collaborator: the running gateway refuses their token from the next
     request (401, reason "revoked"); they stay listed, with the time."""
+    settings = settings_for(data_dir)
     try:
-        revoked = revoke_collaborator(settings_for(data_dir), collaborator_id)
+        revoked = revoke_collaborator(settings, collaborator_id)
     except NotACollaborator:
         raise fail(f"no collaborator has the id {collaborator_id!r}") from None
     console.print(f"revoked {revoked.id} at {_when(revoked.revoked_at)}")
+    _roster_to_figures(settings)
+
+
+def _roster_to_figures(settings: Settings) -> None:
+    """The collaborator figures follow the roster: ClickHouse gets it now if it is up,
+    else at the next `popreg up`."""
+    try:
+        sync_roster(settings)
+    except (ClickHouseError, OSError) as error:
+        console.print(
+            f"[yellow]the collaborator figures take this at the next `popreg up`[/yellow]"
+            f" (ClickHouse: {type(error).__name__})"
+        )
 
 
 def _when(moment: datetime | None) -> str:

@@ -11,6 +11,7 @@ in 32002 (another commune) and 32122 (a pre-reform commune only partly merged in
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import random
@@ -64,15 +65,19 @@ SPOUSE = f"Trần Thị Ánh {WORD}"
 OLD_HEAD = f"Lê Đức {WORD}"
 HOME, OLD, FOREIGN, PART, NURSERY = (f"HC-{TAG}-{n}" for n in (1, 2, 3, 4, 5))
 MOTHER = f"{NURSERY}-P1"  # the app's births go to her household, not HOME
+SECONDS = itertools.count()
 FULLWIDTH = "".join(chr(ord(c) + 0xFEE0) if c != "-" else c for c in "ABCD-EFGH-JK")
 SPOUSE_NID = "0961" + "90" + "".join(random.choices(string.digits, k=6))  # female, 1990
 
 
 def env(household: str, commune: str, on: str = "2024-01-01", **more: Any) -> dict[str, Any]:
+    """An envelope recorded a second after the previous one: events of one day apply in
+    the order written (history order ties on recorded_at would fall to random ids)."""
+    second = next(SECONDS)
     return {
         "event_id": str(uuid.uuid4()),
         "occurred_on": on,
-        "recorded_at": f"{on}T09:00:00+07:00",
+        "recorded_at": f"{on}T09:{second // 60:02d}:{second % 60:02d}+07:00",
         "commune_code": commune,
         "household_id": household,
         "reporter_id": "CTV-seed",

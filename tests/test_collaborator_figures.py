@@ -105,12 +105,17 @@ def test_active_collaborators_and_who_recorded_from_a_phone(settings: Settings) 
     assert before["collaborators_active"] == 0 and share is not None and math.isnan(share)
 
 
-def test_clickhouse_holds_no_collaborator_id_or_name(settings: Settings) -> None:
+def test_the_command_hands_the_roster_to_clickhouse_without_ids_or_names(
+    settings: Settings,
+) -> None:
+    """`popreg gateway collaborator add` and `revoke` reach the figures at once."""
+    commune = a_commune_of_its_own(Ids.new())
+    added = popreg(
+        settings, "gateway", "collaborator", "add", "--commune", commune, "--name", "Quàng Thị E"
+    )
+    assert added.returncode == 0, added.stderr
+    assert "next `popreg up`" not in added.stdout
     roster = list_collaborators(settings)
-    if not roster:
-        add_collaborator(settings, a_commune_of_its_own(Ids.new()), "Quàng Thị E")
-        roster = list_collaborators(settings)
-    sync_roster(settings)
     client = writer_client(settings)
     try:
         held = " ".join(

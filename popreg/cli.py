@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import signal
+from collections import Counter
 from dataclasses import asdict
 from pathlib import Path
 from types import FrameType
@@ -28,6 +29,7 @@ from popreg.commands.audit import audit
 from popreg.commands.gateway import gateway
 from popreg.commands.rebuild import rebuild
 from popreg.output import DataDir, console, fail, settings_for
+from producers.gateway.collaborators import list_collaborators
 
 # Markdown, so that help written across lines in the source is reflowed to the
 # terminal's width (typer's "rich" mode keeps every line break of a docstring).
@@ -96,13 +98,20 @@ def status(
 ) -> None:
     """Each part: pid, address, health (a real round trip) and data size.
     Exits 1 when a part is down."""
-    statuses = stack.status(settings_for(data_dir))
+    settings = settings_for(data_dir)
+    statuses = stack.status(settings)
     healthy = all(s.healthy for s in statuses)
+    accounts = Counter("active" if c.active else "revoked" for c in list_collaborators(settings))
+    team = {"active": accounts["active"], "revoked": accounts["revoked"]}
     if as_json:
-        doc = {"healthy": healthy, "parts": [asdict(s) for s in statuses]}
+        doc = {"healthy": healthy, "parts": [asdict(s) for s in statuses], "collaborators": team}
         typer.echo(json.dumps(doc, indent=2))
     else:
         print_statuses(statuses)
+        console.print(
+            f"collaborators: {team['active']} active, {team['revoked']} revoked"
+            " (popreg gateway collaborator list)"
+        )
     if not healthy:
         raise typer.Exit(code=1)
 

@@ -85,6 +85,14 @@ def test_active_collaborators_and_who_recorded_from_a_phone(settings: Settings) 
     phone, web, _idle, gone = (c.id for c in enrolled)
     revoke_collaborator(settings, gone)
     assert sync_roster(settings) == len(list_collaborators(settings))
+    status = popreg(settings, "status", "--json")
+    told = json.loads(status.stdout)["collaborators"]
+    roster = list_collaborators(settings)
+    assert told == {
+        "active": sum(c.active for c in roster),
+        "revoked": sum(not c.active for c in roster),
+    }
+    assert told["revoked"] >= 1
     publish(
         settings,
         [

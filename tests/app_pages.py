@@ -159,6 +159,15 @@ def stored_events(settings: Settings, event_ids: list[str]) -> dict[str, tuple[i
     return {row[0]: (int(row[1]), str(row[2])) for row in rows}
 
 
+def stored_payload(settings: Settings, event_id: str) -> dict[str, Any]:
+    """The event as the registry archived it."""
+    with psycopg.connect(settings.postgres_url) as conn:
+        row = conn.execute("SELECT payload FROM events WHERE event_id = %s", (event_id,)).fetchone()
+    assert row is not None, f"event {event_id} is not in the registry"
+    payload: dict[str, Any] = row[0]
+    return payload
+
+
 # --- driving the app ----------------------------------------------------------------
 
 

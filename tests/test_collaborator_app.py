@@ -36,6 +36,7 @@ from tests.app_pages import (
     seed_family,
     serving,
     stored_events,
+    stored_payload,
     today_in_vietnam,
     token_of,
     wait_ready,
@@ -377,3 +378,79 @@ def death_of(family: Any, reporter: str) -> dict[str, Any]:
         },
         "person_id": family.child_id, "date_of_death": day, "age_at_death": 11, "place": "HOME",
     }  # fmt: skip
+
+
+@pytest.mark.stack
+def test_every_form_records_an_event_the_registry_applies(
+    test_stack: StackUnderTest, app_settings: Settings, gateway: str
+) -> None:
+    """The forms not met above, in one household's story typed on the phone: a person
+    moves in from abroad, the son moves to another commune, the head dies, his widow
+    marries the newcomer, the death is amended (place) and the marriage voided."""
+    family = seed_family(test_stack.settings, COMMUNE, f"Hồ Văn Sáu {uuid.uuid4().hex[:6]}")
+    _, code = enrol(app_settings)
+    with phone_context() as context:
+        page = context.new_page()
+        activate(page, gateway, code)
+
+        def in_household(event_type: str) -> None:
+            new_form(page, event_type)
+            choose_household(page, family.household_id, family.household_id)
+
+        in_household("MovedIn")
+        page.fill(field(page, "persons.0.full_name"), "Lý Văn Tư")
+        page.select_option(field(page, "persons.0.sex"), "MALE")
+        page.fill(field(page, "persons.0.birth_date"), "1985-03-09")
+        page.select_option(field(page, "persons.0.marital_status"), "NEVER_MARRIED")
+        page.select_option(field(page, "origin"), "ABROAD")
+        moved_in = save(page)
+        newcomer = page.evaluate(
+            "(id) => appState.outbox.find(r => r.event_id === id).event.person_ids[0]", moved_in
+        )
+        wait_states(page, {moved_in: {"applied"}})
+
+        in_household("MovedOut")
+        page.check(f"#form input[name=person_ids][value='{family.child_id}']")
+        page.select_option(field(page, "destination"), "ANOTHER_COMMUNE")
+        page.fill(field(page, "destination_commune_code"), OTHER_COMMUNE)
+        moved_out = save(page)
+
+        in_household("DeathRegistered")
+        page.select_option(field(page, "person_id"), family.head_id)
+        assert page.input_value(field(page, "age_at_death")) != ""  # from the birth date
+        page.select_option(field(page, "place"), "HOME")
+        death = save(page)
+        wait_states(page, {moved_out: {"applied"}, death: {"applied"}})
+
+        # The newcomer and the widow, chosen from the household as the phone now knows it.
+        in_household("MarriageRegistered")
+        page.select_option(field(page, "spouse_a_id"), family.spouse_id)
+        page.select_option(field(page, "spouse_b_id"), newcomer)
+        marriage = save(page)
+        wait_states(page, {marriage: {"applied"}})
+
+        new_form(page, "EventAmended")
+        page.select_option(field(page, "target_event_id"), death)
+        page.fill("#amend-fields [data-amend=place]", "HEALTH_FACILITY")
+        page.fill(field(page, "reason"), "nhập nhầm nơi mất")
+        amendment = save(page)
+
+        new_form(page, "EventVoided")
+        page.select_option(field(page, "target_event_id"), marriage)
+        page.fill(field(page, "reason"), "ghi nhầm hộ")
+        void = save(page)
+        wait_states(page, {amendment: {"applied"}, void: {"applied"}})
+        shot(page, "app-every-form.png")
+
+        page.click("#lang")  # in English, and back
+        assert page.locator("#main h2").first.inner_text() == "Record a new event"
+        assert "In the registry" in page.locator(f"#outbox li[data-event-id='{void}']").inner_text()
+        page.click("#lang")
+        assert page.locator("#lang").inner_text() == "English"
+
+    ids = [moved_in, moved_out, death, marriage, amendment, void]
+    assert {k: v[0] for k, v in stored_events(test_stack.settings, ids).items()} == dict.fromkeys(
+        ids, 1
+    )
+    amended = stored_payload(test_stack.settings, amendment)
+    assert amended["corrected_fields"] == {"place": '"HEALTH_FACILITY"'}

@@ -547,7 +547,7 @@
         const box = el("div", { id: "amend-fields" });
         const select = targetField(() => {
           const target = targetRecord();
-          box.replaceChildren(target ? amendInputs(target.event) : "");
+          box.replaceChildren(...(target ? amendInputs(target.event) : []));
         });
         return [select, el("p", { class: "help", text: t("amendHelp") }), box, field("reason", "reason", textInput({}))];
       },

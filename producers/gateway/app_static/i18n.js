@@ -155,6 +155,7 @@
       not_member: "người này không ở trong hộ", unknown_target: "không tìm thấy sự kiện cần sửa/hủy",
       correction_of_correction: "không thể sửa/hủy một lần sửa/hủy", invalid_amendment: "nội dung sửa làm sự kiện không hợp lệ",
       voided: "sự kiện đã bị hủy", revoked: "tài khoản đã bị thu hồi",
+      foreign_commune: "sự kiện của xã khác: bạn chỉ ghi cho xã của mình", not_a_collaborator: "mã truy cập không phải của cộng tác viên",
     },
     en: {
       missing: "is required", string_type: "is required", too_short: "must not be empty", string_too_short: "must not be empty",
@@ -193,6 +194,7 @@
       not_member: "this person does not live in the household", unknown_target: "the event to correct was not found",
       correction_of_correction: "a correction cannot be corrected", invalid_amendment: "the correction makes the event invalid",
       voided: "the event was voided", revoked: "the account was revoked",
+      foreign_commune: "another commune's event: you record for your own commune only", not_a_collaborator: "not a collaborator's token",
     },
   };
 

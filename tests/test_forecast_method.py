@@ -26,7 +26,7 @@ from projections.domain.forecast.ages import (
 from projections.domain.forecast.annual import annual_series
 from projections.domain.forecast.assumptions import assumptions_from_window
 from projections.domain.forecast.brass import brass_table, fit_brass
-from projections.domain.forecast.fertility import Fertility, fertility_from_window
+from projections.domain.forecast.fertility import Fertility, Variant, fertility_from_window
 from projections.domain.forecast.inputs import BasePopulation, BaseWindow, BySex
 from projections.domain.forecast.life_table import (
     Survival,
@@ -132,9 +132,9 @@ def _synthetic_window(
     )
 
 
-def _synthetic_projection(variant: str = "medium", until: int = 2035) -> Projection:
+def _synthetic_projection(variant: Variant = "medium", until: int = 2035) -> Projection:
     window = _synthetic_window()
-    assumptions, _ = assumptions_from_window(window, variant=variant)  # type: ignore[arg-type]
+    assumptions, _ = assumptions_from_window(window, variant=variant)
     base = BasePopulation(date(2025, 12, 31), ex.synthetic_population())
     return project(base, assumptions, until)
 

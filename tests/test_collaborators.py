@@ -271,7 +271,9 @@ def test_activation_answers_the_profile_once(gw: Settings, gateway: str) -> None
         "commune_code": COMMUNE,
         "commune_name": "Phường Lý Văn Lâm",
         "province_code": "96",
+        "codes": list(commune_codes(COMMUNE)),
     }
+    assert body["collaborator"]["codes"][0] == COMMUNE
     with client(gateway, body["token"]) as http:
         me = http.get("/v1/app/me")
     assert (me.status_code, me.json()) == (200, body["collaborator"])

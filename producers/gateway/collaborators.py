@@ -76,6 +76,10 @@ class Profile(BaseModel):
     commune_code: CommuneCode
     commune_name: str
     province_code: ProvinceCode
+    codes: list[CommuneCode] = Field(
+        description="the commune codes they act within: today's, then the former communes"
+        " wholly merged into it (for events before 2025-07-01)"
+    )
 
 
 class Refused(StrEnum):
@@ -135,6 +139,7 @@ def profile(collaborator: Collaborator) -> Profile:
         commune_code=collaborator.commune,
         commune_name=unit.name,
         province_code=unit.province_code,
+        codes=list(commune_codes(collaborator.commune)),
     )
 
 

@@ -51,7 +51,13 @@ def popreg_queries() -> list[str]:
     tables: the views' SELECTs, `indicator_values`' parts, the freshness poll."""
     from projections.indicators import ARRIVED, GRID_PARTS, part_queries, view_query
 
-    views = ("indicator_values", *GRID_PARTS, "population_pyramid", "rejections_by_reason")
+    views = (
+        "indicator_values",
+        *GRID_PARTS,
+        "population_pyramid",
+        "rejections_by_reason",
+        "forecast_window",
+    )
     return [*(view_query(v) for v in views), *part_queries().values(), ARRIVED]
 
 

@@ -24,7 +24,7 @@ import bench as popreg_bench
 from infra import kafka, stack
 from infra.part import PartStatus
 from infra.procs import StackError
-from popreg.commands import indicators, portal, publish, registry, replay, report, worker
+from popreg.commands import forecast, indicators, portal, publish, registry, replay, report, worker
 from popreg.commands.audit import audit
 from popreg.commands.gateway import gateway
 from popreg.commands.rebuild import rebuild
@@ -211,6 +211,7 @@ app.command()(replay.checkpoint)
 app.command()(indicators.sql)
 app.command()(indicators.indicators)
 app.command()(indicators.pyramid)
+app.command()(forecast.forecast)
 app.command()(report.report)
 app.command()(registry.household)
 app.command()(registry.rejections)

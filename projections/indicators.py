@@ -85,12 +85,12 @@ PARTS: dict[str, tuple[frozenset[str], str]] = {
 def view_query(name: str) -> str:
     """The SELECT behind the parameterized view `popreg.<name>`, parameters and all."""
     head = f"CREATE OR REPLACE VIEW {DATABASE}.{name} AS"
-    for path in (VIEWS_SQL, GRID_SQL):
+    for path in sorted(SQL_DIR.glob("*.sql")):
         for statement in statements(path.read_text("utf-8")):
             _, found, query = statement.partition(head)
             if found:
                 return without_comments(query)
-    raise LookupError(f"no view {DATABASE}.{name} in {VIEWS_SQL.name} or {GRID_SQL.name}")
+    raise LookupError(f"no view {DATABASE}.{name} in {SQL_DIR}")
 
 
 def without_comments(sql: str) -> str:

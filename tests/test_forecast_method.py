@@ -391,3 +391,13 @@ def test_assumptions_reject_mismatched_grids() -> None:
         Migration(BySex.zeros(21), BySex.zeros(20))
     with pytest.raises(ValueError):
         BasePopulation(date(2025, 12, 31), BySex.zeros(20))
+
+
+def test_the_parametric_standard_is_a_plausible_table() -> None:
+    """The stand-in standard of a top unit with few deaths: men die younger, both e0 in
+    a middle-income country's range, rates rising with age above 10."""
+    from projections.domain.forecast.standard import standard_table
+
+    men, women = standard_table("male"), standard_table("female")
+    assert 65 < men.e0 < women.e0 < 85
+    assert all(a < b for a, b in zip(men.mx[3:], men.mx[4:], strict=False))

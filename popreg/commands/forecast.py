@@ -1,0 +1,176 @@
+"""`popreg forecast`: a unit's population projected from the registry by the
+cohort-component method (docs/forecasts.md), printed, and stored for analysts and the
+portal with `--store`.
+
+The inputs are read through the analysts' endpoint like `popreg indicators`; a stored
+run is written with the indicator writer's login (the analyst may not write)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Literal
+
+import typer
+
+from infra.clickhouse import writer_client
+from popreg.commands.indicators import (
+    CodeOption,
+    Format,
+    FormatOption,
+    LevelOption,
+    UnitsOption,
+    _level,
+    _units,
+    analyst,
+    show,
+)
+from popreg.output import DataDir, console, fail, settings_for
+from projections.domain.forecast.fertility import Variant
+from projections.domain.forecast.projection import project
+from projections.domain.forecast.yearly import YearRow, yearly
+from projections.forecast_inputs import Prepared, prepare, window_start
+from projections.forecast_store import Run, store
+
+VARIANTS: tuple[Variant, ...] = ("low", "medium", "high")
+COLUMNS = (
+    "variant",
+    "on",
+    "population",
+    "male",
+    "female",
+    "births",
+    "deaths",
+    "net_migration",
+    "tfr",
+    "e0_male",
+    "e0_female",
+    "dependency",
+)
+
+
+def forecast(
+    level: LevelOption = "province",
+    code: CodeOption = "96",
+    base_date: Annotated[
+        str, typer.Option("--base-date", help="the base population's date, YYYY-MM-DD")
+    ] = "2025-12-31",
+    until: Annotated[int, typer.Option("--until", help="the last year projected")] = 2035,
+    variant: Annotated[
+        Literal["low", "medium", "high", "all"],
+        typer.Option("--variant", help="the fertility variant (TFR -0.5, as measured, +0.5)"),
+    ] = "medium",
+    units: UnitsOption = "current",
+    shape: FormatOption = Format.table,
+    keep: Annotated[
+        bool, typer.Option("--store", help="also store the run in ClickHouse for analysts")
+    ] = False,
+    data_dir: DataDir = None,
+) -> None:
+    """Project a unit's population by age and sex to a year, from its registry: the base
+    population on the base date, and fertility, mortality and migration measured over the
+    five years before it (a province's life tables fitted to the nation's, a commune's
+    to its province's)."""
+    try:
+        day = date.fromisoformat(base_date)
+    except ValueError:
+        raise fail(f"--base-date wants a date like 2025-12-31, got {base_date!r}") from None
+    if not day.year < until <= day.year + 50:
+        raise fail(f"--until is a year after the base date's and at most 50 on ({until})")
+    chosen = VARIANTS if variant == "all" else (variant,)
+    runs: list[tuple[Variant, Prepared, tuple[YearRow, ...]]] = []
+    with analyst(data_dir) as client:
+        try:
+            for one in chosen:
+                prepared = prepare(client, _level(level), code, day, _units(units), one)
+                if prepared.base.population.total() <= 0:
+                    raise fail(f"{level} {code} has no residents on {day}: nothing to project")
+                rows = yearly(project(prepared.base, prepared.assumptions, until), until)
+                runs.append((one, prepared, rows))
+        except (LookupError, ValueError) as error:
+            raise fail(str(error)) from None
+    table = [
+        (
+            one,
+            row.on.isoformat(),
+            *persons(
+                shape,
+                row.population,
+                row.population_male,
+                row.population_female,
+                row.births,
+                row.deaths,
+                row.net_migration,
+            ),
+            row.tfr,
+            row.e0_male,
+            row.e0_female,
+            row.dependency_ratio,
+        )
+        for one, _, rows in runs
+        for row in rows
+    ]
+    show(COLUMNS, table, shape, f"{level} {code} from {day} ({units})")
+    if shape is Format.table:
+        for one, prepared, _ in runs:
+            console.print(describe(one, prepared))
+    if keep:
+        stored(data_dir, level, code, units, day, until, runs)
+
+
+def persons(shape: Format, *counts: float) -> tuple[float | int, ...]:
+    """Counts of persons: whole in a table (the cells are fractional until published),
+    as computed in CSV and JSON."""
+    if shape is Format.table:
+        return tuple(round(c) for c in counts)
+    return counts
+
+
+def describe(variant: Variant, prepared: Prepared) -> str:
+    a = prepared.assumptions
+    borrowed = f"; life tables fitted to the {prepared.standard}'s" if prepared.standard else ""
+    srb = a.fertility.srb
+    return (
+        f"{variant}: TFR {a.fertility.tfr:.2f}, sex ratio at birth {srb * 100:.1f}"
+        f" ({prepared.srb_from or 'default'}), e0 {a.e0_male:.1f} (men) {a.e0_female:.1f}"
+        f" (women){borrowed}"
+    )
+
+
+def assumptions_of(prepared: Prepared, day: date) -> dict[str, object]:
+    a = prepared.assumptions
+
+    def number(value: float) -> float | None:
+        return None if math.isnan(value) else round(value, 6)
+
+    return {
+        "window": [window_start(day).isoformat(), day.isoformat()],
+        "tfr": number(a.fertility.tfr),
+        "asfr": [number(v) for v in a.fertility.asfr],
+        "srb": number(a.fertility.srb),
+        "srb_from": prepared.srb_from,
+        "e0_male": number(a.e0_male),
+        "e0_female": number(a.e0_female),
+        "life_tables_fitted_to": prepared.standard,
+        "migration": asdict(a.migration),
+    }
+
+
+def stored(
+    data_dir: DataDir,
+    level: str,
+    code: str,
+    units: str,
+    day: date,
+    until: int,
+    runs: list[tuple[Variant, Prepared, tuple[YearRow, ...]]],
+) -> None:
+    client = writer_client(settings_for(data_dir))
+    try:
+        for one, prepared, rows in runs:
+            run = Run(level, code, units, day, until, one, assumptions_of(prepared, day))
+            run_id = store(client, run, rows)
+            typer.echo(f"stored as run {run_id} ({one})", err=True)  # stdout may be JSON
+    finally:
+        client.close()

@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml
 # while the processors run), replays the registry as of 2024-12-31 as known then and
 # as known now (late registrations make the difference) from a checkpoint, lists what
 # changed in one commune during 2025, verifies the live registry against the log, prints
-# the province's annual report (PDF) and the portal's address, then stops everything
+# the province's annual report (PDF), projects its population to 2035 (stored for
+# analysts) and prints the portal's address, then stops everything
 # it started (KEEP=1 leaves it running, the portal with it).
 demo: $(STAMP)
 	@set -e; \
@@ -44,6 +45,7 @@ demo: $(STAMP)
 	$(BIN)/popreg audit diff --from 2024-12-31 --to 2025-12-31 --commune 32014 --limit 8; \
 	$(BIN)/popreg audit verify; \
 	$(BIN)/popreg report --province 96 --year 2025 --out $${POPREG_DATA_DIR:-.popreg}/reports/ca-mau-2025.pdf; \
+	$(BIN)/popreg forecast --level province --code 96 --base-date 2025-12-31 --until 2035 --store; \
 	$(BIN)/popreg status; \
 	$(BIN)/python -c "from schemas.settings import Settings; s = Settings(); \
 	  print(f'The portal: {s.portal_url} (users ca-mau and national; passwords in {s.portal_password_file(\"<user>\")})')"; \

@@ -13,6 +13,8 @@ from datetime import date
 from typing import Annotated, Literal
 
 import typer
+from rich import box
+from rich.table import Table
 
 from infra.clickhouse import writer_client
 from popreg.commands.indicators import (
@@ -111,12 +113,41 @@ def forecast(
         for one, _, rows in runs
         for row in rows
     ]
-    show(COLUMNS, table, shape, f"{level} {code} from {day} ({units})")
     if shape is Format.table:
-        for one, prepared, _ in runs:
+        for one, prepared, rows in runs:
+            narrow(rows, f"{level} {code}, {one} variant, from {day} ({units})")
             console.print(describe(one, prepared))
+    else:
+        show(COLUMNS, table, shape, "")
     if keep:
         stored(data_dir, level, code, units, day, until, runs)
+
+
+def narrow(rows: tuple[YearRow, ...], title: str) -> None:
+    """One variant's years as a table that fits an 80-column terminal."""
+    table = Table(
+        title=title,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, 0, 0, 1),
+    )
+    headers = ("year", "total", "men", "women", "births", "deaths", "net mig.", "TFR")
+    for header in (*headers, "e0 m", "e0 f", "dep."):
+        table.add_column(header, justify="right", no_wrap=True)
+    for r in rows:
+        counts = (r.population, r.population_male, r.population_female, r.births, r.deaths)
+        table.add_row(
+            str(r.on.year) if (r.on.month, r.on.day) == (12, 31) else r.on.isoformat(),
+            *(f"{c:,.0f}" for c in counts),
+            f"{r.net_migration:+,.0f}",
+            f"{r.tfr:.2f}",
+            f"{r.e0_male:.1f}",
+            f"{r.e0_female:.1f}",
+            f"{r.dependency_ratio:.1f}",
+        )
+    console.print(table)
 
 
 def persons(shape: Format, *counts: float) -> tuple[float | int, ...]:

@@ -1,6 +1,5 @@
 """The ingest gateway served by uvicorn in a thread, on the test stack, for tests that
-speak HTTP to it (tests/test_collaborators.py; tests/test_gateway.py keeps its own
-copy of these helpers for now)."""
+speak HTTP to it (tests/test_gateway.py, tests/test_collaborators.py and the app's)."""
 
 from __future__ import annotations
 

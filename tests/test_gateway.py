@@ -8,30 +8,28 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import shutil
 import stat
-import threading
 import time
 import uuid
 from collections import defaultdict
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 
 from infra.ports import free_port
-from producers.gateway import create_app, issue_token, list_tokens, lookup, revoke_token
+from producers.gateway import issue_token, list_tokens, lookup, revoke_token
 from schemas.codec import DecodeError
 from schemas.models import EVENT_MODELS, Event
 from schemas.settings import GATEWAY_LOGIN, GatewaySettings, KafkaSettings, Settings
 from schemas.validation import parse_event
 from schemas.wire import Codec
 from tests.conftest import StackUnderTest
+from tests.gateway_server import client, running
+from tests.gateway_server import gateway_settings as shared_gateway_settings
 from tests.producing import publish
 from tests.samples import COMMUNE, SAMPLES, sample
 from tests.waiting import wait_projected
@@ -46,53 +44,9 @@ Landed = tuple[int, int, Event]  # partition, offset, the decoded event
 
 
 def gateway_settings(stack: StackUnderTest, data_dir: Path, **changes: Any) -> Settings:
-    """The stack's broker, topics and registry, with the gateway's own token file and
-    store (and a copy of the password of the registry login it checks authority with)."""
+    """The shared gateway's settings with this file's small limits."""
     limits = GatewaySettings(max_body_bytes=BODY_LIMIT, max_batch=MAX_BATCH)
-    password = stack.settings.login_password_file(GATEWAY_LOGIN)
-    if password.exists():
-        mine = data_dir / "secrets" / password.name
-        mine.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        shutil.copy2(password, mine)
-    return stack.settings.model_copy(update={"data_dir": data_dir, "gateway": limits, **changes})
-
-
-@contextmanager
-def running(settings: Settings, **options: Any) -> Iterator[str]:
-    """Serve `create_app(settings)` on a free loopback port; yield its base URL."""
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, **options), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name=f"gateway-{port}", daemon=True)
-    thread.start()
-    url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_healthy(url, thread)
-        yield url
-    finally:
-        server.should_exit = True
-        thread.join(60)
-        assert not thread.is_alive(), "the gateway did not stop"
-
-
-def wait_until_healthy(url: str, thread: threading.Thread, timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        assert thread.is_alive(), "the gateway stopped while starting"
-        try:
-            if httpx.get(f"{url}/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, f"{url}/healthz did not answer in {timeout_s} s"
-        time.sleep(0.05)
-
-
-def client(url: str, token: str | None) -> httpx.Client:
-    headers = {"Authorization": f"Bearer {token}"} if token is not None else {}
-    return httpx.Client(base_url=url, headers=headers, timeout=60.0)
+    return shared_gateway_settings(stack, data_dir, gateway=limits, **changes)
 
 
 def fresh(name: str = "BirthRegistered", **envelope: Any) -> dict[str, Any]:

@@ -168,10 +168,6 @@ def _side_by_side(
     return values
 
 
-def _monthly(values: dict[str, list[float | None]]) -> dict[str, list[float | None]]:
-    return {name: values[name] for name in MONTHLY}
-
-
 class Figures:
     """The analysts' client and a short-lived memory of answers."""
 
@@ -232,17 +228,17 @@ class Figures:
     def page(
         self, level: Level, code: str, period: str, years: range, month_of: int, units: Units
     ) -> UnitFigures:
-        """What a unit page shows of the indicators, from one grid: the period's figures,
-        each indicator's years (the sparklines) and the months of `month_of`."""
+        """What a unit page shows of the indicators: the period's figures and each
+        indicator's years (the sparklines) from one grid, the months of `month_of` from
+        the flows alone (the stocks' cost grows with their dates: twelve months' would
+        add thirteen)."""
         yearly = [str(y) for y in years]
-        monthly = _months(month_of)
-        asked = tuple(dict.fromkeys([period, *yearly, *monthly]))
-        found = self._grid(level, (code,), asked, units)
+        found = self._grid(level, (code,), tuple(dict.fromkeys([period, *yearly])), units)
         return UnitFigures(
             indicators=found[(code, period)],
             years=list(years),
             series=_side_by_side(found, code, yearly),
-            monthly=_monthly(_side_by_side(found, code, monthly)),
+            monthly=self.monthly(level, code, month_of, units),
         )
 
     def _over(
@@ -280,7 +276,13 @@ class Figures:
         self, level: Level, code: str, year: int, units: Units
     ) -> dict[str, list[float | None]]:
         """Births, deaths and moves in each month of a year."""
-        return _monthly(self._over(level, code, _months(year), units))
+        months = [Period.parse(m) for m in _months(year)]
+
+        def compute() -> dict[str, list[float | None]]:
+            found = queries.flow_grid(self.client, level, (code,), months, units)
+            return {name: [float(found[(code, m)][name]) for m in months] for name in MONTHLY}
+
+        return self._remember(("monthly", level, code, year, units), compute)
 
     def pyramid(self, level: Level, code: str, on: date, units: Units) -> list[PyramidGroup]:
         def compute() -> list[PyramidGroup]:

@@ -183,6 +183,33 @@ def indicator_grid(
     return found
 
 
+def flow_grid(
+    client: Client,
+    level: Level,
+    codes: Sequence[str],
+    periods: Sequence[Period],
+    units: Units = "as_was",
+) -> dict[tuple[str, Period], dict[str, Any]]:
+    """The flow part of `indicator_grid` alone (births, deaths, moves, ... as counted in
+    each period), keyed like it: what a monthly chart needs, without the stocks, whose
+    cost grows with the number of stock dates."""
+    if not codes or not periods:
+        raise ValueError("at least one unit and one period")
+    parameters = _unit(level, "", units) | {
+        "codes": [""] if level == "nation" else list(codes),
+        "starts": [p.start for p in periods],
+        "ends": [p.end for p in periods],
+    }
+    del parameters["code"]
+    result = client.query(view_query(GRID_PARTS[1]), parameters=parameters)
+    found = {}
+    for row in result.result_rows:
+        cells = dict(zip(result.column_names, row, strict=True))
+        code = codes[0] if level == "nation" else cells["unit"]
+        found[(code, periods[cells["period"] - 1])] = cells
+    return found
+
+
 def population_pyramid(
     client: Client, level: Level, code: str, on_date: date, units: Units = "as_was"
 ) -> list[PyramidRow]:

@@ -51,6 +51,7 @@ from projections.indicator_units import commune_rows, load_units, successor, suc
 from projections.indicators import (
     GRID_PARTS,
     PARTS,
+    flow_grid,
     indicator_grid,
     indicator_values,
     part_queries,
@@ -846,6 +847,29 @@ def test_the_grid_answers_each_cell_as_indicator_values(
                 ]
     assert not wrong, wrong
     assert compared > 1000  # real figures, not NaN against NaN
+
+
+def test_the_flows_alone_answer_as_the_grid(
+    warehouse: Warehouse,
+    province: tuple[list[Row], Reference],
+    province_team: tuple[list[Recording], list[Member]],
+) -> None:
+    """A monthly chart's flows without the stocks: the same counts as the whole grid."""
+    rows, _ = province
+    warehouse.hold(rows)
+    warehouse.hold_team(*province_team)
+    months = [Period.parse(f"2024-{m:02d}") for m in range(1, 13)]
+    new = sorted({c.code for c in UNITS.communes_of_province("96", date(2025, 7, 1))})
+    whole = indicator_grid(warehouse.client, "commune", new, months, "current")
+    flows = flow_grid(warehouse.client, "commune", new, months, "current")
+    assert set(flows) == set(whole)
+    compared = 0
+    for cell, figures in whole.items():
+        by_name = values(figures)
+        for name in ("births", "deaths", "in_migrants", "out_migrants"):
+            assert flows[cell][name] == by_name[name], (cell, name)
+            compared += flows[cell][name]
+    assert compared > 0
 
 
 def test_the_grid_views_answer_as_the_queries_popreg_sends(warehouse: Warehouse) -> None:

@@ -277,12 +277,14 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         period: str = "2025",
         on: date | None = None,
         units: UnitsQuery = "current",
+        lang: tables.Language = "vi",
     ) -> Response:
-        """One of a unit's tables as the page shows it, as CSV (UTF-8 with BOM) or XLSX."""
+        """One of a unit's tables as the page shows it, as CSV (UTF-8 with BOM) or XLSX;
+        units of measure in the page's language (`lang`)."""
         code = allowed(viewer, level, code)
         name = data.describe(level, code).unit.name
         found = await run_in_threadpool(
-            tables.export_table, figures, table, level, code, period, on, units, name
+            tables.export_table, figures, table, level, code, period, on, units, name, lang
         )
         body = to_csv(found.table) if fmt == "csv" else to_xlsx(found.table)
         return download(body, MEDIA[fmt], f"{found.filename}.{fmt}")

@@ -9,6 +9,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from typing import Literal
 
 from portal.data import MONTHLY, Figures
 from portal.exports import Cell, Table
@@ -32,6 +33,7 @@ class Export:
 
 
 PROVINCE_KINDS = ("Tỉnh ", "Thành phố ")
+Language = Literal["vi", "en"]
 TABLE_SLUGS = {
     "indicators": "chi-tieu",
     "pyramid": "thap-dan-so",
@@ -50,13 +52,15 @@ def export_table(
     on: date | None,
     units_of: Units,
     name: str,
+    language: Language = "vi",
 ) -> Export:
-    """One of a unit page's tables, with the figures the page shows, as a `Table`."""
+    """One of a unit page's tables, with the figures the page shows (and its units in
+    the page's language), as a `Table`."""
     title = f"{name} {period}"
     rows: list[list[Cell]]
     if table == "indicators":
         found = figures.indicators(level, code, period, units_of)
-        rows = [[f.indicator, f.value, f.unit] for f in found]
+        rows = [[f.indicator, f.value, f.unit_vi if language == "vi" else f.unit] for f in found]
         made = Table(f"Chỉ tiêu {title}", ["indicator", "value", "unit"], rows)
         return Export(made, f"{slug(name)}-{slug(period)}-{TABLE_SLUGS[table]}")
     if table == "pyramid":

@@ -89,7 +89,7 @@ function linkDownloads() {
   for (const [table, extra] of Object.entries(asked)) {
     for (const format of ["csv", "xlsx"]) {
       const id = `${table}${format === "csv" ? "Csv" : "Xlsx"}`;
-      el(id).href = `/api/export/${table}.${format}?${unitQuery}&${extra}`;
+      el(id).href = `/api/export/${table}.${format}?${unitQuery}&${extra}&lang=${language()}`;
       el(id).setAttribute("download", "");
     }
   }

@@ -133,10 +133,16 @@ def larger(level: Level, code: str) -> tuple[Level, str] | None:
 
 
 def prepare(
-    client: Any, level: Level, code: str, base_date: date, units: Units, variant: Variant
-) -> Prepared:
-    """The unit's assumptions for one variant, with those of the units above it as
-    standards, measured over the same window."""
+    client: Any,
+    level: Level,
+    code: str,
+    base_date: date,
+    units: Units,
+    variants: tuple[Variant, ...],
+) -> dict[Variant, Prepared]:
+    """The unit's assumptions for each of `variants`, with those of the units above it
+    as standards, measured once over the same window (the variants differ only in
+    their fertility)."""
     own = measured(client, level, code, base_date, units)
     chain: list[tuple[Level, str]] = []
     above = larger(level, code)
@@ -155,15 +161,20 @@ def prepare(
             srb, srb_from = upper.srb, standard
     if tables is None and (tables := top_standards(own.window)) is not None:
         standard = "model standard (docs/forecasts.md)"
-    assumptions, own_mortality = assumptions_from_window(
-        own.window,
-        variant=variant,
-        standard_male=None if tables is None else tables[0],
-        standard_female=None if tables is None else tables[1],
-        srb=srb,
-        net_migration_only=level == "commune",
-    )
-    return Prepared(own.base, assumptions, own_mortality, standard, srb_from if srb else "")
+    found = {}
+    for variant in variants:
+        assumptions, own_mortality = assumptions_from_window(
+            own.window,
+            variant=variant,
+            standard_male=None if tables is None else tables[0],
+            standard_female=None if tables is None else tables[1],
+            srb=srb,
+            net_migration_only=level == "commune",
+        )
+        found[variant] = Prepared(
+            own.base, assumptions, own_mortality, standard, srb_from if srb else ""
+        )
+    return found
 
 
 def top_standards(window: BaseWindow) -> tuple[LifeTable, LifeTable] | None:

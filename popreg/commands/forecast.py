@@ -84,8 +84,8 @@ def forecast(
     runs: list[tuple[Variant, Prepared, tuple[YearRow, ...]]] = []
     with analyst(data_dir) as client:
         try:
-            for one in chosen:
-                prepared = prepare(client, _level(level), code, day, _units(units), one)
+            prepared_by = prepare(client, _level(level), code, day, _units(units), chosen)
+            for one, prepared in prepared_by.items():
                 if prepared.base.population.total() <= 0:
                     raise fail(f"{level} {code} has no residents on {day}: nothing to project")
                 rows = yearly(project(prepared.base, prepared.assumptions, until), until)

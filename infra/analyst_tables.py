@@ -33,6 +33,20 @@ ROW_LEVEL_TABLES = frozenset(
         "population_stock_deltas",  # birth dates to ~a month, summed by day of change
         "population_stock_filler",  # the materialized view writing it
         "population_stock_missing",  # a view over both
+        # the vital events by commune and month (or day) with what the figures count by:
+        # a small commune's cells are single events
+        "vital_event_months",
+        "vital_event_months_of",
+        "vital_event_months_filler",
+        "vital_event_months_missing",
+        "vital_recorded_months",
+        "vital_recorded_months_of",
+        "vital_recorded_months_filler",
+        "vital_recorded_months_missing",
+        "online_recorded_days",
+        "online_recorded_days_of",
+        "online_recorded_days_filler",
+        "online_recorded_days_missing",
         "rejections",  # one row per refused event, with its dates and commune
         "recordings",  # one row per event: who recorded it, where, when, how
         "collaborators",  # one row per collaborator's account

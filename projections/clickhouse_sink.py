@@ -30,7 +30,12 @@ CHUNK = 50_000  # rows a request at most: the embedded host holds a request whol
 NO_QUOTES = "SETTINGS output_format_json_quote_64bit_integers = 0"
 # Tables ClickHouse fills from the row tables (001_indicator_tables.sql), with the view
 # that says what each lacks: a crash between an insert and its view's leaves it short.
-DERIVED = {"population_stock_deltas": "population_stock_missing"}
+DERIVED = {
+    "population_stock_deltas": "population_stock_missing",
+    "vital_event_months": "vital_event_months_missing",
+    "vital_recorded_months": "vital_recorded_months_missing",
+    "online_recorded_days": "online_recorded_days_missing",
+}
 
 
 def canonical(value: Any) -> Any:

@@ -31,7 +31,7 @@ from producers.synth.config import (
     REALISTIC_VOID_RATE,
 )
 from projections.clickhouse_schema import SQL_DIR, migrate, statements
-from projections.clickhouse_sink import IndicatorSink
+from projections.clickhouse_sink import DERIVED, IndicatorSink
 from projections.collaborator_roster import load_roster
 from projections.domain.indicator_catalog import (
     COUNTS,
@@ -605,34 +605,43 @@ def test_stocks_read_from_coarsened_dates_count_by_the_day(warehouse: Warehouse)
     assert not wrong
 
 
-def test_settle_adds_what_the_stock_table_lacks(
+def test_settle_adds_what_the_derived_tables_lack(
     warehouse: Warehouse,
     province: tuple[list[Row], Reference],
     province_team: tuple[list[Recording], list[Member]],
 ) -> None:
-    """A crash between an insert and its view's leaves population_stock_deltas short
-    (or, the insert retried, long): settle makes it the deltas summed again."""
+    """A crash between an insert and its views' leaves a derived table (the deltas or
+    events summed) short, or, the insert retried, long: settle makes each its row table
+    summed again, and the figures come out as before."""
     rows, reference = province
     warehouse.hold(rows)
     warehouse.hold_team(*province_team)
     warehouse.changed()
     client, sink = warehouse.client, IndicatorSink(warehouse.client, "tests", "tests")
-    missing = "SELECT count() FROM popreg.population_stock_missing"
-    assert client.command(missing) == 0
     assert sink.settle() == 0
-    held = client.command("SELECT count() FROM popreg.population_stock_deltas")
-    client.command("TRUNCATE TABLE popreg.population_stock_deltas")
+    held = {}
+    for table, missing in DERIVED.items():
+        assert client.command(f"SELECT count() FROM popreg.{missing}") == 0, table
+        client.command(f"TRUNCATE TABLE popreg.{table}")
+        held[table] = client.command(f"SELECT count() FROM popreg.{missing}")
+        assert held[table] > 0, table
+    # one table long as well as short: a row no delta makes
     client.command(
         "INSERT INTO popreg.population_stock_deltas (commune_code, sex, marital_status,"
         f" birth_key, on_key, delta) VALUES ('{A}', 'MALE', 'MARRIED', '1990-01-02',"
         " '2024-01-01', 7)"
     )
-    assert client.command(missing) == held + 1
-    assert sink.settle() == held + 1
-    assert client.command(missing) == 0
-    period = Period.parse("2025")
-    found = indicator_values(client, "province", "96", period)
-    assert not differences(found, reference.indicator_values("province", "96", period))
+    lacking = {t: client.command(f"SELECT count() FROM popreg.{m}") for t, m in DERIVED.items()}
+    assert lacking == {t: n + (t == "population_stock_deltas") for t, n in held.items()}
+    assert sink.settle() == sum(lacking.values())
+    for table, missing in DERIVED.items():
+        assert client.command(f"SELECT count() FROM popreg.{missing}") == 0, table
+    for text in ("2025", "2024-Q3"):
+        period = Period.parse(text)
+        found = indicator_values(client, "province", "96", period)
+        assert not differences(found, reference.indicator_values("province", "96", period))
+        grid = indicator_grid(client, "province", ["96"], [period], "as_was")[("96", period)]
+        assert not differences(grid, reference.indicator_values("province", "96", period))
 
 
 def test_split_commune_maps_onto_one_successor(warehouse: Warehouse) -> None:

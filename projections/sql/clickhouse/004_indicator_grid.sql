@@ -89,12 +89,13 @@ WITH
 
     -- Residents of each unit on each stock date by age group and sex. The deltas are
     -- first summed by what decides where and when they count (their code, which stock
-    -- dates they are dated by, which side of the reform) so that the stock dates are
-    -- taken over far fewer rows.
+    -- dates they are dated by, which side of the reform), then by the units they land in
+    -- before and from the reform (a commune's code lands in the same unit on every day
+    -- on one side of it), so that the stock dates are taken over far fewer rows.
     residents AS (
         SELECT
             day,
-            unit_on(after_row, day, l.after, l.before, l.mapped) AS unit,
+            if(day >= reform, unit_late, unit_early) AS unit,
             age_group_on(birth_year, birth_rank, day) AS age_group,
             sex_code,
             sum(net) AS persons,
@@ -103,21 +104,29 @@ WITH
         FROM
         (
             SELECT
-                commune_code,
-                toInt32(toYear(birth_key)) AS birth_year,
-                arrayCount(m -> m < month_day(birth_key), month_days) AS birth_rank,
-                multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
-                on_key >= reform AS after_row,
-                -- the first stock date the delta is dated by: it counts on that and after
-                arrayFirstIndex(d -> d >= on_key, days) AS first_counted,
-                sum(delta) AS net,
-                sumIf(delta, marital_status = 'NEVER_MARRIED') AS net_single,
-                sumIf(delta, marital_status != 'UNKNOWN') AS net_known
-            FROM popreg.population_stock_deltas
-            WHERE on_key <= last_day AND (everywhere OR commune_code IN (SELECT code FROM landing))
-            GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
-        ) AS r
-        LEFT JOIN landing AS l ON l.code = r.commune_code
+                unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
+                unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
+                birth_year, birth_rank, sex_code, first_counted,
+                sum(net) AS net, sum(net_single) AS net_single, sum(net_known) AS net_known
+            FROM
+            (
+                SELECT
+                    commune_code,
+                    toInt32(toYear(birth_key)) AS birth_year,
+                    arrayCount(m -> m < month_day(birth_key), month_days) AS birth_rank,
+                    multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
+                    on_key >= reform AS after_row,
+                    arrayFirstIndex(d -> d >= on_key, days) AS first_counted,
+                    sum(delta) AS net,
+                    sumIf(delta, marital_status = 'NEVER_MARRIED') AS net_single,
+                    sumIf(delta, marital_status != 'UNKNOWN') AS net_known
+                FROM popreg.population_stock_deltas
+                WHERE on_key <= last_day AND (everywhere OR commune_code IN (SELECT code FROM landing))
+                GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
+            ) AS r
+            LEFT JOIN landing AS l ON l.code = r.commune_code
+            GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
+        ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
         WHERE everywhere OR unit != ''
         GROUP BY day, unit, age_group, sex_code
@@ -188,19 +197,26 @@ WITH
 
     -- households of each unit on each stock date, summed as the residents are
     household_days AS (
-        SELECT day, unit_on(after_row, day, l.after, l.before, l.mapped) AS unit,
-               sum(net) AS count
+        SELECT day, if(day >= reform, unit_late, unit_early) AS unit, sum(net) AS count
         FROM
         (
-            SELECT commune_code,
-                   on_date >= reform AS after_row,
-                   arrayFirstIndex(d -> d >= on_date, days) AS first_counted,
-                   sum(delta) AS net
-            FROM popreg.household_deltas
-            WHERE on_date <= last_day AND (everywhere OR commune_code IN (SELECT code FROM landing))
-            GROUP BY commune_code, after_row, first_counted
-        ) AS r
-        LEFT JOIN landing AS l ON l.code = r.commune_code
+            SELECT unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
+                   unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
+                   first_counted, sum(net) AS net
+            FROM
+            (
+                SELECT commune_code,
+                       on_date >= reform AS after_row,
+                       arrayFirstIndex(d -> d >= on_date, days) AS first_counted,
+                       sum(delta) AS net
+                FROM popreg.household_deltas
+                WHERE on_date <= last_day
+                  AND (everywhere OR commune_code IN (SELECT code FROM landing))
+                GROUP BY commune_code, after_row, first_counted
+            ) AS r
+            LEFT JOIN landing AS l ON l.code = r.commune_code
+            GROUP BY unit_early, unit_late, first_counted
+        ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
         WHERE everywhere OR unit != ''
         GROUP BY day, unit
@@ -240,31 +256,12 @@ ORDER BY unit, period
 SETTINGS join_use_nulls = 0;
 
 CREATE OR REPLACE VIEW popreg.indicator_flow_grid AS
+-- From the events summed by month and day (001: vital_event_months, vital_recorded_months,
+-- online_recorded_days), not the events. The parameters are written out where they are
+-- used rather than named once in the WITH list: ClickHouse analyses a named expression
+-- again wherever it is used, and in this query that analysis cost more than the reading.
 WITH
-    {level:String} AS p_level,
-    {codes:Array(String)} AS p_codes,
-    {units:String} AS p_units,
-    {starts:Array(Date32)} AS p_starts,
-    {ends:Array(Date32)} AS p_ends,
-    toDate32('2025-07-01') AS reform,
-    [15, 20, 25, 30, 35, 40, 45] AS fertile_groups,
-    p_level = 'nation' AS everywhere,
-    arrayEnumerate(p_starts) AS periods,
-    arrayMap((s, e) -> dateDiff('month', s, e + 1), p_starts, p_ends) AS months,
-    -- a recorded date is the date in Vietnam: recorded in a period = in [from, to)
-    arrayMap(s -> toDateTime64(s, 3, 'Asia/Ho_Chi_Minh'), p_starts) AS recorded_from,
-    arrayMap(e -> toDateTime64(e + 1, 3, 'Asia/Ho_Chi_Minh'), p_ends) AS recorded_to,
-    -- communes online count what was recorded in the 30 days to a period's last day
-    arrayMap(e -> toDateTime64(e - 29, 3, 'Asia/Ho_Chi_Minh'), p_ends) AS online_from,
-    -- the unit an event lands in, from its code's units by reading (`landing`): it is
-    -- read in the units in force on the day it occurred ('' where it lands in none of
-    -- the units asked for; the nation takes every event)
-    (occurred_on, after, before, mapped) -> if(everywhere, '', if(occurred_on >= reform, after,
-        if(p_units = 'current', mapped, before))) AS unit_on,
-
-    -- Each code's unit by reading, among the units asked for. Looked up by a join: as
-    -- constant arrays in the query (up to ten thousand codes), the analysis cost more
-    -- than the reading.
+    -- each code's unit by reading, among the units asked for, as in the stocks above
     landing AS (
         SELECT code, anyIf(unit, reading = 'after') AS after,
                anyIf(unit, reading = 'before') AS before,
@@ -273,162 +270,133 @@ WITH
         WHERE level = {level:String} AND unit IN {codes:Array(String)}
         GROUP BY code
     ),
-
     checks AS (
         SELECT
-            throwIf(p_level NOT IN ('commune', 'province', 'nation'),
+            throwIf({level:String} NOT IN ('commune', 'province', 'nation'),
                     'level is commune, province or nation')
-            + throwIf(p_units NOT IN ('as_was', 'current'), 'units is as_was or current')
-            + throwIf(length(p_starts) = 0 OR length(p_starts) != length(p_ends),
+            + throwIf({units:String} NOT IN ('as_was', 'current'), 'units is as_was or current')
+            + throwIf(length({starts:Array(Date32)}) = 0
+                      OR length({starts:Array(Date32)}) != length({ends:Array(Date32)}),
                       'starts and ends are the periods side by side')
-            + throwIf(arrayExists((s, e, m) -> toDayOfMonth(s) != 1 OR toDayOfMonth(e + 1) != 1
-                                  OR m < 1, p_starts, p_ends, months),
+            + throwIf(arrayExists((s, e) -> toDayOfMonth(s) != 1 OR toDayOfMonth(e + 1) != 1 OR e < s,
+                                  {starts:Array(Date32)}, {ends:Array(Date32)}),
                       'a period runs from the first day of a month to the last day of a month')
             AS failed
     ),
-
-    -- Each unit's vital events that occurred or were recorded in each period, and the
-    -- registration delays of those recorded in it with a positive net count, in order
-    flows AS (
-        SELECT
-            *,
-            1 AS found,
-            arrayFilter(d -> d.2 > 0, arrayZip(by_delay.1, by_delay.2)) AS delays,
-            arraySum(arrayMap(d -> d.2, delays)) AS registered_total,
-            if(registered_total = 0, nan, toFloat64(delays[arrayFirstIndex(
-                c -> c >= intDiv(registered_total + 1, 2), arrayCumSum(arrayMap(d -> d.2, delays)))].1))
-                AS median_delay,
-            if(registered_total = 0, nan,
-               arraySum(arrayMap(d -> if(d.1 <= 30, d.2, 0), delays)) / registered_total * 100)
-                AS within_30_days
+    -- Each unit's vital events that occurred in each period. An event lands in the units
+    -- in force on the day it occurred ('' where none of the units asked for; the nation
+    -- takes every event); a move counts where its other commune lands elsewhere.
+    occurred AS (
+        SELECT unit, period,
+            sumIf(events, event_type = 'BirthRegistered') AS births,
+            sumIf(events, event_type = 'BirthRegistered' AND sex = 'MALE') AS births_male,
+            sumIf(events, event_type = 'BirthRegistered' AND sex = 'FEMALE') AS births_female,
+            sumForEachIf(arrayMap(g -> events * (mother_group = g), [15, 20, 25, 30, 35, 40, 45]),
+                         event_type = 'BirthRegistered') AS births_by_group,
+            sumIf(events, event_type = 'DeathRegistered') AS deaths,
+            sumIf(events, event_type = 'DeathRegistered' AND age_band = 0) AS infant_deaths,
+            sumIf(events, event_type = 'DeathRegistered' AND age_band <= 1) AS under5_deaths,
+            sumIf(events, event_type = 'MarriageRegistered') AS marriages,
+            sumIf(events, event_type = 'DivorceRegistered') AS divorces,
+            sumIf(persons, event_type = 'MovedIn' AND crosses) AS in_migrants,
+            sumIf(persons, event_type = 'MovedOut' AND crosses) AS out_migrants
         FROM
         (
-            SELECT
-                unit,
-                period,
-                sumIf(sign, occurred AND birth) AS births,
-                sumIf(sign, occurred AND birth AND male) AS births_male,
-                sumIf(sign, occurred AND birth AND female) AS births_female,
-                arrayResize(sumForEachIf(arrayMap(
-                    g -> sign * (intDiv(ifNull(mother_age, -1), 5) * 5 = g), fertile_groups),
-                    occurred AND birth), 7) AS births_by_group,
-                sumIf(sign, occurred AND death) AS deaths,
-                sumIf(sign, occurred AND death AND infant) AS infant_deaths,
-                sumIf(sign, occurred AND death AND under5) AS under5_deaths,
-                sumIf(sign, occurred AND marriage) AS marriages,
-                sumIf(sign, occurred AND divorce) AS divorces,
-                sumIf(persons * sign, occurred AND moved_in AND crosses) AS in_migrants,
-                sumIf(persons * sign, occurred AND moved_out AND crosses) AS out_migrants,
-                sumIf(sign, recorded) AS recorded_vital,
-                sumIf(sign, recorded AND mobile) AS recorded_mobile,
-                sumMapIf([delay_days], [toInt64(sign)], recorded) AS by_delay
-            FROM
-            (
-                SELECT
-                    unit,
-                    period,
-                    sign,
-                    persons,
-                    delay_days,
-                    mother_age,
-                    event_type = 'BirthRegistered' AS birth,
-                    event_type = 'DeathRegistered' AS death,
-                    event_type = 'MarriageRegistered' AS marriage,
-                    event_type = 'DivorceRegistered' AS divorce,
-                    event_type = 'MovedIn' AS moved_in,
-                    event_type = 'MovedOut' AS moved_out,
-                    sex = 'MALE' AS male,
-                    sex = 'FEMALE' AS female,
-                    age < 1 AS infant,
-                    age < 5 AS under5,
-                    channel = 'MOBILE' AS mobile,
-                    occurred_on BETWEEN p_starts[period] AND p_ends[period] AS occurred,
-                    recorded_at >= recorded_from[period] AND recorded_at < recorded_to[period]
-                        AS recorded,
-                    -- a move from or to a place outside the unit
-                    other_commune = '' OR other_unit != unit AS crosses
-                FROM
-                (
-                    SELECT
-                        e.*,
-                        unit_on(e.occurred_on, l.after, l.before, l.mapped) AS unit,
-                        unit_on(e.occurred_on, o.after, o.before, o.mapped) AS other_unit
-                    FROM
-                    (
-                        SELECT *
-                        FROM popreg.vital_events
-                        WHERE event_type IN ('BirthRegistered', 'DeathRegistered',
-                                             'MarriageRegistered', 'DivorceRegistered',
-                                             'MovedIn', 'MovedOut')
-                          AND (everywhere OR commune_code IN (SELECT code FROM landing))
-                          AND (occurred_on BETWEEN arrayMin(p_starts) AND arrayMax(p_ends)
-                               OR (recorded_at >= arrayMin(recorded_from)
-                                   AND recorded_at < arrayMax(recorded_to)))
-                    ) AS e
-                    LEFT JOIN landing AS l ON l.code = e.commune_code
-                    LEFT JOIN landing AS o ON o.code = e.other_commune
-                    WHERE everywhere OR unit != ''
-                )
-                ARRAY JOIN arrayFilter(i -> occurred_on BETWEEN p_starts[i] AND p_ends[i]
-                    OR (recorded_at >= recorded_from[i] AND recorded_at < recorded_to[i]),
-                    periods) AS period
-            )
-            GROUP BY unit, period
+            SELECT m.*,
+                   if({level:String} = 'nation', '', if(occurred_month >= toDate32('2025-07-01'), l.after,
+                      if({units:String} = 'current', l.mapped, l.before))) AS unit,
+                   other_commune = '' OR unit != if({level:String} = 'nation', '',
+                      if(occurred_month >= toDate32('2025-07-01'), o.after,
+                         if({units:String} = 'current', o.mapped, o.before))) AS crosses
+            FROM popreg.vital_event_months AS m
+            LEFT JOIN landing AS l ON l.code = m.commune_code
+            LEFT JOIN landing AS o ON o.code = m.other_commune
+            WHERE occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+              AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
         )
+        ARRAY JOIN arrayFilter(i -> occurred_month BETWEEN {starts:Array(Date32)}[i] AND {ends:Array(Date32)}[i],
+                               arrayEnumerate({starts:Array(Date32)})) AS period
+        WHERE {level:String} = 'nation' OR unit != ''
+        GROUP BY unit, period
     ),
-
+    -- The events recorded in each period, and the registration delays of those with a
+    -- positive net count, in order
+    recorded AS (
+        SELECT unit, period, 1 AS found, sum(events) AS recorded_vital,
+               sumIf(events, channel = 'MOBILE') AS recorded_mobile,
+               sumMap([delay_days], [events]) AS by_delay,
+               arrayFilter(d -> d.2 > 0, arrayZip(by_delay.1, by_delay.2)) AS delays,
+               arraySum(arrayMap(d -> d.2, delays)) AS registered_total,
+               if(registered_total = 0, nan, toFloat64(delays[arrayFirstIndex(
+                   c -> c >= intDiv(registered_total + 1, 2), arrayCumSum(arrayMap(d -> d.2, delays)))].1))
+                   AS median_delay,
+               if(registered_total = 0, nan,
+                  arraySum(arrayMap(d -> if(d.1 <= 30, d.2, 0), delays)) / registered_total * 100)
+                   AS within_30_days
+        FROM
+        (
+            SELECT m.*,
+                   if({level:String} = 'nation', '', if(after_reform = 1, l.after,
+                      if({units:String} = 'current', l.mapped, l.before))) AS unit
+            FROM popreg.vital_recorded_months AS m
+            LEFT JOIN landing AS l ON l.code = m.commune_code
+            WHERE recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+              AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
+        )
+        ARRAY JOIN arrayFilter(i -> recorded_month BETWEEN {starts:Array(Date32)}[i] AND {ends:Array(Date32)}[i],
+                               arrayEnumerate({starts:Array(Date32)})) AS period
+        WHERE {level:String} = 'nation' OR unit != ''
+        GROUP BY unit, period
+    ),
     -- Communes online: each unit's communes in force on each period's last day (today's,
     -- for current units), and those among them where the net events recorded online in
     -- the 30 days to it are positive, each event placed in the units in force on that
     -- day, as in 003.
-    in_force AS (
-        SELECT unit, period, commune_code
-        FROM
-        (
-            SELECT commune_code, regime,
-                   if(everywhere, '', if(p_level = 'province', province_code, commune_code))
-                       AS unit
-            FROM popreg.communes
-            WHERE everywhere OR unit IN p_codes
-        )
-        ARRAY JOIN arrayFilter(
-            i -> regime = if(p_units = 'current' OR p_ends[i] >= reform, 'after', 'before'),
-            periods) AS period
-    ),
-    recorded_online AS (
-        SELECT e.period AS period, p.unit AS commune_code, sum(e.recorded) AS recorded
-        FROM
-        (
-            SELECT
-                commune_code,
-                period,
-                if(occurred_on >= reform, 'after',
-                   if(p_units = 'current' OR p_ends[period] >= reform, 'before_mapped', 'before'))
-                    AS reading,
-                sum(sign) AS recorded
-            FROM popreg.vital_events
-            ARRAY JOIN arrayFilter(
-                i -> recorded_at >= online_from[i] AND recorded_at < recorded_to[i], periods)
-                AS period
-            WHERE channel IN ('MOBILE', 'WEB')
-              AND recorded_at >= arrayMin(online_from)
-              AND recorded_at < arrayMax(recorded_to)
-              AND (everywhere OR commune_code IN (SELECT code FROM landing))
-            GROUP BY commune_code, period, reading
-        ) AS e
-        INNER JOIN popreg.unit_places AS p ON p.code = e.commune_code AND p.reading = e.reading
-        WHERE p.level = 'commune'
-        GROUP BY period, commune_code
-    ),
     online AS (
-        SELECT f.unit AS unit, f.period AS period, count() AS communes,
-               countIf(o.recorded > 0) AS communes_online
-        FROM in_force AS f
-        LEFT JOIN recorded_online AS o
-            ON o.commune_code = f.commune_code AND o.period = f.period
-        GROUP BY f.unit, f.period
+        SELECT unit, period, count() AS communes, countIf(recorded > 0) AS communes_online
+        FROM
+        (
+            SELECT f.unit AS unit, f.period AS period, f.commune_code AS commune_code, o.recorded AS recorded
+            FROM
+            (
+                SELECT unit, period, commune_code
+                FROM
+                (
+                    SELECT commune_code, regime,
+                           if({level:String} = 'nation', '',
+                              if({level:String} = 'province', province_code, commune_code)) AS unit
+                    FROM popreg.communes
+                    WHERE {level:String} = 'nation' OR unit IN {codes:Array(String)}
+                )
+                ARRAY JOIN arrayFilter(i -> regime = if({units:String} = 'current'
+                    OR {ends:Array(Date32)}[i] >= toDate32('2025-07-01'), 'after', 'before'),
+                    arrayEnumerate({starts:Array(Date32)})) AS period
+            ) AS f
+            LEFT JOIN
+            (
+                SELECT e.period AS period, p.unit AS commune_code, sum(e.recorded) AS recorded
+                FROM
+                (
+                    SELECT commune_code, period,
+                           if(after_reform = 1, 'after',
+                              if({units:String} = 'current' OR {ends:Array(Date32)}[period] >= toDate32('2025-07-01'),
+                                 'before_mapped', 'before')) AS reading,
+                           sum(events) AS recorded
+                    FROM popreg.online_recorded_days
+                    ARRAY JOIN arrayFilter(
+                        i -> recorded_day BETWEEN {ends:Array(Date32)}[i] - 29 AND {ends:Array(Date32)}[i],
+                        arrayEnumerate({starts:Array(Date32)})) AS period
+                    WHERE recorded_day BETWEEN arrayMin({ends:Array(Date32)}) - 29 AND arrayMax({ends:Array(Date32)})
+                      AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
+                    GROUP BY commune_code, period, reading
+                ) AS e
+                INNER JOIN popreg.unit_places AS p ON p.code = e.commune_code AND p.reading = e.reading
+                WHERE p.level = 'commune'
+                GROUP BY period, commune_code
+            ) AS o ON o.commune_code = f.commune_code AND o.period = f.period
+        )
+        GROUP BY unit, period
     ),
-
     -- Collaborators of each unit on each period's last day, and those who recorded from a
     -- phone in the 30 days to it, as in 003 (accounts belong to today's communes)
     team AS (
@@ -439,36 +407,38 @@ WITH
             SELECT unit, collaborator_key, period
             FROM
             (
-                SELECT if(everywhere, '', l.after) AS unit, c.collaborator_key AS collaborator_key,
+                SELECT if({level:String} = 'nation', '', l.after) AS unit,
+                       c.collaborator_key AS collaborator_key,
                        c.enrolled_on AS enrolled_on, c.revoked_on AS revoked_on
                 FROM popreg.collaborators AS c
                 LEFT JOIN landing AS l ON l.code = c.commune_code
-                WHERE everywhere OR l.after != ''
+                WHERE {level:String} = 'nation' OR l.after != ''
             )
             ARRAY JOIN arrayFilter(
-                i -> enrolled_on <= p_ends[i] AND (revoked_on IS NULL OR revoked_on > p_ends[i]),
-                periods) AS period
+                i -> enrolled_on <= {ends:Array(Date32)}[i]
+                     AND (revoked_on IS NULL OR revoked_on > {ends:Array(Date32)}[i]),
+                arrayEnumerate({starts:Array(Date32)})) AS period
         ) AS m
         LEFT JOIN
         (
             SELECT DISTINCT reporter_key, period, 1 AS hit
             FROM popreg.recordings
             ARRAY JOIN arrayFilter(
-                i -> recorded_at >= online_from[i] AND recorded_at < recorded_to[i], periods)
-                AS period
+                i -> recorded_at >= toDateTime64({ends:Array(Date32)}[i] - 29, 3, 'Asia/Ho_Chi_Minh')
+                     AND recorded_at < toDateTime64({ends:Array(Date32)}[i] + 1, 3, 'Asia/Ho_Chi_Minh'),
+                arrayEnumerate({starts:Array(Date32)})) AS period
             WHERE channel = 'MOBILE'
-              AND recorded_at >= arrayMin(online_from)
-              AND recorded_at < arrayMax(recorded_to)
+              AND recorded_at >= toDateTime64(arrayMin({ends:Array(Date32)}) - 29, 3, 'Asia/Ho_Chi_Minh')
+              AND recorded_at < toDateTime64(arrayMax({ends:Array(Date32)}) + 1, 3, 'Asia/Ho_Chi_Minh')
         ) AS r ON r.reporter_key = m.collaborator_key AND r.period = m.period
         GROUP BY m.unit, m.period
     ),
-
+    -- every unit and period, so that a unit without a row still has its zeros
     grid AS (
         SELECT unit, period
-        FROM (SELECT arrayJoin(if(everywhere, [''], p_codes)) AS unit)
-        ARRAY JOIN periods AS period
+        FROM (SELECT arrayJoin(if({level:String} = 'nation', [''], {codes:Array(String)})) AS unit)
+        ARRAY JOIN arrayEnumerate({starts:Array(Date32)}) AS period
     )
-
 SELECT
     grid.unit AS unit,
     grid.period AS period,
@@ -476,13 +446,14 @@ SELECT
     births, births_male, births_female, deaths, infant_deaths, under5_deaths, marriages,
     divorces, in_migrants, out_migrants, recorded_vital, recorded_mobile, communes,
     communes_online,
-    -- a unit without events has no flows row: no delays, as in 003
+    -- a unit without events has no recorded row: no delays, as in 003
     arrayResize(births_by_group, 7) AS births_by_group,
     if(found = 1, median_delay, nan) AS median_delay,
     if(found = 1, within_30_days, nan) AS within_30_days
 FROM grid
 CROSS JOIN checks
-LEFT JOIN flows USING (unit, period)
+LEFT JOIN occurred USING (unit, period)
+LEFT JOIN recorded USING (unit, period)
 LEFT JOIN online USING (unit, period)
 LEFT JOIN team USING (unit, period)
 ORDER BY unit, period

@@ -47,6 +47,17 @@ ROW_LEVEL_TABLES = frozenset(
         "online_recorded_days_of",
         "online_recorded_days_filler",
         "online_recorded_days_missing",
+        # the same by province (a province's cells are still small: one village's births)
+        *(
+            f"{table}{suffix}"
+            for table in (
+                "population_year_sums",
+                "household_year_sums",
+                "vital_event_province_months",
+                "vital_recorded_province_months",
+            )
+            for suffix in ("", "_filler", "_of", "_missing")
+        ),
         "rejections",  # one row per refused event, with its dates and commune
         "recordings",  # one row per event: who recorded it, where, when, how
         "collaborators",  # one row per collaborator's account
@@ -63,7 +74,7 @@ _FORMAT = re.compile(r" FORMAT \w+$")  # how the client asks for the answer, not
 def popreg_queries() -> list[str]:
     """The statements popreg itself sends through the analysts' endpoint that name row
     tables: the views' SELECTs, `indicator_values`' parts, the freshness poll."""
-    from projections.indicators import ARRIVED, GRID_PARTS, part_queries, view_query
+    from projections.indicators import ARRIVED, GRID_PARTS, part_queries, sent_query, view_query
 
     views = (
         "indicator_values",
@@ -72,7 +83,12 @@ def popreg_queries() -> list[str]:
         "rejections_by_reason",
         "forecast_window",
     )
-    return [*(view_query(v) for v in views), *part_queries().values(), ARRIVED]
+    return [
+        *(view_query(v) for v in views),
+        *(sent_query(v) for v in GRID_PARTS),
+        *part_queries().values(),
+        ARRIVED,
+    ]
 
 
 def published(normalise: Callable[[str], str]) -> frozenset[str]:

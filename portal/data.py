@@ -2,7 +2,7 @@
 `popreg indicators` and `popreg pyramid` (`projections/indicators.py`), through the
 analysts' read-only endpoint, and kept for a moment so that many open pages cost one
 query. No SQL of its own. One unit and period is `indicator_values`; many at once (a map's
-units, a unit's years or months) are one `indicator_grid`, which a test holds to it cell
+units, a unit's years and months) are one `indicator_grid`, which a test holds to it cell
 by cell.
 """
 
@@ -168,6 +168,13 @@ def _side_by_side(
     return values
 
 
+def _monthly(
+    flows: dict[tuple[str, Period], dict[str, Any]], code: str, months: list[Period]
+) -> dict[str, list[float | None]]:
+    """The monthly chart's counts, each a list over `months`."""
+    return {name: [float(flows[(code, m)][name]) for m in months] for name in MONTHLY}
+
+
 class Figures:
     """The analysts' client and a short-lived memory of answers."""
 
@@ -228,18 +235,28 @@ class Figures:
     def page(
         self, level: Level, code: str, period: str, years: range, month_of: int, units: Units
     ) -> UnitFigures:
-        """What a unit page shows of the indicators: the period's figures and each
-        indicator's years (the sparklines) from one grid, the months of `month_of` from
-        the flows alone (the stocks' cost grows with their dates: twelve months' would
-        add thirteen)."""
+        """What a unit page shows of the indicators: the period's figures, each
+        indicator's years (the sparklines) and the flows in the months of `month_of`, in
+        one grid whose flows take the months too (the stocks' cost grows with their
+        dates: twelve months' would add thirteen)."""
         yearly = [str(y) for y in years]
-        found = self._grid(level, (code,), tuple(dict.fromkeys([period, *yearly])), units)
-        return UnitFigures(
-            indicators=found[(code, period)],
-            years=list(years),
-            series=_side_by_side(found, code, yearly),
-            monthly=self.monthly(level, code, month_of, units),
-        )
+        periods = tuple(dict.fromkeys([period, *yearly]))
+        chosen = {Period.parse(p): p for p in periods}
+        months = [Period.parse(m) for m in _months(month_of)]
+
+        def compute() -> UnitFigures:
+            grid, flows = queries.grid_and_flows(
+                self.client, level, (code,), list(chosen), months, units
+            )
+            found = {(c, chosen[p]): _figures(v) for (c, p), v in grid.items()}
+            return UnitFigures(
+                indicators=found[(code, period)],
+                years=list(years),
+                series=_side_by_side(found, code, yearly),
+                monthly=_monthly(flows, code, months),
+            )
+
+        return self._remember(("page", level, code, periods, month_of, units), compute)
 
     def _over(
         self, level: Level, code: str, periods: list[str], units: Units
@@ -279,8 +296,9 @@ class Figures:
         months = [Period.parse(m) for m in _months(year)]
 
         def compute() -> dict[str, list[float | None]]:
-            found = queries.flow_grid(self.client, level, (code,), months, units)
-            return {name: [float(found[(code, m)][name]) for m in months] for name in MONTHLY}
+            return _monthly(
+                queries.flow_grid(self.client, level, (code,), months, units), code, months
+            )
 
         return self._remember(("monthly", level, code, year, units), compute)
 

@@ -35,6 +35,10 @@ DERIVED = {
     "vital_event_months": "vital_event_months_missing",
     "vital_recorded_months": "vital_recorded_months_missing",
     "online_recorded_days": "online_recorded_days_missing",
+    "population_year_sums": "population_year_sums_missing",
+    "household_year_sums": "household_year_sums_missing",
+    "vital_event_province_months": "vital_event_province_months_missing",
+    "vital_recorded_province_months": "vital_recorded_province_months_missing",
 }
 
 

@@ -62,7 +62,8 @@ def successor_rows(units: AdminUnits) -> list[dict[str, Any]]:
 
 def load_units(client: Client, units: AdminUnits) -> None:
     """Replace the unit tables' content with `units` (idempotent: TRUNCATE, then INSERT),
-    then `unit_places` from the `commune_places` view over them."""
+    then `unit_places` from the `commune_places` view over them, and `province_landing`
+    from that (what the province sums of 001_indicator_tables.sql are keyed by)."""
     for table, rows in (
         ("communes", commune_rows(units)),
         ("commune_successor", successor_rows(units)),
@@ -74,6 +75,13 @@ def load_units(client: Client, units: AdminUnits) -> None:
         "INSERT INTO popreg.unit_places (level, unit, reading, code)"
         " SELECT 'province', province, reading, code FROM popreg.commune_places"
         " UNION ALL SELECT 'commune', commune, reading, code FROM popreg.commune_places"
+    )
+    client.command("TRUNCATE TABLE popreg.province_landing")
+    client.command(
+        "INSERT INTO popreg.province_landing (code, after, before, mapped)"
+        " SELECT code, anyIf(unit, reading = 'after'), anyIf(unit, reading = 'before'),"
+        " anyIf(unit, reading = 'before_mapped') FROM popreg.unit_places"
+        " WHERE level = 'province' GROUP BY code"
     )
 
 

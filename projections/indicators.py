@@ -37,6 +37,7 @@ from projections.domain.indicator_catalog import (
     RejectionCount,
     Units,
 )
+from projections.domain.stock_dates import stock_dates
 
 VIEWS_SQL = SQL_DIR / "003_indicator_views.sql"
 GRID_SQL = SQL_DIR / "004_indicator_grid.sql"
@@ -60,6 +61,7 @@ _STRING_OR_COMMENT = re.compile(rf"({_STRING})|--[^\n]*")
 # the main SELECT
 _WITH_TOKEN = re.compile(rf"{_STRING}|[()\[\],]|\bSELECT\b")
 _CTE = re.compile(r"(\w+) AS \(")
+_ALIAS = re.compile(r"\bAS (\w+)\s*$")  # a WITH item naming an expression
 # The parts of indicator_values: the CTEs each needs and what it selects from them. Two,
 # of about equal cost (the stocks read the most rows; the flows and communes online
 # analyse the most), one a core on two cores: a third part would wait for a core and
@@ -97,6 +99,30 @@ def without_comments(sql: str) -> str:
     """`sql` with its `--` comments and blank lines removed, its strings untouched."""
     bare = _STRING_OR_COMMENT.sub(lambda m: m.group(1) or "", sql)
     return "\n".join(line.rstrip() for line in bare.splitlines() if line.strip())
+
+
+@cache
+def sent_query(name: str) -> str:
+    """What popreg sends for the view `name`: its SELECT, with the stock grid's derived
+    stock dates (`projections.domain.stock_dates`) as parameters instead of expressions."""
+    query = view_query(name)
+    if name != GRID_PARTS[0]:
+        return query
+    derived = stock_dates("province", [Period.parse("2025")]).parameters()
+    items, select = with_list(query)
+    for i, item in enumerate(items):
+        named = _ALIAS.search(item)
+        if named is not None and named.group(1) in derived:
+            kind, _ = derived[named.group(1)]
+            items[i] = f"{{d_{named.group(1)}:{kind}}} AS {named.group(1)}"
+    return "WITH\n" + ",\n".join(items) + "\n" + select
+
+
+def sent_parameters(name: str, level: Level, periods: Sequence[Period]) -> dict[str, Any]:
+    """The parameters `sent_query(name)` takes beside the view's own."""
+    if name != GRID_PARTS[0]:
+        return {}
+    return {f"d_{k}": v for k, (_, v) in stock_dates(level, periods).parameters().items()}
 
 
 @cache
@@ -157,30 +183,8 @@ def indicator_grid(
 ) -> dict[tuple[str, Period], list[IndicatorValue]]:
     """Every indicator of each of `codes` (units of one level) in each of `periods`, as
     `indicator_values` gives it for one, keyed by (code, period): two queries in all."""
-    if not codes or not periods:
-        raise ValueError("at least one unit and one period")
-    parameters = _unit(level, "", units) | {
-        "codes": [""] if level == "nation" else list(codes),
-        "starts": [p.start for p in periods],
-        "ends": [p.end for p in periods],
-    }
-    del parameters["code"]
-
-    def run(view: str) -> list[dict[str, Any]]:
-        result = client.query(view_query(view), parameters=parameters)
-        return [dict(zip(result.column_names, row, strict=True)) for row in result.result_rows]
-
-    with ThreadPoolExecutor(len(GRID_PARTS)) as pool:
-        stocks, flows = pool.map(run, GRID_PARTS)
-    found = {}
-    for stock, flow in zip(stocks, flows, strict=True):
-        cell = (stock["unit"], stock["period"])
-        if cell != (flow["unit"], flow["period"]):
-            raise RuntimeError(f"the grid's parts disagree on their rows: {cell}")
-        period = periods[stock["period"] - 1]
-        code = codes[0] if level == "nation" else stock["unit"]
-        found[(code, period)] = indicator_formulas.indicator_values(stock | flow, period)
-    return found
+    grid, _ = grid_and_flows(client, level, codes, periods, (), units)
+    return grid
 
 
 def flow_grid(
@@ -193,21 +197,50 @@ def flow_grid(
     """The flow part of `indicator_grid` alone (births, deaths, moves, ... as counted in
     each period), keyed like it: what a monthly chart needs, without the stocks, whose
     cost grows with the number of stock dates."""
-    if not codes or not periods:
+    _, flows = grid_and_flows(client, level, codes, (), periods, units)
+    return flows
+
+
+def grid_and_flows(
+    client: Client,
+    level: Level,
+    codes: Sequence[str],
+    periods: Sequence[Period],
+    flow_periods: Sequence[Period],
+    units: Units = "as_was",
+) -> tuple[
+    dict[tuple[str, Period], list[IndicatorValue]], dict[tuple[str, Period], dict[str, Any]]
+]:
+    """`indicator_grid` for `periods` and `flow_grid` for `flow_periods` at once: the
+    flows of both in one query (a unit page's years and months), the stocks of `periods`
+    beside it. Each query's analysis costs about as much as its reading, so a page asks
+    for two, not three."""
+    if not codes or not (periods or flow_periods):
         raise ValueError("at least one unit and one period")
-    parameters = _unit(level, "", units) | {
-        "codes": [""] if level == "nation" else list(codes),
-        "starts": [p.start for p in periods],
-        "ends": [p.end for p in periods],
+    flowing = list(dict.fromkeys([*periods, *flow_periods]))
+    asked = _unit(level, "", units) | {"codes": [""] if level == "nation" else list(codes)}
+    del asked["code"]
+
+    def run(view: str, chosen: list[Period]) -> dict[tuple[str, Period], dict[str, Any]]:
+        parameters = asked | {"starts": [p.start for p in chosen], "ends": [p.end for p in chosen]}
+        parameters |= sent_parameters(view, level, chosen)
+        result = client.query(sent_query(view), parameters=parameters)
+        found = {}
+        for row in result.result_rows:
+            cells = dict(zip(result.column_names, row, strict=True))
+            code = codes[0] if level == "nation" else cells["unit"]
+            found[(code, chosen[cells["period"] - 1])] = cells
+        return found
+
+    with ThreadPoolExecutor(len(GRID_PARTS)) as pool:
+        stocking = pool.submit(run, GRID_PARTS[0], list(periods)) if periods else None
+        flows = run(GRID_PARTS[1], flowing)
+        stocks = stocking.result() if stocking is not None else {}
+    grid = {
+        cell: indicator_formulas.indicator_values(stock | flows[cell], cell[1])
+        for cell, stock in stocks.items()
     }
-    del parameters["code"]
-    result = client.query(view_query(GRID_PARTS[1]), parameters=parameters)
-    found = {}
-    for row in result.result_rows:
-        cells = dict(zip(result.column_names, row, strict=True))
-        code = codes[0] if level == "nation" else cells["unit"]
-        found[(code, periods[cells["period"] - 1])] = cells
-    return found
+    return grid, {cell: flows[cell] for cell in flows if cell[1] in flow_periods}
 
 
 def population_pyramid(

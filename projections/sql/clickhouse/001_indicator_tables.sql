@@ -270,6 +270,231 @@ FROM
 GROUP BY recorded_day, commune_code, after_reform
 HAVING events != 0;
 
+-- The province sums: the rows above summed by the provinces their commune code lands in
+-- (by reading, `province_landing`) instead of by commune, for the pages of a province and
+-- of the nation, which then read a few thousand rows instead of millions. A province's
+-- people are summed by the dates of a year series only (1 July and 31 December: the
+-- stock dates of calendar years), their birth dates by year and whether the birthday
+-- comes after 1 July; flows by month, as above. Filled and settled like the tables above.
+-- A code that lands in no province (there is none among the official tables) keeps ''.
+
+-- The provinces each commune code lands in, by reading: `load_units` refills it with the
+-- unit tables, before any processor starts.
+CREATE TABLE IF NOT EXISTS popreg.province_landing
+(
+    code   LowCardinality(String),
+    after  LowCardinality(String),
+    before LowCardinality(String),
+    mapped LowCardinality(String)
+)
+ENGINE = MergeTree
+ORDER BY code;
+
+-- the first stock date of a year series on or after `day`
+CREATE OR REPLACE FUNCTION popregYearAnchor AS (day) ->
+    if(day <= makeDate32(toYear(day), 7, 1), makeDate32(toYear(day), 7, 1),
+       makeDate32(toYear(day), 12, 31));
+
+CREATE TABLE IF NOT EXISTS popreg.population_year_sums
+(
+    province_after  LowCardinality(String),
+    province_before LowCardinality(String),
+    province_mapped LowCardinality(String),
+    after_row       UInt8,  -- dated on or after 2025-07-01
+    anchor          Date32, -- popregYearAnchor(on_date): counted on it and after
+    birth_year      Int32,
+    birth_rank      UInt8,  -- 1 when the birthday comes after 1 July
+    sex             LowCardinality(String),
+    marital         UInt8,  -- 0 never married, 1 married at some time, 2 unknown
+    delta           Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (province_after, province_before, province_mapped, anchor, after_row, birth_year, birth_rank, sex, marital);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.population_year_sums_filler
+TO popreg.population_year_sums AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt32(toYear(d.birth_date)) AS birth_year,
+       toUInt8(toMonth(d.birth_date) * 100 + toDayOfMonth(d.birth_date) > 701) AS birth_rank,
+       d.sex AS sex,
+       toUInt8(multiIf(d.marital_status = 'NEVER_MARRIED', 0, d.marital_status = 'UNKNOWN', 2, 1))
+           AS marital,
+       toInt64(d.delta) AS delta
+FROM popreg.population_deltas AS d
+LEFT JOIN popreg.province_landing AS l ON l.code = d.commune_code
+;
+
+CREATE OR REPLACE VIEW popreg.population_year_sums_of AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt32(toYear(d.birth_date)) AS birth_year,
+       toUInt8(toMonth(d.birth_date) * 100 + toDayOfMonth(d.birth_date) > 701) AS birth_rank,
+       d.sex AS sex,
+       toUInt8(multiIf(d.marital_status = 'NEVER_MARRIED', 0, d.marital_status = 'UNKNOWN', 2, 1))
+           AS marital,
+       toInt64(d.delta) AS delta
+FROM popreg.population_deltas AS d
+LEFT JOIN popreg.province_landing AS l ON l.code = d.commune_code
+;
+
+CREATE OR REPLACE VIEW popreg.population_year_sums_missing AS
+SELECT province_after, province_before, province_mapped, after_row, anchor, birth_year, birth_rank, sex, marital, sum(delta) AS delta
+FROM
+(
+    SELECT * FROM popreg.population_year_sums_of
+    UNION ALL
+    SELECT province_after, province_before, province_mapped, after_row, anchor, birth_year, birth_rank, sex, marital, -delta AS delta FROM popreg.population_year_sums
+)
+GROUP BY province_after, province_before, province_mapped, after_row, anchor, birth_year, birth_rank, sex, marital
+HAVING delta != 0;
+
+CREATE TABLE IF NOT EXISTS popreg.household_year_sums
+(
+    province_after  LowCardinality(String),
+    province_before LowCardinality(String),
+    province_mapped LowCardinality(String),
+    after_row       UInt8,
+    anchor          Date32,
+    delta           Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (province_after, province_before, province_mapped, anchor, after_row);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.household_year_sums_filler
+TO popreg.household_year_sums AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt64(d.delta) AS delta
+FROM popreg.household_deltas AS d
+LEFT JOIN popreg.province_landing AS l ON l.code = d.commune_code
+;
+
+CREATE OR REPLACE VIEW popreg.household_year_sums_of AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt64(d.delta) AS delta
+FROM popreg.household_deltas AS d
+LEFT JOIN popreg.province_landing AS l ON l.code = d.commune_code
+;
+
+CREATE OR REPLACE VIEW popreg.household_year_sums_missing AS
+SELECT province_after, province_before, province_mapped, after_row, anchor, sum(delta) AS delta
+FROM
+(
+    SELECT * FROM popreg.household_year_sums_of
+    UNION ALL
+    SELECT province_after, province_before, province_mapped, after_row, anchor, -delta AS delta FROM popreg.household_year_sums
+)
+GROUP BY province_after, province_before, province_mapped, after_row, anchor
+HAVING delta != 0;
+
+CREATE TABLE IF NOT EXISTS popreg.vital_event_province_months
+(
+    province_after  LowCardinality(String),
+    province_before LowCardinality(String),
+    province_mapped LowCardinality(String),
+    occurred_month  Date32,
+    event_type      LowCardinality(String),
+    other_given     UInt8, -- other_commune != ''
+    other_after     LowCardinality(String), -- the other commune's provinces by reading
+    other_before    LowCardinality(String),
+    other_mapped    LowCardinality(String),
+    sex             LowCardinality(String),
+    age_band        UInt8,
+    mother_group    Int16,
+    events          Int64,
+    persons         Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (province_after, province_before, province_mapped, occurred_month, event_type, other_given, other_after, other_before, other_mapped, sex, age_band, mother_group);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.vital_event_province_months_filler
+TO popreg.vital_event_province_months AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toDate32(toStartOfMonth(e.occurred_on)) AS occurred_month, e.event_type AS event_type,
+       toUInt8(e.other_commune != '') AS other_given, o.after AS other_after,
+       o.before AS other_before, o.mapped AS other_mapped, e.sex AS sex,
+       toUInt8(multiIf(e.age < 1, 0, e.age < 5, 1, 2)) AS age_band,
+       toInt16(intDiv(ifNull(e.mother_age, -1), 5) * 5) AS mother_group,
+       toInt64(e.sign) AS events, toInt64(e.persons) * e.sign AS persons
+FROM popreg.vital_events AS e
+LEFT JOIN popreg.province_landing AS l ON l.code = e.commune_code
+LEFT JOIN popreg.province_landing AS o ON o.code = e.other_commune
+WHERE e.event_type IN ('BirthRegistered', 'DeathRegistered', 'MarriageRegistered',
+                       'DivorceRegistered', 'MovedIn', 'MovedOut');
+
+CREATE OR REPLACE VIEW popreg.vital_event_province_months_of AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toDate32(toStartOfMonth(e.occurred_on)) AS occurred_month, e.event_type AS event_type,
+       toUInt8(e.other_commune != '') AS other_given, o.after AS other_after,
+       o.before AS other_before, o.mapped AS other_mapped, e.sex AS sex,
+       toUInt8(multiIf(e.age < 1, 0, e.age < 5, 1, 2)) AS age_band,
+       toInt16(intDiv(ifNull(e.mother_age, -1), 5) * 5) AS mother_group,
+       toInt64(e.sign) AS events, toInt64(e.persons) * e.sign AS persons
+FROM popreg.vital_events AS e
+LEFT JOIN popreg.province_landing AS l ON l.code = e.commune_code
+LEFT JOIN popreg.province_landing AS o ON o.code = e.other_commune
+WHERE e.event_type IN ('BirthRegistered', 'DeathRegistered', 'MarriageRegistered',
+                       'DivorceRegistered', 'MovedIn', 'MovedOut');
+
+CREATE OR REPLACE VIEW popreg.vital_event_province_months_missing AS
+SELECT province_after, province_before, province_mapped, occurred_month, event_type, other_given, other_after, other_before, other_mapped, sex, age_band, mother_group, sum(events) AS events, sum(persons) AS persons
+FROM
+(
+    SELECT * FROM popreg.vital_event_province_months_of
+    UNION ALL
+    SELECT province_after, province_before, province_mapped, occurred_month, event_type, other_given, other_after, other_before, other_mapped, sex, age_band, mother_group, -events AS events, -persons AS persons FROM popreg.vital_event_province_months
+)
+GROUP BY province_after, province_before, province_mapped, occurred_month, event_type, other_given, other_after, other_before, other_mapped, sex, age_band, mother_group
+HAVING events != 0 OR persons != 0;
+
+CREATE TABLE IF NOT EXISTS popreg.vital_recorded_province_months
+(
+    province_after  LowCardinality(String),
+    province_before LowCardinality(String),
+    province_mapped LowCardinality(String),
+    recorded_month  Date32,
+    after_reform    UInt8,
+    channel         LowCardinality(String),
+    delay_days      Int32,
+    events          Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (province_after, province_before, province_mapped, recorded_month, after_reform, channel, delay_days);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.vital_recorded_province_months_filler
+TO popreg.vital_recorded_province_months AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toDate32(toStartOfMonth(toTimezone(e.recorded_at, 'Asia/Ho_Chi_Minh'))) AS recorded_month,
+       toUInt8(e.occurred_on >= toDate32('2025-07-01')) AS after_reform, e.channel AS channel,
+       e.delay_days AS delay_days, toInt64(e.sign) AS events
+FROM popreg.vital_events AS e
+LEFT JOIN popreg.province_landing AS l ON l.code = e.commune_code
+WHERE e.event_type IN ('BirthRegistered', 'DeathRegistered', 'MarriageRegistered',
+                       'DivorceRegistered', 'MovedIn', 'MovedOut');
+
+CREATE OR REPLACE VIEW popreg.vital_recorded_province_months_of AS
+SELECT l.after AS province_after, l.before AS province_before, l.mapped AS province_mapped,
+       toDate32(toStartOfMonth(toTimezone(e.recorded_at, 'Asia/Ho_Chi_Minh'))) AS recorded_month,
+       toUInt8(e.occurred_on >= toDate32('2025-07-01')) AS after_reform, e.channel AS channel,
+       e.delay_days AS delay_days, toInt64(e.sign) AS events
+FROM popreg.vital_events AS e
+LEFT JOIN popreg.province_landing AS l ON l.code = e.commune_code
+WHERE e.event_type IN ('BirthRegistered', 'DeathRegistered', 'MarriageRegistered',
+                       'DivorceRegistered', 'MovedIn', 'MovedOut');
+
+CREATE OR REPLACE VIEW popreg.vital_recorded_province_months_missing AS
+SELECT province_after, province_before, province_mapped, recorded_month, after_reform, channel, delay_days, sum(events) AS events
+FROM
+(
+    SELECT * FROM popreg.vital_recorded_province_months_of
+    UNION ALL
+    SELECT province_after, province_before, province_mapped, recorded_month, after_reform, channel, delay_days, -events AS events FROM popreg.vital_recorded_province_months
+)
+GROUP BY province_after, province_before, province_mapped, recorded_month, after_reform, channel, delay_days
+HAVING events != 0;
+
 -- The programme's collaborator figures (collaborators_active, collaborators_mobile_share
 -- in 003 and 004): who recorded each event, and the collaborators' roster, both
 -- de-identified (pseudonymous keys; no name, no id).

@@ -474,21 +474,45 @@ WITH
             sumIf(delta, sex = 'FEMALE') AS female,
             sumIf(delta, sex NOT IN ('MALE', 'FEMALE')) AS unknown
         FROM popreg.population_deltas
-        WHERE on_date <= p_on
+        WHERE NOT by_province_sums AND on_date <= p_on
           AND (everywhere OR (commune_code IN unit_codes AND if(on_date >= reform,
                    commune_code IN after_codes, commune_code IN earlier_codes)))
         GROUP BY birth_date
     ),
 
-    by_group AS (
+    -- A province's or the nation's on 1 July or 31 December: the province sums (001),
+    -- whose birth dates are a year and whether the birthday comes after 1 July
+    p_level != 'commune' AND toMonth(p_on) * 100 + toDayOfMonth(p_on) IN (701, 1231)
+        AS by_province_sums,
+    summed AS (
         SELECT
-            -- completed years as in indicator_values' age_group_on
-            least(intDiv(toInt32(toYYYYMMDD(p_on)) - toInt32(toYYYYMMDD(birth_date)), 50000) * 5,
-                  100) AS age_from,
-            sum(male) AS male,
-            sum(female) AS female,
-            sum(unknown) AS unknown
-        FROM residents
+            toInt32(toYear(p_on)) - birth_year - (birth_rank = 1 AND toMonth(p_on) = 7) AS age,
+            sumIf(delta, sex = 'MALE') AS male,
+            sumIf(delta, sex = 'FEMALE') AS female,
+            sumIf(delta, sex NOT IN ('MALE', 'FEMALE')) AS unknown
+        FROM popreg.population_year_sums
+        WHERE by_province_sums AND anchor <= p_on
+          AND (everywhere OR if(after_row = 1, province_after = p_code,
+                                if(p_units = 'current' OR p_on >= reform,
+                                   province_mapped = p_code, province_before = p_code)))
+        GROUP BY age
+    ),
+
+    by_group AS (
+        SELECT age_from, sum(male) AS male, sum(female) AS female, sum(unknown) AS unknown
+        FROM
+        (
+            SELECT
+                -- completed years as in indicator_values' age_group_on
+                least(intDiv(toInt32(toYYYYMMDD(p_on)) - toInt32(toYYYYMMDD(birth_date)), 50000) * 5,
+                      100) AS age_from,
+                male, female, unknown
+            FROM residents
+            WHERE NOT by_province_sums
+            UNION ALL
+            SELECT least(intDiv(age, 5) * 5, 100) AS age_from, male, female, unknown
+            FROM summed
+        )
         GROUP BY age_from
     )
 
@@ -553,6 +577,10 @@ WITH
                 SELECT commune_code, '' AS reason, sign, occurred_on AS day,
                        toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')) AS recorded_on
                 FROM popreg.vital_events
+                -- the same days as instants, so that the recorded_at index skips the rest
+                WHERE recorded_at >= toDateTime64(p_start, 3, 'Asia/Ho_Chi_Minh')
+                  AND recorded_at < toDateTime64(p_end + 1, 3, 'Asia/Ho_Chi_Minh')
+                  AND (p_level = 'nation' OR commune_code IN (SELECT code FROM unit_keys))
             )
             WHERE recorded_on BETWEEN p_start AND p_end
         ) AS s

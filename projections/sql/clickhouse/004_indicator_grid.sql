@@ -61,6 +61,11 @@ WITH
     -- '' where it lands in none of the units asked for; the nation takes every row.
     (after_row, day, after, before, mapped) -> if(everywhere, '', if(after_row, after,
         if(p_units = 'current' OR day >= reform, mapped, before))) AS unit_on,
+    -- A province's or the nation's calendar years are read from the province sums (001),
+    -- whose rows are dated by the stock dates of calendar years and whose codes are
+    -- provinces already: `asked` is a row's province if it is among the units asked for.
+    p_level != 'commune' AND arrayAll(c -> c, calendar_years) AS by_province_sums,
+    province -> if(has(p_codes, province), province, '') AS asked,
 
     -- Each code's unit by reading, among the units asked for. Looked up by a join: as
     -- constant arrays in the query (up to ten thousand codes), the analysis cost more
@@ -121,10 +126,28 @@ WITH
                     sumIf(delta, marital_status = 'NEVER_MARRIED') AS net_single,
                     sumIf(delta, marital_status != 'UNKNOWN') AS net_known
                 FROM popreg.population_stock_deltas
-                WHERE on_key <= last_day AND (everywhere OR commune_code IN (SELECT code FROM landing))
+                WHERE NOT by_province_sums AND on_key <= last_day
+                  AND (everywhere OR commune_code IN (SELECT code FROM landing))
                 GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
             ) AS r
             LEFT JOIN landing AS l ON l.code = r.commune_code
+            GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
+            UNION ALL
+            SELECT
+                unit_on(after_row, reform - 1, asked(province_after), asked(province_before),
+                        asked(province_mapped)) AS unit_early,
+                unit_on(after_row, reform, asked(province_after), asked(province_before),
+                        asked(province_mapped)) AS unit_late,
+                birth_year, birth_rank,
+                multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
+                arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
+                sum(delta) AS net,
+                sumIf(delta, marital = 0) AS net_single,
+                sumIf(delta, marital != 2) AS net_known
+            FROM popreg.population_year_sums
+            WHERE by_province_sums AND anchor <= last_day
+              AND (everywhere OR province_after IN p_codes OR province_before IN p_codes
+                   OR province_mapped IN p_codes)
             GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
         ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
@@ -210,11 +233,24 @@ WITH
                        arrayFirstIndex(d -> d >= on_date, days) AS first_counted,
                        sum(delta) AS net
                 FROM popreg.household_deltas
-                WHERE on_date <= last_day
+                WHERE NOT by_province_sums AND on_date <= last_day
                   AND (everywhere OR commune_code IN (SELECT code FROM landing))
                 GROUP BY commune_code, after_row, first_counted
             ) AS r
             LEFT JOIN landing AS l ON l.code = r.commune_code
+            GROUP BY unit_early, unit_late, first_counted
+            UNION ALL
+            SELECT
+                unit_on(after_row, reform - 1, asked(province_after), asked(province_before),
+                        asked(province_mapped)) AS unit_early,
+                unit_on(after_row, reform, asked(province_after), asked(province_before),
+                        asked(province_mapped)) AS unit_late,
+                arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
+                sum(delta) AS net
+            FROM popreg.household_year_sums
+            WHERE by_province_sums AND anchor <= last_day
+              AND (everywhere OR province_after IN p_codes OR province_before IN p_codes
+                   OR province_mapped IN p_codes)
             GROUP BY unit_early, unit_late, first_counted
         ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
@@ -302,7 +338,7 @@ WITH
             sumIf(persons, event_type = 'MovedOut' AND crosses) AS out_migrants
         FROM
         (
-            SELECT m.*,
+            SELECT occurred_month, event_type, sex, age_band, mother_group, events, persons,
                    if({level:String} = 'nation', '', if(occurred_month >= toDate32('2025-07-01'), l.after,
                       if({units:String} = 'current', l.mapped, l.before))) AS unit,
                    other_commune = '' OR unit != if({level:String} = 'nation', '',
@@ -311,8 +347,31 @@ WITH
             FROM popreg.vital_event_months AS m
             LEFT JOIN landing AS l ON l.code = m.commune_code
             LEFT JOIN landing AS o ON o.code = m.other_commune
-            WHERE occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
-              AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
+            WHERE {level:String} = 'commune'
+              AND occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+              AND commune_code IN (SELECT code FROM landing)
+            UNION ALL
+            -- a province's or the nation's from the province sums (001): their codes are
+            -- provinces already, kept where among the units asked for
+            SELECT occurred_month, event_type, sex, age_band, mother_group, events, persons,
+                   if({level:String} = 'nation', '', if(occurred_month >= toDate32('2025-07-01'),
+                      if(has({codes:Array(String)}, province_after), province_after, ''),
+                      if({units:String} = 'current',
+                         if(has({codes:Array(String)}, province_mapped), province_mapped, ''),
+                         if(has({codes:Array(String)}, province_before), province_before, ''))))
+                      AS unit,
+                   other_given = 0 OR unit != if({level:String} = 'nation', '',
+                      if(occurred_month >= toDate32('2025-07-01'),
+                         if(has({codes:Array(String)}, other_after), other_after, ''),
+                         if({units:String} = 'current',
+                            if(has({codes:Array(String)}, other_mapped), other_mapped, ''),
+                            if(has({codes:Array(String)}, other_before), other_before, ''))))
+                      AS crosses
+            FROM popreg.vital_event_province_months
+            WHERE {level:String} != 'commune'
+              AND occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+              AND ({level:String} = 'nation' OR province_after IN {codes:Array(String)}
+                   OR province_before IN {codes:Array(String)} OR province_mapped IN {codes:Array(String)})
         )
         ARRAY JOIN arrayFilter(i -> occurred_month BETWEEN {starts:Array(Date32)}[i] AND {ends:Array(Date32)}[i],
                                arrayEnumerate({starts:Array(Date32)})) AS period
@@ -335,13 +394,27 @@ WITH
                    AS within_30_days
         FROM
         (
-            SELECT m.*,
-                   if({level:String} = 'nation', '', if(after_reform = 1, l.after,
-                      if({units:String} = 'current', l.mapped, l.before))) AS unit
+            SELECT recorded_month, channel, delay_days, events,
+                   if(after_reform = 1, l.after, if({units:String} = 'current', l.mapped, l.before))
+                      AS unit
             FROM popreg.vital_recorded_months AS m
             LEFT JOIN landing AS l ON l.code = m.commune_code
-            WHERE recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
-              AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
+            WHERE {level:String} = 'commune'
+              AND recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+              AND commune_code IN (SELECT code FROM landing)
+            UNION ALL
+            SELECT recorded_month, channel, delay_days, events,
+                   if({level:String} = 'nation', '', if(after_reform = 1,
+                      if(has({codes:Array(String)}, province_after), province_after, ''),
+                      if({units:String} = 'current',
+                         if(has({codes:Array(String)}, province_mapped), province_mapped, ''),
+                         if(has({codes:Array(String)}, province_before), province_before, ''))))
+                      AS unit
+            FROM popreg.vital_recorded_province_months
+            WHERE {level:String} != 'commune'
+              AND recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+              AND ({level:String} = 'nation' OR province_after IN {codes:Array(String)}
+                   OR province_before IN {codes:Array(String)} OR province_mapped IN {codes:Array(String)})
         )
         ARRAY JOIN arrayFilter(i -> recorded_month BETWEEN {starts:Array(Date32)}[i] AND {ends:Array(Date32)}[i],
                                arrayEnumerate({starts:Array(Date32)})) AS period

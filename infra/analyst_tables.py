@@ -85,7 +85,7 @@ def popreg_queries() -> list[str]:
     )
     return [
         *(view_query(v) for v in views),
-        *(sent_query(v) for v in GRID_PARTS),
+        *(sent_query(v, by) for v in GRID_PARTS for by in ("commune", "province")),
         *part_queries().values(),
         ARRIVED,
     ]

@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date
 from functools import cache
-from typing import Any
+from typing import Any, Literal
 
 from clickhouse_connect.driver.client import Client
 
@@ -62,6 +62,8 @@ _STRING_OR_COMMENT = re.compile(rf"({_STRING})|--[^\n]*")
 _WITH_TOKEN = re.compile(rf"{_STRING}|[()\[\],]|\bSELECT\b")
 _CTE = re.compile(r"(\w+) AS \(")
 _ALIAS = re.compile(r"\bAS (\w+)\s*$")  # a WITH item naming an expression
+# the two branches of a grid's rows (004_indicator_grid.sql), of which popreg sends one
+_BRANCHES = re.compile(r"SELECT \* FROM (\w+)_by_commune UNION ALL SELECT \* FROM \1_by_province")
 # The parts of indicator_values: the CTEs each needs and what it selects from them. Two,
 # of about equal cost (the stocks read the most rows; the flows and communes online
 # analyse the most), one a core on two cores: a third part would wait for a core and
@@ -101,21 +103,56 @@ def without_comments(sql: str) -> str:
     return "\n".join(line.rstrip() for line in bare.splitlines() if line.strip())
 
 
+RowsBy = Literal["commune", "province"]
+
+
 @cache
-def sent_query(name: str) -> str:
-    """What popreg sends for the view `name`: its SELECT, with the stock grid's derived
-    stock dates (`projections.domain.stock_dates`) as parameters instead of expressions."""
-    query = view_query(name)
-    if name != GRID_PARTS[0]:
-        return query
-    derived = stock_dates("province", [Period.parse("2025")]).parameters()
-    items, select = with_list(query)
-    for i, item in enumerate(items):
-        named = _ALIAS.search(item)
-        if named is not None and named.group(1) in derived:
-            kind, _ = derived[named.group(1)]
-            items[i] = f"{{d_{named.group(1)}:{kind}}} AS {named.group(1)}"
-    return "WITH\n" + ",\n".join(items) + "\n" + select
+def sent_query(name: str, rows_by: RowsBy = "commune") -> str:
+    """What popreg sends for the view `name`: its SELECT with the stock grid's derived
+    stock dates (`projections.domain.stock_dates`) as parameters instead of expressions,
+    and of each pair of branches (`x_by_commune UNION ALL x_by_province`, the rows by
+    commune or the province sums) only the one that reads, `rows_by`, with what only the
+    other used: ClickHouse analyses a branch that reads nothing as long as one that does,
+    and a grid's analysis costs more than its reading."""
+    items, select = with_list(view_query(name))
+    if name == GRID_PARTS[0]:
+        derived = stock_dates("province", [Period.parse("2025")]).parameters()
+        for i, item in enumerate(items):
+            named = _ALIAS.search(item)
+            if named is not None and named.group(1) in derived:
+                kind, _ = derived[named.group(1)]
+                items[i] = f"{{d_{named.group(1)}:{kind}}} AS {named.group(1)}"
+    other = "province" if rows_by == "commune" else "commune"
+    items = [_BRANCHES.sub(rf"SELECT * FROM \1_by_{rows_by}", item) for item in items]
+    items = [i for i in items if not _item_name(i).endswith(f"_by_{other}")]
+    while True:  # leave out what nothing left uses
+        used = [
+            i
+            for n, i in enumerate(items)
+            if any(
+                re.search(rf"(?<![\w.]){_item_name(i)}(?!\w)", text)
+                for text in [*items[:n], *items[n + 1 :], select]
+            )
+        ]
+        if len(used) == len(items):
+            return "WITH\n" + ",\n".join(items) + "\n" + select
+        items = used
+
+
+def _item_name(item: str) -> str:
+    """The name a WITH item gives: a CTE's or an expression's."""
+    named = _CTE.match(item.strip()) or _ALIAS.search(item)
+    return named.group(1) if named is not None else ""
+
+
+def rows_by(name: str, level: Level, periods: Sequence[Period]) -> RowsBy:
+    """Which rows the view `name` reads for `level` and `periods`: the province sums for a
+    province's or the nation's flows, and their stocks in calendar years."""
+    if level == "commune":
+        return "commune"
+    if name == GRID_PARTS[0] and not stock_dates(level, periods).by_province_sums:
+        return "commune"
+    return "province"
 
 
 def sent_parameters(name: str, level: Level, periods: Sequence[Period]) -> dict[str, Any]:
@@ -224,7 +261,7 @@ def grid_and_flows(
     def run(view: str, chosen: list[Period]) -> dict[tuple[str, Period], dict[str, Any]]:
         parameters = asked | {"starts": [p.start for p in chosen], "ends": [p.end for p in chosen]}
         parameters |= sent_parameters(view, level, chosen)
-        result = client.query(sent_query(view), parameters=parameters)
+        result = client.query(sent_query(view, rows_by(view, level, chosen)), parameters=parameters)
         found = {}
         for row in result.result_rows:
             cells = dict(zip(result.column_names, row, strict=True))

@@ -57,6 +57,7 @@ from projections.indicators import (
     part_queries,
     population_pyramid,
     rejections_by_reason,
+    rows_by,
     sent_parameters,
     sent_query,
     view_query,
@@ -924,7 +925,8 @@ def test_the_grid_views_answer_as_the_queries_popreg_sends(
             parameters=parameters,
         ).result_rows
         sent = warehouse.client.query(
-            sent_query(view), parameters=parameters | sent_parameters(view, "province", periods)
+            sent_query(view, rows_by(view, "province", periods)),
+            parameters=parameters | sent_parameters(view, "province", periods),
         ).result_rows
         assert [row[:2] for row in called] == [("01", 1), ("01", 2), ("96", 1), ("96", 2)]
         assert repr(called) == repr(sent)

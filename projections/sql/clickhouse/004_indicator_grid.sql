@@ -97,6 +97,52 @@ WITH
     -- dates they are dated by, which side of the reform), then by the units they land in
     -- before and from the reform (a commune's code lands in the same unit on every day
     -- on one side of it), so that the stock dates are taken over far fewer rows.
+    deltas_by_commune AS (
+        SELECT
+            unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
+            unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
+            birth_year, birth_rank, sex_code, first_counted,
+            sum(net) AS net, sum(net_single) AS net_single, sum(net_known) AS net_known
+        FROM
+        (
+            SELECT
+                commune_code,
+                toInt32(toYear(birth_key)) AS birth_year,
+                arrayCount(m -> m < month_day(birth_key), month_days) AS birth_rank,
+                multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
+                on_key >= reform AS after_row,
+                arrayFirstIndex(d -> d >= on_key, days) AS first_counted,
+                sum(delta) AS net,
+                sumIf(delta, marital_status = 'NEVER_MARRIED') AS net_single,
+                sumIf(delta, marital_status != 'UNKNOWN') AS net_known
+            FROM popreg.population_stock_deltas
+            WHERE NOT by_province_sums AND on_key <= last_day
+              AND (everywhere OR commune_code IN (SELECT code FROM landing))
+            GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
+        ) AS r
+        LEFT JOIN landing AS l ON l.code = r.commune_code
+        GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
+    ),
+    -- a province's or the nation's calendar years: the province sums (001), whose codes
+    -- are provinces already, kept where among the units asked for (`asked`)
+    deltas_by_province AS (
+        SELECT
+            unit_on(after_row, reform - 1, asked(province_after), asked(province_before),
+                    asked(province_mapped)) AS unit_early,
+            unit_on(after_row, reform, asked(province_after), asked(province_before),
+                    asked(province_mapped)) AS unit_late,
+            birth_year, birth_rank,
+            multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
+            arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
+            sum(delta) AS net,
+            sumIf(delta, marital = 0) AS net_single,
+            sumIf(delta, marital != 2) AS net_known
+        FROM popreg.population_year_sums
+        WHERE by_province_sums AND anchor <= last_day
+          AND (everywhere OR province_after IN p_codes OR province_before IN p_codes
+               OR province_mapped IN p_codes)
+        GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
+    ),
     residents AS (
         SELECT
             day,
@@ -108,47 +154,7 @@ WITH
             sum(net_known) AS known
         FROM
         (
-            SELECT
-                unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
-                unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
-                birth_year, birth_rank, sex_code, first_counted,
-                sum(net) AS net, sum(net_single) AS net_single, sum(net_known) AS net_known
-            FROM
-            (
-                SELECT
-                    commune_code,
-                    toInt32(toYear(birth_key)) AS birth_year,
-                    arrayCount(m -> m < month_day(birth_key), month_days) AS birth_rank,
-                    multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
-                    on_key >= reform AS after_row,
-                    arrayFirstIndex(d -> d >= on_key, days) AS first_counted,
-                    sum(delta) AS net,
-                    sumIf(delta, marital_status = 'NEVER_MARRIED') AS net_single,
-                    sumIf(delta, marital_status != 'UNKNOWN') AS net_known
-                FROM popreg.population_stock_deltas
-                WHERE NOT by_province_sums AND on_key <= last_day
-                  AND (everywhere OR commune_code IN (SELECT code FROM landing))
-                GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
-            ) AS r
-            LEFT JOIN landing AS l ON l.code = r.commune_code
-            GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
-            UNION ALL
-            SELECT
-                unit_on(after_row, reform - 1, asked(province_after), asked(province_before),
-                        asked(province_mapped)) AS unit_early,
-                unit_on(after_row, reform, asked(province_after), asked(province_before),
-                        asked(province_mapped)) AS unit_late,
-                birth_year, birth_rank,
-                multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
-                arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
-                sum(delta) AS net,
-                sumIf(delta, marital = 0) AS net_single,
-                sumIf(delta, marital != 2) AS net_known
-            FROM popreg.population_year_sums
-            WHERE by_province_sums AND anchor <= last_day
-              AND (everywhere OR province_after IN p_codes OR province_before IN p_codes
-                   OR province_mapped IN p_codes)
-            GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
+            SELECT * FROM deltas_by_commune UNION ALL SELECT * FROM deltas_by_province
         ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
         WHERE everywhere OR unit != ''
@@ -219,39 +225,43 @@ WITH
     ),
 
     -- households of each unit on each stock date, summed as the residents are
+    households_by_commune AS (
+        SELECT unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
+               unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
+               first_counted, sum(net) AS net
+        FROM
+        (
+            SELECT commune_code,
+                   on_date >= reform AS after_row,
+                   arrayFirstIndex(d -> d >= on_date, days) AS first_counted,
+                   sum(delta) AS net
+            FROM popreg.household_deltas
+            WHERE NOT by_province_sums AND on_date <= last_day
+              AND (everywhere OR commune_code IN (SELECT code FROM landing))
+            GROUP BY commune_code, after_row, first_counted
+        ) AS r
+        LEFT JOIN landing AS l ON l.code = r.commune_code
+        GROUP BY unit_early, unit_late, first_counted
+    ),
+    households_by_province AS (
+        SELECT
+            unit_on(after_row, reform - 1, asked(province_after), asked(province_before),
+                    asked(province_mapped)) AS unit_early,
+            unit_on(after_row, reform, asked(province_after), asked(province_before),
+                    asked(province_mapped)) AS unit_late,
+            arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
+            sum(delta) AS net
+        FROM popreg.household_year_sums
+        WHERE by_province_sums AND anchor <= last_day
+          AND (everywhere OR province_after IN p_codes OR province_before IN p_codes
+               OR province_mapped IN p_codes)
+        GROUP BY unit_early, unit_late, first_counted
+    ),
     household_days AS (
         SELECT day, if(day >= reform, unit_late, unit_early) AS unit, sum(net) AS count
         FROM
         (
-            SELECT unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
-                   unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
-                   first_counted, sum(net) AS net
-            FROM
-            (
-                SELECT commune_code,
-                       on_date >= reform AS after_row,
-                       arrayFirstIndex(d -> d >= on_date, days) AS first_counted,
-                       sum(delta) AS net
-                FROM popreg.household_deltas
-                WHERE NOT by_province_sums AND on_date <= last_day
-                  AND (everywhere OR commune_code IN (SELECT code FROM landing))
-                GROUP BY commune_code, after_row, first_counted
-            ) AS r
-            LEFT JOIN landing AS l ON l.code = r.commune_code
-            GROUP BY unit_early, unit_late, first_counted
-            UNION ALL
-            SELECT
-                unit_on(after_row, reform - 1, asked(province_after), asked(province_before),
-                        asked(province_mapped)) AS unit_early,
-                unit_on(after_row, reform, asked(province_after), asked(province_before),
-                        asked(province_mapped)) AS unit_late,
-                arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
-                sum(delta) AS net
-            FROM popreg.household_year_sums
-            WHERE by_province_sums AND anchor <= last_day
-              AND (everywhere OR province_after IN p_codes OR province_before IN p_codes
-                   OR province_mapped IN p_codes)
-            GROUP BY unit_early, unit_late, first_counted
+            SELECT * FROM households_by_commune UNION ALL SELECT * FROM households_by_province
         ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
         WHERE everywhere OR unit != ''
@@ -322,6 +332,43 @@ WITH
     -- Each unit's vital events that occurred in each period. An event lands in the units
     -- in force on the day it occurred ('' where none of the units asked for; the nation
     -- takes every event); a move counts where its other commune lands elsewhere.
+    events_by_commune AS (
+        SELECT occurred_month, event_type, sex, age_band, mother_group, events, persons,
+               if({level:String} = 'nation', '', if(occurred_month >= toDate32('2025-07-01'), l.after,
+                  if({units:String} = 'current', l.mapped, l.before))) AS unit,
+               other_commune = '' OR unit != if({level:String} = 'nation', '',
+                  if(occurred_month >= toDate32('2025-07-01'), o.after,
+                     if({units:String} = 'current', o.mapped, o.before))) AS crosses
+        FROM popreg.vital_event_months AS m
+        LEFT JOIN landing AS l ON l.code = m.commune_code
+        LEFT JOIN landing AS o ON o.code = m.other_commune
+        WHERE {level:String} = 'commune'
+          AND occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+          AND commune_code IN (SELECT code FROM landing)
+    ),
+    -- a province's or the nation's from the province sums (001): their codes are
+    -- provinces already, kept where among the units asked for
+    events_by_province AS (
+        SELECT occurred_month, event_type, sex, age_band, mother_group, events, persons,
+               if({level:String} = 'nation', '', if(occurred_month >= toDate32('2025-07-01'),
+                  if(has({codes:Array(String)}, province_after), province_after, ''),
+                  if({units:String} = 'current',
+                     if(has({codes:Array(String)}, province_mapped), province_mapped, ''),
+                     if(has({codes:Array(String)}, province_before), province_before, ''))))
+                  AS unit,
+               other_given = 0 OR unit != if({level:String} = 'nation', '',
+                  if(occurred_month >= toDate32('2025-07-01'),
+                     if(has({codes:Array(String)}, other_after), other_after, ''),
+                     if({units:String} = 'current',
+                        if(has({codes:Array(String)}, other_mapped), other_mapped, ''),
+                        if(has({codes:Array(String)}, other_before), other_before, ''))))
+                  AS crosses
+        FROM popreg.vital_event_province_months
+        WHERE {level:String} != 'commune'
+          AND occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+          AND ({level:String} = 'nation' OR province_after IN {codes:Array(String)}
+               OR province_before IN {codes:Array(String)} OR province_mapped IN {codes:Array(String)})
+    ),
     occurred AS (
         SELECT unit, period,
             sumIf(events, event_type = 'BirthRegistered') AS births,
@@ -338,40 +385,7 @@ WITH
             sumIf(persons, event_type = 'MovedOut' AND crosses) AS out_migrants
         FROM
         (
-            SELECT occurred_month, event_type, sex, age_band, mother_group, events, persons,
-                   if({level:String} = 'nation', '', if(occurred_month >= toDate32('2025-07-01'), l.after,
-                      if({units:String} = 'current', l.mapped, l.before))) AS unit,
-                   other_commune = '' OR unit != if({level:String} = 'nation', '',
-                      if(occurred_month >= toDate32('2025-07-01'), o.after,
-                         if({units:String} = 'current', o.mapped, o.before))) AS crosses
-            FROM popreg.vital_event_months AS m
-            LEFT JOIN landing AS l ON l.code = m.commune_code
-            LEFT JOIN landing AS o ON o.code = m.other_commune
-            WHERE {level:String} = 'commune'
-              AND occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
-              AND commune_code IN (SELECT code FROM landing)
-            UNION ALL
-            -- a province's or the nation's from the province sums (001): their codes are
-            -- provinces already, kept where among the units asked for
-            SELECT occurred_month, event_type, sex, age_band, mother_group, events, persons,
-                   if({level:String} = 'nation', '', if(occurred_month >= toDate32('2025-07-01'),
-                      if(has({codes:Array(String)}, province_after), province_after, ''),
-                      if({units:String} = 'current',
-                         if(has({codes:Array(String)}, province_mapped), province_mapped, ''),
-                         if(has({codes:Array(String)}, province_before), province_before, ''))))
-                      AS unit,
-                   other_given = 0 OR unit != if({level:String} = 'nation', '',
-                      if(occurred_month >= toDate32('2025-07-01'),
-                         if(has({codes:Array(String)}, other_after), other_after, ''),
-                         if({units:String} = 'current',
-                            if(has({codes:Array(String)}, other_mapped), other_mapped, ''),
-                            if(has({codes:Array(String)}, other_before), other_before, ''))))
-                      AS crosses
-            FROM popreg.vital_event_province_months
-            WHERE {level:String} != 'commune'
-              AND occurred_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
-              AND ({level:String} = 'nation' OR province_after IN {codes:Array(String)}
-                   OR province_before IN {codes:Array(String)} OR province_mapped IN {codes:Array(String)})
+            SELECT * FROM events_by_commune UNION ALL SELECT * FROM events_by_province
         )
         ARRAY JOIN arrayFilter(i -> occurred_month BETWEEN {starts:Array(Date32)}[i] AND {ends:Array(Date32)}[i],
                                arrayEnumerate({starts:Array(Date32)})) AS period
@@ -380,6 +394,32 @@ WITH
     ),
     -- The events recorded in each period, and the registration delays of those with a
     -- positive net count, in order
+    recorded_by_commune AS (
+        SELECT recorded_month, channel, delay_days, events,
+               if(after_reform = 1, l.after, if({units:String} = 'current', l.mapped, l.before))
+                  AS unit
+        FROM popreg.vital_recorded_months AS m
+        LEFT JOIN landing AS l ON l.code = m.commune_code
+        WHERE {level:String} = 'commune'
+          AND recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+          AND commune_code IN (SELECT code FROM landing)
+    ),
+    -- a province's or the nation's from the province sums (001): their codes are
+    -- provinces already, kept where among the units asked for
+    recorded_by_province AS (
+        SELECT recorded_month, channel, delay_days, events,
+               if({level:String} = 'nation', '', if(after_reform = 1,
+                  if(has({codes:Array(String)}, province_after), province_after, ''),
+                  if({units:String} = 'current',
+                     if(has({codes:Array(String)}, province_mapped), province_mapped, ''),
+                     if(has({codes:Array(String)}, province_before), province_before, ''))))
+                  AS unit
+        FROM popreg.vital_recorded_province_months
+        WHERE {level:String} != 'commune'
+          AND recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
+          AND ({level:String} = 'nation' OR province_after IN {codes:Array(String)}
+               OR province_before IN {codes:Array(String)} OR province_mapped IN {codes:Array(String)})
+    ),
     recorded AS (
         SELECT unit, period, 1 AS found, sum(events) AS recorded_vital,
                sumIf(events, channel = 'MOBILE') AS recorded_mobile,
@@ -394,27 +434,7 @@ WITH
                    AS within_30_days
         FROM
         (
-            SELECT recorded_month, channel, delay_days, events,
-                   if(after_reform = 1, l.after, if({units:String} = 'current', l.mapped, l.before))
-                      AS unit
-            FROM popreg.vital_recorded_months AS m
-            LEFT JOIN landing AS l ON l.code = m.commune_code
-            WHERE {level:String} = 'commune'
-              AND recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
-              AND commune_code IN (SELECT code FROM landing)
-            UNION ALL
-            SELECT recorded_month, channel, delay_days, events,
-                   if({level:String} = 'nation', '', if(after_reform = 1,
-                      if(has({codes:Array(String)}, province_after), province_after, ''),
-                      if({units:String} = 'current',
-                         if(has({codes:Array(String)}, province_mapped), province_mapped, ''),
-                         if(has({codes:Array(String)}, province_before), province_before, ''))))
-                      AS unit
-            FROM popreg.vital_recorded_province_months
-            WHERE {level:String} != 'commune'
-              AND recorded_month BETWEEN arrayMin({starts:Array(Date32)}) AND arrayMax({ends:Array(Date32)})
-              AND ({level:String} = 'nation' OR province_after IN {codes:Array(String)}
-                   OR province_before IN {codes:Array(String)} OR province_mapped IN {codes:Array(String)})
+            SELECT * FROM recorded_by_commune UNION ALL SELECT * FROM recorded_by_province
         )
         ARRAY JOIN arrayFilter(i -> recorded_month BETWEEN {starts:Array(Date32)}[i] AND {ends:Array(Date32)}[i],
                                arrayEnumerate({starts:Array(Date32)})) AS period

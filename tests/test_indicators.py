@@ -47,6 +47,7 @@ from projections.domain.record import Record
 from projections.domain.recordings import COLUMNS as RECORDING_COLUMNS
 from projections.domain.recordings import Member, Recording, recordings
 from projections.domain.recordings import member as roster_member
+from projections.forecast_backtest import errors, foresee
 from projections.indicator_units import commune_rows, load_units, successor, successor_rows
 from projections.indicators import (
     GRID_PARTS,
@@ -65,7 +66,7 @@ from projections.indicators import (
     without_comments,
 )
 from schemas.admin_units import load
-from schemas.models import Event
+from schemas.models import VIETNAM, Event
 from schemas.validation import parse_event
 from tests.samples import envelope, person
 
@@ -1111,3 +1112,54 @@ def test_queries_are_sent_without_their_comments() -> None:
     assert without_comments(sql) == "SELECT '--kept', \"a--b\"\n  , 'it\\'s -- kept'"
     for view in ("indicator_values", *GRID_PARTS, "population_pyramid", "rejections_by_reason"):
         assert "--" not in view_query(view), view
+
+
+# --- forecasts back-tested ----------------------------------------------------------------
+
+BACKTEST = SynthConfig(
+    "96",
+    500,
+    2011,
+    2025,
+    17,
+    datetime(2026, 3, 1, tzinfo=UTC),
+    error_rate=0.02,
+    void_rate=REALISTIC_VOID_RATE,
+    amend_rate=REALISTIC_AMEND_RATE,
+    crossing_rate=REALISTIC_CROSSING_RATE,
+)
+BACKTEST_BASE = date(2020, 12, 31)
+
+
+def test_a_forecast_from_2020_as_known_then_against_the_registry_now(
+    warehouse: Warehouse,
+) -> None:
+    """Issue 33's back-test on a generated province (fifteen years, 500 households at the
+    start): projected from 31 December 2020 with what had been recorded by then, then
+    compared with what the registry holds for 2021-2025 once every event is in."""
+    events = list(Synth(BACKTEST, UNITS).events())
+    cutoff = datetime(2021, 1, 1, tzinfo=VIETNAM)
+    then = [e for e in events if e.envelope.recorded_at < cutoff]
+    assert 0 < len(then) < len(events)
+    assert any(e.envelope.occurred_on <= BACKTEST_BASE for e in events if e not in then)  # late
+    warehouse.hold(list(folded(then).all_rows()))
+    foreseen = foresee(warehouse.client, "96", BACKTEST_BASE)
+    projected_2025 = foreseen.years[-1]
+    assert projected_2025.on == date(2025, 12, 31)
+    # the communes, raked, add up to the province at the step
+    assert sum(s for _, s in foreseen.communes.values()) == pytest.approx(
+        projected_2025.population, abs=1e-6
+    )
+
+    warehouse.hold(list(folded(events).all_rows()))
+    found = errors(warehouse.client, foreseen)
+    assert [e.years for e in found] == [1, 2, 3, 4, 5]
+    for e in found:
+        assert e.communes >= 30, e
+        assert 0 <= e.province_ape < 10, e  # the province's total within 10 %
+        assert 0 <= e.age_dissimilarity < 10, e  # under a tenth of people in another group
+        assert 0 <= e.communes_mape < 60, e  # small communes: tens of people each
+    # the communes' ratios carry their base period's changes: their error grows with time
+    assert found[-1].communes_mape > found[0].communes_mape
+    for e in found:
+        print(f"back-test {e}")  # shown with -s; docs/forecasts.md quotes a run

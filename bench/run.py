@@ -26,7 +26,7 @@ from pathlib import Path
 from confluent_kafka import Producer
 from confluent_kafka.admin import AdminClient, NewTopic  # type: ignore[attr-defined]
 
-from bench import GROUPS, baselines, indicators, portal, processes, replay
+from bench import GROUPS, baselines, forecast_backtest, indicators, portal, processes, replay
 from bench.results import Figure, Results, in_child, new_results, write
 from infra import procs, stack
 from infra.ports import free_ports
@@ -55,12 +55,13 @@ class Scale:
     live: int  # events the live projector and bare faust each consume
     freshness_s: float  # how long events are published at 1,000/s for freshness
     portal_s: float  # how long the portal's pages are timed, at most (200 cold loads each)
+    backtest_households: int  # the forecast back-test's province, at its start in 2011
 
 
 SIZES = {
-    "small": Scale(households=4_000, publish=20_000, live=20_000, freshness_s=10, portal_s=40),
+    "small": Scale(4_000, 20_000, 20_000, freshness_s=10, portal_s=40, backtest_households=2_000),
     "province": Scale(
-        households=290_000, publish=300_000, live=200_000, freshness_s=60, portal_s=float("inf")
+        290_000, 300_000, 200_000, freshness_s=60, portal_s=float("inf"), backtest_households=20_000
     ),
 }
 
@@ -323,10 +324,15 @@ def run(
     freshness_rate: int = indicators.FRESHNESS_RATE,
 ) -> Results:
     """Every group of figures, or `only` some: the log is always published and rebuilt
-    (replay, queries, portal and freshness need the rebuilt stores)."""
+    (replay, queries, portal and freshness need the rebuilt stores; the forecast
+    back-test alone needs no stack)."""
     size = SIZES[scale]
-    wanted = set(only) | {"rebuild"}
     results = new_results(scale)
+    if set(only) == {"forecast"}:  # needs no stack: its warehouse is its own
+        results.figures.extend(forecast_backtest.backtest_figures(size.backtest_households, report))
+        write(results, out_dir)
+        return results
+    wanted = set(only) | {"rebuild"}
     newest: list[Event] = []  # the freshness stream: recorded after everything in the log
     count = int(size.freshness_s * freshness_rate) + 1
     events = held_back(synthetic_events(size.households), count, newest)
@@ -369,5 +375,7 @@ def run(
                 )
             )
         record(processes.memory_figures(settings))
+    if "forecast" in wanted:  # on a warehouse of its own (bench/forecast_backtest.py)
+        record(forecast_backtest.backtest_figures(size.backtest_households, report))
     write(results, out_dir)
     return results

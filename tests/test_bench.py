@@ -100,3 +100,25 @@ def as_at_a_terminal() -> None:
     """Ctrl-C reaches a command run at a terminal; a command started in the background
     by a non-interactive shell (as CI may run the tests) inherits SIGINT ignored."""
     signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def test_the_forecast_back_test_is_reported_without_a_stack(tmp_path: Path) -> None:
+    """`popreg bench --only forecast` (a generated province of 2,000 households from 2011,
+    projected from 2020 as known then): each horizon's three errors, in bounds a
+    projection of constant rates should keep."""
+    done = subprocess.run(
+        [sys.executable, "-m", "popreg", "bench", "--scale", "small", "--only", "forecast",
+         "--out", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = {
+        f["name"]: f["value"]
+        for f in json.loads((tmp_path / "results.json").read_text("utf-8"))["figures"]
+    }
+    assert figures["forecast back-test: residents on the base date"] > 5_000
+    for years in range(1, 6):
+        assert 0 <= figures[f"forecast back-test {years} y: province total APE"] < 5
+        assert 0 <= figures[f"forecast back-test {years} y: communes' MAPE"] < 25
+        assert 0 <= figures[f"forecast back-test {years} y: age-sex dissimilarity"] < 6
+    assert not list(tmp_path.glob("logs*"))  # no stack was started: no logs kept

@@ -16,16 +16,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from projections.domain.forecast.ages import FIVE_YEAR_STARTS, STEP_YEARS
+from projections.domain.forecast.ages import STEP_YEARS
 from projections.domain.forecast.backtest import HorizonError, horizon_error
-from projections.domain.forecast.inputs import BySex
-from projections.domain.forecast.projection import add_years, project
-from projections.domain.forecast.small_area import project_communes
+from projections.domain.forecast.projection import add_years
 from projections.domain.forecast.yearly import YearRow, yearly
-from projections.domain.indicator_catalog import Level, Units
-from projections.forecast_inputs import prepare
-from projections.indicators import population_pyramid
-from schemas import admin_units
+from projections.domain.indicator_catalog import Units
+from projections.forecast_communes import by_sex, project_province_communes
 
 
 @dataclass(frozen=True)
@@ -39,31 +35,19 @@ class Foreseen:
     communes: dict[str, tuple[float, float]]
 
 
-def by_sex(client: Any, level: Level, code: str, on: date, units: Units) -> BySex:
-    """The unit's residents on `on` by five-year group (0-4 … 100+) and sex."""
-    rows = population_pyramid(client, level, code, on, units)
-    return BySex(tuple(float(r.male) for r in rows), tuple(float(r.female) for r in rows))
-
-
-def communes_of(province: str) -> list[str]:
-    """Today's communes of the province (current units: every earlier code maps to one)."""
-    units = admin_units.load()
-    return sorted(c.code for c in units.communes_of_province(province, admin_units.REFORM_DATE))
-
-
 def foresee(client: Any, province: str, base_date: date, units: Units = "current") -> Foreseen:
-    prepared = prepare(client, "province", province, base_date, units, ("medium",))["medium"]
-    projection = project(prepared.base, prepared.assumptions, base_date.year + STEP_YEARS)
-    codes = communes_of(province)
-    earlier_date = add_years(base_date, -STEP_YEARS)
-    earlier = {c: by_sex(client, "commune", c, earlier_date, units) for c in codes}
-    base = {c: by_sex(client, "commune", c, base_date, units) for c in codes}
-    (stepped,) = project_communes(earlier, base, [projection.steps[0].population], FIVE_YEAR_STARTS)
+    until = base_date.year + STEP_YEARS
+    (found,) = project_province_communes(
+        client, province, base_date, until, ("medium",), units
+    ).values()
     return Foreseen(
         province,
         base_date,
-        yearly(projection, base_date.year + STEP_YEARS),
-        {c: (base[c].total(), stepped[c].total()) for c in codes},
+        yearly(found.projection, until),
+        {
+            c: (p.base.population.total(), p.steps[0].population.total())
+            for c, p in found.communes.items()
+        },
     )
 
 

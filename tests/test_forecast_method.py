@@ -26,6 +26,7 @@ from projections.domain.forecast.ages import (
 from projections.domain.forecast.annual import annual_series
 from projections.domain.forecast.assumptions import assumptions_from_window
 from projections.domain.forecast.brass import brass_table, fit_brass
+from projections.domain.forecast.commune_steps import commune_projections
 from projections.domain.forecast.fertility import Fertility, Variant, fertility_from_window
 from projections.domain.forecast.inputs import BasePopulation, BaseWindow, BySex
 from projections.domain.forecast.life_table import (
@@ -384,6 +385,53 @@ def test_communes_sum_to_the_province_in_every_cell_and_step() -> None:
                 assert sum(w[s][i] for w in whole.values()) == round(target.sex(sex)[i])
     growing, shrinking = projected[0]["00002"].total(), projected[0]["00003"].total()
     assert growing / base["00002"].total() > shrinking / base["00003"].total()
+
+
+def test_a_communes_components_are_its_share_and_balance() -> None:
+    """The command's communes: every cohort of every commune balances; the communes'
+    births, deaths and net migrants add up to the province's in every step and year;
+    a commune with more children gets more of the births."""
+    earlier, base = _communes()
+    window = _synthetic_window()
+    assumptions, _ = assumptions_from_window(window)
+    province = project(BasePopulation(date(2025, 12, 31), _all(base)), assumptions, 2035)
+    steps = project_communes(
+        earlier, base, [s.population for s in province.steps], FIVE_YEAR_STARTS
+    )
+    communes = commune_projections(province, base, steps)
+    assert sorted(communes) == ["00001", "00002", "00003"]
+    for i, step in enumerate(province.steps):
+        own = [c.steps[i] for c in communes.values()]
+        for name in ("births_total", "deaths_total", "net_migration_total"):
+            got = math.fsum(getattr(s, name) for s in own)
+            assert got == pytest.approx(getattr(step, name), rel=1e-9), name
+        for code, c in communes.items():
+            before = c.base.population if i == 0 else c.steps[i - 1].population
+            assert c.steps[i].population == steps[i][code]
+            for cohort in c.steps[i].cohorts:
+                assert cohort.end == pytest.approx(
+                    cohort.start + cohort.births - cohort.deaths + cohort.net_migrants,
+                    abs=TOLERANCE,
+                )
+                assert cohort.start == pytest.approx(
+                    sum(before.sex(cohort.sex)[g] for g in cohort.start_groups), abs=TOLERANCE
+                )
+    for code, c in communes.items():
+        previous = base[code].total()
+        for year in annual_series(c):
+            assert year.population.total() == pytest.approx(
+                previous + year.births - year.deaths + year.net_migration, abs=TOLERANCE
+            )
+            previous = year.population.total()
+    first = {code: c.steps[0] for code, c in communes.items()}
+    per_child = {
+        code: s.births_total / (s.population.male[0] + s.population.female[0])
+        for code, s in first.items()
+    }
+    assert max(per_child.values()) == pytest.approx(min(per_child.values()), rel=0.05)
+    assert first["00001"].births_total > first["00003"].births_total
+    with pytest.raises(ValueError):
+        commune_projections(province, base, steps[:1])
 
 
 def test_assumptions_reject_mismatched_grids() -> None:

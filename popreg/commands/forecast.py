@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from rich import box
@@ -32,6 +32,8 @@ from popreg.output import DataDir, console, fail, settings_for
 from projections.domain.forecast.fertility import Variant
 from projections.domain.forecast.projection import project
 from projections.domain.forecast.yearly import YearRow, yearly
+from projections.domain.indicator_catalog import Level, Units
+from projections.forecast_communes import project_province_communes, province_of
 from projections.forecast_inputs import Prepared, prepare, window_start
 from projections.forecast_store import Run, store
 
@@ -72,8 +74,8 @@ def forecast(
 ) -> None:
     """Project a unit's population by age and sex to a year, from its registry: the base
     population on the base date, and fertility, mortality and migration measured over the
-    five years before it (a province's life tables fitted to the nation's, a commune's
-    to its province's)."""
+    five years before it (a province's life tables fitted to the nation's); a commune by
+    the change of its cohorts over those years, kept to its province's projection."""
     try:
         day = date.fromisoformat(base_date)
     except ValueError:
@@ -81,15 +83,9 @@ def forecast(
     if not day.year < until <= day.year + 50:
         raise fail(f"--until is a year after the base date's and at most 50 on ({until})")
     chosen = VARIANTS if variant == "all" else (variant,)
-    runs: list[tuple[Variant, Prepared, tuple[YearRow, ...]]] = []
     with analyst(data_dir) as client:
         try:
-            prepared_by = prepare(client, _level(level), code, day, _units(units), chosen)
-            for one, prepared in prepared_by.items():
-                if prepared.base.population.total() <= 0:
-                    raise fail(f"{level} {code} has no residents on {day}: nothing to project")
-                rows = yearly(project(prepared.base, prepared.assumptions, until), until)
-                runs.append((one, prepared, rows))
+            runs = projected(client, _level(level), code, day, until, _units(units), chosen)
         except (LookupError, ValueError) as error:
             raise fail(str(error)) from None
     table = [
@@ -116,11 +112,44 @@ def forecast(
     if shape is Format.table:
         for one, prepared, rows in runs:
             narrow(rows, f"{level} {code}, {one} variant, from {day} ({units})")
-            console.print(describe(one, prepared))
+            console.print(describe(one, prepared, raked_to(level, code)))
     else:
         show(COLUMNS, table, shape, "")
     if keep:
         stored(data_dir, level, code, units, day, until, runs)
+
+
+Runs = list[tuple[Variant, Prepared, tuple[YearRow, ...]]]
+
+
+def projected(
+    client: Any,
+    level: Level,
+    code: str,
+    day: date,
+    until: int,
+    units: Units,
+    chosen: tuple[Variant, ...],
+) -> Runs:
+    """Each variant's years: a province or the nation by its own cohort components; a
+    commune by Hamilton-Perry with its province's communes, raked to the province (the
+    inputs are then the province's)."""
+    nobody = f"{level} {code} has no residents on {day}: nothing to project"
+    if level != "commune":
+        prepared_by = prepare(client, level, code, day, units, chosen)
+        if any(p.base.population.total() <= 0 for p in prepared_by.values()):
+            raise ValueError(nobody)
+        return [
+            (one, prepared, yearly(project(prepared.base, prepared.assumptions, until), until))
+            for one, prepared in prepared_by.items()
+        ]
+    by_variant = project_province_communes(client, province_of(code), day, until, chosen, units)
+    if any(found.communes[code].base.population.total() <= 0 for found in by_variant.values()):
+        raise ValueError(nobody)
+    return [
+        (one, found.province, yearly(found.communes[code], until))
+        for one, found in by_variant.items()
+    ]
 
 
 def narrow(rows: tuple[YearRow, ...], title: str) -> None:
@@ -158,8 +187,14 @@ def persons(shape: Format, *counts: float) -> tuple[float | int, ...]:
     return counts
 
 
-def describe(variant: Variant, prepared: Prepared) -> str:
+def describe(variant: Variant, prepared: Prepared, raked_to: str) -> str:
     a = prepared.assumptions
+    if raked_to:
+        return (
+            f"{variant}: Hamilton-Perry over the five years before the base, raked to the"
+            f" {raked_to}'s projection (TFR {a.fertility.tfr:.2f}, e0 {a.e0_male:.1f} (men)"
+            f" {a.e0_female:.1f} (women)), whose births, deaths and migrants it shares"
+        )
     borrowed = f"; life tables fitted to the {prepared.standard}'s" if prepared.standard else ""
     srb = a.fertility.srb
     return (
@@ -169,7 +204,12 @@ def describe(variant: Variant, prepared: Prepared) -> str:
     )
 
 
-def assumptions_of(prepared: Prepared, day: date) -> dict[str, object]:
+def raked_to(level: str, code: str) -> str:
+    """The unit a commune's projection is raked to ('' for a province or the nation)."""
+    return f"province {province_of(code)}" if level == "commune" else ""
+
+
+def assumptions_of(prepared: Prepared, day: date, raked: str) -> dict[str, object]:
     a = prepared.assumptions
 
     def number(value: float) -> float | None:
@@ -185,6 +225,7 @@ def assumptions_of(prepared: Prepared, day: date) -> dict[str, object]:
         "e0_female": number(a.e0_female),
         "life_tables_fitted_to": prepared.standard,
         "migration": asdict(a.migration),
+        "method": f"hamilton-perry raked to {raked}" if raked else "cohort-component",
     }
 
 
@@ -195,12 +236,20 @@ def stored(
     units: str,
     day: date,
     until: int,
-    runs: list[tuple[Variant, Prepared, tuple[YearRow, ...]]],
+    runs: Runs,
 ) -> None:
     client = writer_client(settings_for(data_dir))
     try:
         for one, prepared, rows in runs:
-            run = Run(level, code, units, day, until, one, assumptions_of(prepared, day))
+            run = Run(
+                level,
+                code,
+                units,
+                day,
+                until,
+                one,
+                assumptions_of(prepared, day, raked_to(level, code)),
+            )
             run_id = store(client, run, rows)
             typer.echo(f"stored as run {run_id} ({one})", err=True)  # stdout may be JSON
     finally:

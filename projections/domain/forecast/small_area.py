@@ -61,8 +61,8 @@ def change_ratios(
     """Each commune's ratios (male, female) from its populations on two dates five years
     apart; a ratio without a denominator borrows the all-communes ratio."""
     codes = sorted(later)
-    total_earlier = _sum([earlier[c] for c in codes])
-    total_later = _sum([later[c] for c in codes])
+    total_earlier = summed([earlier[c] for c in codes])
+    total_later = summed([later[c] for c in codes])
     result: dict[str, tuple[ChangeRatios, ChangeRatios]] = {}
     for code in codes:
         pair = []
@@ -176,7 +176,8 @@ def _women(population: BySex, starts: Sequence[int]) -> float:
     return group_sum(population.female, starts, WOMEN_LOW, WOMEN_HIGH)
 
 
-def _sum(populations: Sequence[BySex]) -> BySex:
+def summed(populations: Sequence[BySex]) -> BySex:
+    """Every cell summed over the populations (the province's, from its communes')."""
     return BySex(
         tuple(math.fsum(v) for v in zip(*(p.male for p in populations), strict=True)),
         tuple(math.fsum(v) for v in zip(*(p.female for p in populations), strict=True)),

@@ -2,9 +2,10 @@
 
 Logged in as the `national` viewer over HTTP, the bench asks for what each page asks
 for when it opens, as a browser does: the unit page's description first, then its
-figures (the period's, the years' and the months'), pyramid and rejections at once (a
-browser keeps up to six connections to a server); a map page's one or two `/api/map`
-requests. One sample is the wall time from the first request until the last answer.
+figures (the period's, the years' and the months'), pyramid, rejections and stored
+forecast at once (a browser keeps up to six connections to a server); a map page's one
+or two `/api/map` requests. One sample is the wall time from the first request until
+the last answer.
 
 The portal keeps an answer for `portal.data.FRESH_S`, so that many open pages
 cost one query. A page opened when nobody has looked for that long is what the aim is
@@ -59,6 +60,7 @@ def unit_page(name: str, shares: str, query: str) -> Page:
             f"/api/figures?{query}&period={YEAR}&first=2015&last={YEAR}&year={YEAR}",
             f"/api/pyramid?{query}&on={YEAR}-12-31",
             f"/api/rejections?{query}&period={YEAR}",
+            f"/api/forecast?{query}",
         ),
     )
 

@@ -211,6 +211,14 @@ def create_app(settings: Settings, client: Any = None) -> FastAPI:
         code = allowed(viewer, level, code)
         return await run_in_threadpool(figures.pyramid, level, code, on, units)
 
+    @app.get("/api/forecast")
+    async def forecast(
+        viewer: ViewerDep, level: LevelQuery, code: str = ""
+    ) -> data.Forecast | None:
+        """The unit's newest stored forecast (`popreg forecast --store`), null if none."""
+        code = allowed(viewer, level, code)
+        return await run_in_threadpool(figures.forecast, level, code)
+
     @app.get("/api/map")
     async def map_values(
         viewer: ViewerDep,

@@ -20,7 +20,9 @@ from typing import Any, TypeVar
 from pydantic import BaseModel
 
 from portal.definitions import DEFINITIONS, DEFINITIONS_VI, UNITS_VI
+from projections import forecast_store
 from projections import indicators as queries
+from projections.domain.forecast.ages import FIVE_YEAR_STARTS, labels
 from projections.domain.indicator_catalog import IndicatorValue, Level, Period, Units
 from schemas import admin_units
 
@@ -78,7 +80,33 @@ class Rejection(BaseModel):
     rate: float
 
 
+class ProjectedGroup(BaseModel):
+    age_group: str
+    male: float
+    female: float
+
+
+class Projected(BaseModel):
+    """One variant of a stored forecast: its population at the end of each year, and the
+    pyramid on each of those dates."""
+
+    run_id: str
+    created_at: str
+    population: list[float]
+    pyramids: list[list[ProjectedGroup]]
+
+
+class Forecast(BaseModel):
+    """The unit's newest stored forecast (`popreg forecast --store`), its variants from
+    one base date: the band runs from low to high around medium."""
+
+    base_date: str
+    years: list[str]  # the dates of `population` and `pyramids` (31 December)
+    variants: dict[str, Projected]
+
+
 NATION = Unit(level="nation", code="", name="Việt Nam")
+AGE_GROUPS = tuple(labels(FIVE_YEAR_STARTS))
 
 
 @cache
@@ -329,3 +357,35 @@ class Figures:
             ]
 
         return self._remember(("rejections", level, code, period, units), compute)
+
+    def forecast(self, level: Level, code: str) -> Forecast | None:
+        """The unit's newest stored forecast in today's units, or None."""
+
+        def compute() -> Forecast | None:
+            stored = forecast_store.newest(self.client, level, code, "current")
+            if stored is None:
+                return None
+            # the years every variant reaches (one may have been run further than another)
+            dates = sorted(set.intersection(*(set(v.pyramids) for v in stored.variants.values())))
+            return Forecast(
+                base_date=stored.base_date.isoformat(),
+                years=[d.isoformat() for d in dates],
+                variants={
+                    name: Projected(
+                        run_id=v.run_id,
+                        created_at=v.created_at.isoformat(),
+                        population=[math.fsum(v.pyramids[d][0] + v.pyramids[d][1]) for d in dates],
+                        pyramids=[_groups(*v.pyramids[d]) for d in dates],
+                    )
+                    for name, v in stored.variants.items()
+                },
+            )
+
+        return self._remember(("forecast", level, code), compute)
+
+
+def _groups(male: tuple[float, ...], female: tuple[float, ...]) -> list[ProjectedGroup]:
+    return [
+        ProjectedGroup(age_group=g, male=m, female=f)
+        for g, m, f in zip(AGE_GROUPS, male, female, strict=True)
+    ]

@@ -73,3 +73,61 @@ def store(client: Any, run: Run, rows: tuple[YearRow, ...]) -> uuid.UUID:
         ["run_id", "on_date", "measure", "value"],
     )
     return run_id
+
+
+@dataclass(frozen=True)
+class StoredVariant:
+    """One stored run: by date, its population by sex and age group (five-year groups,
+    youngest first)."""
+
+    run_id: str
+    created_at: datetime
+    pyramids: dict[date, tuple[tuple[float, ...], tuple[float, ...]]]
+
+
+@dataclass(frozen=True)
+class StoredForecast:
+    base_date: date
+    until_year: int
+    variants: dict[str, StoredVariant]
+
+
+def newest(client: Any, level: str, code: str, units: str) -> StoredForecast | None:
+    """The unit's newest stored forecast: of the runs from its latest base date, the
+    newest of each variant (a band needs its variants from the same base); None if no
+    run was stored for the unit."""
+    runs = client.query(
+        f"""
+        SELECT variant, toString(argMax(run_id, created_at)), max(created_at), base_date,
+               argMax(until_year, created_at)
+        FROM {DATABASE}.forecast_runs
+        WHERE level = {{level:String}} AND code = {{code:String}} AND units = {{units:String}}
+          AND base_date = (SELECT max(base_date) FROM {DATABASE}.forecast_runs
+                           WHERE level = {{level:String}} AND code = {{code:String}}
+                             AND units = {{units:String}})
+        GROUP BY variant, base_date
+        """,
+        parameters={"level": level, "code": code, "units": units},
+    ).result_rows
+    if not runs:
+        return None
+    ids = [run_id for _, run_id, _, _, _ in runs]
+    cells: dict[str, dict[date, tuple[list[float], list[float]]]] = {i: {} for i in ids}
+    for run_id, on, sex, persons in client.query(
+        f"""
+        SELECT toString(run_id), on_date, sex, persons FROM {DATABASE}.forecast_population
+        WHERE run_id IN {{ids:Array(UUID)}} ORDER BY run_id, on_date, sex, age_from
+        """,
+        parameters={"ids": ids},
+    ).result_rows:
+        male, female = cells[run_id].setdefault(on, ([], []))
+        (male if sex == "male" else female).append(float(persons))
+    variants = {
+        variant: StoredVariant(
+            run_id,
+            created,
+            {on: (tuple(m), tuple(f)) for on, (m, f) in cells[run_id].items()},
+        )
+        for variant, run_id, created, _, _ in runs
+    }
+    return StoredForecast(runs[0][3], max(r[4] for r in runs), variants)

@@ -5,6 +5,7 @@ pyramid`, and an event published while the page is open shows within 5 s."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
@@ -87,3 +88,46 @@ def test_the_pages_fit_a_phone_screen(settings: Settings) -> None:
         assert len(phone.evaluate("window.portalState.figures")) == len(INDICATORS)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
         phone.screenshot(path=str(ARTIFACTS / "portal-unit-phone.png"))
+
+
+def test_a_stored_forecast_shows_as_a_band(page: Page, settings: Settings) -> None:
+    """The unit page draws the newest stored forecast: its variants equal what
+    `popreg forecast --store` printed, low below medium below high, and the projected
+    pyramid of the last year sums to the medium variant's population; a unit without a
+    stored forecast says how to make one."""
+    publish(
+        settings, synthetic(Ids.new(), households=40, years=(2019, 2025), seed=14, error_rate=0)
+    )
+    assert popreg(settings, "wait", "--timeout", "120").returncode == 0
+    ARTIFACTS.mkdir(exist_ok=True)
+    log_in(page, settings, "national")
+    page.goto(f"{settings.portal_url}/unit?level=nation&code=")
+    wait_drawn(page)
+    assert "popreg forecast" in page.inner_text("#forecastNote")
+    assert page.evaluate("window.portalState.forecast") is None
+
+    ran = popreg(
+        settings, "forecast", "--level", "province", "--code", "96", "--base-date",
+        "2025-12-31", "--until", "2035", "--variant", "all", "--store", "--format", "json",
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr
+    printed = json.loads(ran.stdout)
+    page.goto(f"{settings.portal_url}/unit?level=province&code=96&period=2025")
+    wait_drawn(page)
+    shown = page.evaluate("window.portalState.forecast")
+    assert shown["base_date"] == "2025-12-31"
+    assert shown["years"] == [f"{y}-12-31" for y in range(2026, 2036)]
+    for variant in ("low", "medium", "high"):
+        rows = [r for r in printed if r["variant"] == variant]
+        assert [same(v, r["population"]) for v, r in zip(
+            shown["variants"][variant]["population"], rows, strict=True
+        )] == [True] * 10, variant  # fmt: skip
+    band = page.evaluate("window.portalState.forecastBand")
+    last = band["years"].index(2035)
+    assert band["low"][last] < band["medium"][last] < band["high"][last]
+    pyramid = page.evaluate("window.portalState.forecastPyramid")
+    assert pyramid["on"] == "2035-12-31"
+    total = sum(g["male"] + g["female"] for g in pyramid["groups"])
+    assert same(total, shown["variants"]["medium"]["population"][-1])
+    page.locator("#forecastChart").scroll_into_view_if_needed()
+    page.screenshot(path=str(ARTIFACTS / "portal-forecast.png"), full_page=True)

@@ -17,6 +17,11 @@ const WORDS = {
     rejected: "Bị từ chối", submitted: "Đã gửi", rate: "Tỷ lệ (%)",
     communesAsWas: "Xã/phường như lúc đó (trước 01/7/2025).",
     unplaced: "Xã/phường không có tọa độ (hoặc có tọa độ sai) trong nguồn bản đồ, không vẽ",
+    forecast: "Dự báo dân số", forecastYear: "Tháp dân số dự báo, năm", registered: "Dân số đã đăng ký (31/12)",
+    low: "Phương án thấp", medium: "Phương án trung bình", high: "Phương án cao", band: "Khoảng thấp – cao",
+    noForecast: "Chưa có dự báo nào được lưu cho đơn vị này (người vận hành chạy: popreg forecast --variant all --store).",
+    forecastFrom: "Dự báo từ dân số ngày", forecastMethod: "phương pháp thành phần theo đoàn hệ; phương án thấp và cao: tổng tỷ suất sinh ∓ 0,5 con",
+    forecastMethodCommune: "tỷ số thay đổi đoàn hệ (Hamilton–Perry), khớp với dự báo của tỉnh",
   },
   en: {
     login: "Log in", loginFailed: "Wrong user name or password.", user: "User name",
@@ -34,6 +39,11 @@ const WORDS = {
     rejected: "Rejected", submitted: "Submitted", rate: "Rate (%)",
     communesAsWas: "Communes as they were (before 1 July 2025).",
     unplaced: "Communes the map source has no (or a wrong) position for, not drawn",
+    forecast: "Population forecast", forecastYear: "Projected pyramid, year", registered: "Registered population (31 Dec)",
+    low: "Low variant", medium: "Medium variant", high: "High variant", band: "Low – high band",
+    noForecast: "No forecast has been stored for this unit yet (an operator runs: popreg forecast --variant all --store).",
+    forecastFrom: "Projected from the population on", forecastMethod: "cohort-component method; low and high variants: total fertility rate ∓ 0.5 child",
+    forecastMethodCommune: "cohort-change ratios (Hamilton–Perry), kept to the province's forecast",
   },
 };
 const INDICATOR_VI = {

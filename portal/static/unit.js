@@ -2,13 +2,13 @@
 // the pyramid on a date (and a second date to compare), births/deaths/moves by month,
 // the events rejected by reason, the units below and above. window.portalState holds
 // what is shown, for the tests.
-const state = { figures: {}, pyramid: [], monthly: {}, rejections: [], stamp: null, refreshes: 0 };
+const state = { figures: {}, series: {}, years: [], pyramid: [], monthly: {}, rejections: [], forecast: null, stamp: null, refreshes: 0 };
 window.portalState = state;
 const el = (id) => document.getElementById(id);
 const query = new URLSearchParams(location.search);
 const level = query.get("level") || "nation", code = query.get("code") || "";
 const unitQuery = `level=${level}&code=${code}`;
-let pyramidChart, monthlyChart;
+let pyramidChart, monthlyChart, forecastChart, forecastPyramidChart;
 
 function sparkline(values) {
   const shown = values.map((v, i) => [i, v]).filter(([, v]) => v !== null);
@@ -25,6 +25,8 @@ async function drawIndicators() {
   const period = el("period").value, year = period.slice(0, 4);
   const found = await api(`/api/figures?${unitQuery}&period=${period}&first=2015&last=2025&year=${year}`);
   state.figures = Object.fromEntries(found.indicators.map((f) => [f.indicator, f.value]));
+  state.series = found.series;
+  state.years = found.years;
   el("figures").tBodies[0].innerHTML = found.indicators.map((f) => `<tr data-indicator="${f.indicator}">
     <th scope="row" title="${inLanguage(f.definition_vi, f.definition)}">${indicatorName(f.indicator)}</th><td class="value">${formatNumber(f.value)}</td>
     <td>${inLanguage(f.unit_vi, f.unit)}</td><td>${sparkline(found.series[f.indicator] || [])}</td>
@@ -71,6 +73,89 @@ function drawMonthly(year, found) {
   }, { replaceMerge: ["series"] });
 }
 
+// The newest stored forecast: the registered population over the years, then the medium
+// variant with the low and high variants as a band; the projected pyramid of a chosen year.
+async function loadForecast() {
+  state.forecast = await api(`/api/forecast?${unitQuery}`);
+  const found = state.forecast;
+  el("forecastChart").hidden = !found;
+  el("forecastControls").hidden = el("forecastPyramid").hidden = !found;
+  if (!found) { el("forecastNote").textContent = t("noForecast"); return; }
+  const method = level === "commune" ? t("forecastMethodCommune") : t("forecastMethod");
+  el("forecastNote").textContent = `${t("forecastFrom")} ${found.base_date}; ${method}.`;
+  el("forecastYear").replaceChildren(...found.years.map((d) => new Option(d.slice(0, 4), d)));
+  el("forecastYear").value = found.years[found.years.length - 1];
+  forecastChart = forecastChart || echarts.init(el("forecastChart"));
+  forecastPyramidChart = forecastPyramidChart || echarts.init(el("forecastPyramid"));
+  drawForecastPyramid();
+}
+
+function drawForecast() {
+  const found = state.forecast;
+  if (!found) return;
+  const registered = state.series.population_end || [];
+  const years = [...new Set([...state.years, ...found.years.map((d) => Number(d.slice(0, 4)))])].sort((a, b) => a - b);
+  const baseYear = Number(found.base_date.slice(0, 4));
+  const atBase = found.base_date.endsWith("-12-31") ? registered[state.years.indexOf(baseYear)] : undefined;
+  const projected = (name) => years.map((y) => {
+    if (y === baseYear && atBase !== undefined) return atBase;
+    const i = found.years.findIndex((d) => Number(d.slice(0, 4)) === y);
+    return i < 0 || !found.variants[name] ? null : found.variants[name].population[i];
+  });
+  const low = projected("low"), high = projected("high"), medium = projected("medium");
+  const hasBand = found.variants.low && found.variants.high;
+  const series = [
+    { name: t("registered"), type: "line", data: years.map((y) => { const i = state.years.indexOf(y); return i < 0 ? null : registered[i]; }), itemStyle: { color: "#440154" } },
+  ];
+  if (hasBand) {
+    series.push(
+      { name: "low-base", type: "line", stack: "band", data: low, lineStyle: { opacity: 0 }, symbol: "none", silent: true, tooltip: { show: false } },
+      { name: t("band"), type: "line", stack: "band", data: low.map((v, i) => (v === null || high[i] === null ? null : high[i] - v)), lineStyle: { opacity: 0 }, symbol: "none", areaStyle: { color: "#21918c", opacity: 0.25 }, itemStyle: { color: "#21918c" } },
+    );
+  }
+  if (found.variants.medium) series.push({ name: t("medium"), type: "line", data: medium, lineStyle: { type: "dashed" }, itemStyle: { color: "#31688e" } });
+  state.forecastBand = { years, low, medium, high };
+  forecastChart.setOption({
+    animation: false,
+    legend: { top: 0, data: series.map((s) => s.name).filter((n) => n !== "low-base") },
+    tooltip: {
+      trigger: "axis",
+      formatter: (items) => {
+        const i = items[0].dataIndex, rows = [`${years[i]}`];
+        if (series[0].data[i] !== null) rows.push(`${t("registered")}: ${formatNumber(Math.round(series[0].data[i]))}`);
+        for (const name of ["low", "medium", "high"]) {
+          const v = { low, medium, high }[name][i];
+          if (v !== null && found.variants[name] && years[i] !== baseYear) rows.push(`${t(name)}: ${formatNumber(Math.round(v))}`);
+        }
+        return rows.join("<br>");
+      },
+    },
+    grid: { left: 70, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: "category", data: years.map(String) },
+    yAxis: { type: "value", scale: true, axisLabel: { formatter: (v) => formatNumber(v) } },
+    series,
+  }, { replaceMerge: ["series"] });
+}
+
+function drawForecastPyramid() {
+  const found = state.forecast, on = el("forecastYear").value;
+  const variant = found.variants.medium || Object.values(found.variants)[0];
+  const groups = variant.pyramids[found.years.indexOf(on)];
+  state.forecastPyramid = { on, groups };
+  forecastPyramidChart.setOption({
+    animation: false,
+    tooltip: { trigger: "axis", valueFormatter: (v) => formatNumber(Math.round(Math.abs(v))) },
+    legend: { top: 0 },
+    grid: { left: 60, right: 20, top: 40, bottom: 30 },
+    xAxis: { type: "value", axisLabel: { formatter: (v) => formatNumber(Math.abs(v)) } },
+    yAxis: { type: "category", data: groups.map((g) => g.age_group) },
+    series: [
+      { name: `${t("male")} ${on}`, type: "bar", stack: "a", data: groups.map((g) => -g.male), itemStyle: { color: "#3e4989" } },
+      { name: `${t("female")} ${on}`, type: "bar", stack: "a", data: groups.map((g) => g.female), itemStyle: { color: "#35b779" } },
+    ],
+  }, { replaceMerge: ["series"] });
+}
+
 async function drawRejections() {
   const rows = await api(`/api/rejections?${unitQuery}&period=${el("period").value}`);
   state.rejections = rows;
@@ -102,6 +187,7 @@ function linkDownloads() {
 async function redraw() {
   linkDownloads();
   await Promise.all([drawIndicators(), drawPyramid(), drawRejections()]);
+  drawForecast();
   state.refreshes += 1;
   el("updated").textContent = `${t("updated")} ${new Date().toLocaleTimeString()}`;
 }
@@ -130,7 +216,9 @@ async function start() {
   pyramidChart = echarts.init(el("pyramid"));
   monthlyChart = echarts.init(el("monthly"));
   for (const id of ["period", "on", "compare"]) el(id).addEventListener("change", redraw);
-  await redraw();
+  el("forecastYear").addEventListener("change", drawForecastPyramid);
+  await Promise.all([loadForecast(), redraw()]);
+  drawForecast();
   state.ready = true;
   poll();
 }

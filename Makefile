@@ -45,7 +45,7 @@ demo: $(STAMP)
 	$(BIN)/popreg audit diff --from 2024-12-31 --to 2025-12-31 --commune 32014 --limit 8; \
 	$(BIN)/popreg audit verify; \
 	$(BIN)/popreg report --province 96 --year 2025 --out $${POPREG_DATA_DIR:-.popreg}/reports/ca-mau-2025.pdf; \
-	$(BIN)/popreg forecast --level province --code 96 --base-date 2025-12-31 --until 2035 --store; \
+	$(BIN)/popreg forecast --level province --code 96 --base-date 2025-12-31 --until 2035 --variant all --store; \
 	$(BIN)/popreg status; \
 	$(BIN)/python -c "from schemas.settings import Settings; s = Settings(); \
 	  print(f'The portal: {s.portal_url} (users ca-mau and national; passwords in {s.portal_password_file(\"<user>\")})')"; \

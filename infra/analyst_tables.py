@@ -47,12 +47,19 @@ ROW_LEVEL_TABLES = frozenset(
         "online_recorded_days_of",
         "online_recorded_days_filler",
         "online_recorded_days_missing",
-        # the same by province (a province's cells are still small: one village's births)
+        "submitted_months",
+        "submitted_months_of",
+        "submitted_months_filler",
+        "submitted_months_missing",
+        # the same by province, and the year series by commune (a province's cells are
+        # still small: one village's births)
         *(
             f"{table}{suffix}"
             for table in (
                 "population_year_sums",
                 "household_year_sums",
+                "population_commune_year_sums",
+                "household_commune_year_sums",
                 "vital_event_province_months",
                 "vital_recorded_province_months",
             )
@@ -74,7 +81,16 @@ _FORMAT = re.compile(r" FORMAT \w+$")  # how the client asks for the answer, not
 def popreg_queries() -> list[str]:
     """The statements popreg itself sends through the analysts' endpoint that name row
     tables: the views' SELECTs, `indicator_values`' parts, the freshness poll."""
-    from projections.indicators import ARRIVED, GRID_PARTS, part_queries, sent_query, view_query
+    from projections.domain.indicator_catalog import INDICATORS
+    from projections.domain.indicator_formulas import flow_parts_of
+    from projections.indicators import (
+        ARRIVED,
+        GRID_PARTS,
+        ROWS_BY,
+        part_queries,
+        sent_query,
+        view_query,
+    )
 
     views = (
         "indicator_values",
@@ -85,7 +101,12 @@ def popreg_queries() -> list[str]:
     )
     return [
         *(view_query(v) for v in views),
-        *(sent_query(v, by) for v in GRID_PARTS for by in ("commune", "province")),
+        *(sent_query(v, by) for v in GRID_PARTS for by in ROWS_BY[v]),
+        *(  # the flows of one indicator (a map's)
+            sent_query(GRID_PARTS[1], by, parts)
+            for by in ROWS_BY[GRID_PARTS[1]]
+            for parts in {flow_parts_of(name) for name, _ in INDICATORS} - {()}
+        ),
         *part_queries().values(),
         ARRIVED,
     ]

@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date
 from functools import cache
 from typing import Any, TypeVar
@@ -22,6 +22,7 @@ from pydantic import BaseModel
 from portal.definitions import DEFINITIONS, DEFINITIONS_VI, UNITS_VI
 from projections import forecast_store
 from projections import indicators as queries
+from projections.domain import indicator_formulas
 from projections.domain.forecast.ages import FIVE_YEAR_STARTS, labels
 from projections.domain.indicator_catalog import IndicatorValue, Level, Period, Units
 from schemas import admin_units
@@ -174,13 +175,6 @@ def _figures(values: list[IndicatorValue]) -> list[Figure]:
     ]
 
 
-def _value(figures: list[Figure], indicator: str) -> float | None:
-    for figure in figures:
-        if figure.indicator == indicator:
-            return figure.value
-    raise LookupError(f"no indicator {indicator}")
-
-
 def _months(year: int) -> list[str]:
     return [f"{year}-{m:02d}" for m in range(1, 13)]
 
@@ -211,6 +205,7 @@ class Figures:
         self._memory: dict[tuple[Any, ...], tuple[float, Any]] = {}
         self._asked: dict[tuple[Any, ...], Future[Any]] = {}  # answers on their way
         self._lock = threading.Lock()
+        self._pool = ThreadPoolExecutor(4, thread_name_prefix="figures")  # a map's parts
 
     def _remember(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         """The answer to `key` if it is younger than FRESH_S, else `compute`d once: a
@@ -307,13 +302,39 @@ class Figures:
     def map_values(
         self, indicator: str, year: int, province: str | None, units: Units
     ) -> list[MapValue]:
-        """One indicator for a year, for every province, or every commune of one."""
+        """One indicator for a year, for every province, or every commune of one: the
+        units' stocks, and their flows of the parts the indicator reads, at once (a map
+        page's two indicators share the stocks)."""
         on = in_force(year, units)
         shown = provinces(on) if province is None else communes(province, on)
         level: Level = "province" if province is None else "commune"
-        found = self._grid(level, tuple(u.code for u in shown), (str(year),), units)
+        codes = tuple(u.code for u in shown)
+        period = Period.parse(str(year))
+        parts = indicator_formulas.flow_parts_of(indicator)
+
+        def stocks() -> dict[tuple[str, Period], dict[str, Any]]:
+            return queries.stock_grid(self.client, level, codes, [period], units)
+
+        def flows() -> dict[tuple[str, Period], dict[str, Any]]:
+            return queries.flow_grid(self.client, level, codes, [period], units, parts)
+
+        stocking = self._pool.submit(self._remember, ("stocks", level, codes, year, units), stocks)
+        flowing = (
+            self._remember(("flows", level, codes, year, units, parts), flows) if parts else {}
+        )
+        stocked = stocking.result()
         return [
-            MapValue(code=u.code, name=u.name, value=_value(found[(u.code, str(year))], indicator))
+            MapValue(
+                code=u.code,
+                name=u.name,
+                value=_number(
+                    indicator_formulas.value_of(
+                        indicator,
+                        stocked[(u.code, period)] | flowing.get((u.code, period), {}),
+                        period,
+                    )
+                ),
+            )
             for u in shown
         ]
 

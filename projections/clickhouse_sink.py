@@ -35,8 +35,11 @@ DERIVED = {
     "vital_event_months": "vital_event_months_missing",
     "vital_recorded_months": "vital_recorded_months_missing",
     "online_recorded_days": "online_recorded_days_missing",
+    "submitted_months": "submitted_months_missing",
     "population_year_sums": "population_year_sums_missing",
     "household_year_sums": "household_year_sums_missing",
+    "population_commune_year_sums": "population_commune_year_sums_missing",
+    "household_commune_year_sums": "household_commune_year_sums_missing",
     "vital_event_province_months": "vital_event_province_months_missing",
     "vital_recorded_province_months": "vital_recorded_province_months_missing",
 }

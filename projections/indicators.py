@@ -37,6 +37,7 @@ from projections.domain.indicator_catalog import (
     RejectionCount,
     Units,
 )
+from projections.domain.indicator_formulas import FLOW_PARTS
 from projections.domain.stock_dates import stock_dates
 
 VIEWS_SQL = SQL_DIR / "003_indicator_views.sql"
@@ -62,8 +63,11 @@ _STRING_OR_COMMENT = re.compile(rf"({_STRING})|--[^\n]*")
 _WITH_TOKEN = re.compile(rf"{_STRING}|[()\[\],]|\bSELECT\b")
 _CTE = re.compile(r"(\w+) AS \(")
 _ALIAS = re.compile(r"\bAS (\w+)\s*$")  # a WITH item naming an expression
-# the two branches of a grid's rows (004_indicator_grid.sql), of which popreg sends one
-_BRANCHES = re.compile(r"SELECT \* FROM (\w+)_by_commune UNION ALL SELECT \* FROM \1_by_province")
+# the branches of a grid's rows (004_indicator_grid.sql), of which popreg sends one
+_BRANCHES = re.compile(
+    r"SELECT \* FROM (\w+)_by_commune(?:\s+UNION ALL SELECT \* FROM \1_by_commune_years)?"
+    r"\s+UNION ALL SELECT \* FROM \1_by_province"
+)
 # The parts of indicator_values: the CTEs each needs and what it selects from them. Two,
 # of about equal cost (the stocks read the most rows; the flows and communes online
 # analyse the most), one a core on two cores: a third part would wait for a core and
@@ -103,18 +107,26 @@ def without_comments(sql: str) -> str:
     return "\n".join(line.rstrip() for line in bare.splitlines() if line.strip())
 
 
-RowsBy = Literal["commune", "province"]
+RowsBy = Literal["commune", "commune_years", "province"]
+ROWS_BY: dict[str, tuple[RowsBy, ...]] = {  # the branches each grid part has
+    GRID_PARTS[0]: ("commune", "commune_years", "province"),
+    GRID_PARTS[1]: ("commune", "province"),
+}
 
 
 @cache
-def sent_query(name: str, rows_by: RowsBy = "commune") -> str:
+def sent_query(name: str, rows_by: RowsBy = "commune", parts: tuple[str, ...] = ()) -> str:
     """What popreg sends for the view `name`: its SELECT with the stock grid's derived
     stock dates (`projections.domain.stock_dates`) as parameters instead of expressions,
-    and of each pair of branches (`x_by_commune UNION ALL x_by_province`, the rows by
-    commune or the province sums) only the one that reads, `rows_by`, with what only the
-    other used: ClickHouse analyses a branch that reads nothing as long as one that does,
-    and a grid's analysis costs more than its reading."""
+    and of each union of branches (`x_by_commune UNION ALL [x_by_commune_years UNION ALL]
+    x_by_province`: the rows by commune, the communes' year sums, the province sums) only
+    the one that reads, `rows_by`, without what only the others used: ClickHouse
+    analyses a branch that reads nothing as long as one that does, and a grid's analysis
+    costs more than its reading. For the flow grid, `parts` (of
+    `indicator_formulas.FLOW_PARTS`; none: all) keeps only those parts' columns."""
     items, select = with_list(view_query(name))
+    if parts:
+        select = _only_parts(select, parts)
     if name == GRID_PARTS[0]:
         derived = stock_dates("province", [Period.parse("2025")]).parameters()
         for i, item in enumerate(items):
@@ -122,9 +134,11 @@ def sent_query(name: str, rows_by: RowsBy = "commune") -> str:
             if named is not None and named.group(1) in derived:
                 kind, _ = derived[named.group(1)]
                 items[i] = f"{{d_{named.group(1)}:{kind}}} AS {named.group(1)}"
-    other = "province" if rows_by == "commune" else "commune"
+    if rows_by not in ROWS_BY[name]:
+        raise ValueError(f"{name} has no rows by {rows_by}")
+    others = [o for o in ROWS_BY[name] if o != rows_by]
     items = [_BRANCHES.sub(rf"SELECT * FROM \1_by_{rows_by}", item) for item in items]
-    items = [i for i in items if not _item_name(i).endswith(f"_by_{other}")]
+    items = [i for i in items if not any(_item_name(i).endswith(f"_by_{o}") for o in others)]
     while True:  # leave out what nothing left uses
         used = [
             i
@@ -139,6 +153,46 @@ def sent_query(name: str, rows_by: RowsBy = "commune") -> str:
         items = used
 
 
+def _only_parts(select: str, parts: tuple[str, ...]) -> str:
+    """The flow grid's main SELECT with only the columns of `parts` and their joins."""
+    unknown = set(parts) - set(FLOW_PARTS)
+    if unknown:
+        raise ValueError(f"the flow grid has no parts {sorted(unknown)}")
+    head, tail = select.split("\nFROM grid\n", 1)
+    kept = {"unit", "period", *(c for p in parts for c in FLOW_PARTS[p])}
+    columns = [c for c in select_list(head) if _column_name(c) in kept]
+    joins = [
+        line
+        for line in tail.splitlines()
+        if not any(line.strip() == f"LEFT JOIN {p} USING (unit, period)" for p in FLOW_PARTS)
+        or any(line.strip() == f"LEFT JOIN {p} USING (unit, period)" for p in parts)
+    ]
+    return "SELECT\n    " + ",\n    ".join(columns) + "\nFROM grid\n" + "\n".join(joins)
+
+
+def select_list(head: str) -> list[str]:
+    """The expressions of `SELECT a, f(b, c) AS d, …` (the text before FROM)."""
+    body = head.strip().removeprefix("SELECT")
+    depth, start, found = 0, 0, []
+    for token in _WITH_TOKEN.finditer(body):
+        text = token.group()
+        if text in ("(", "["):
+            depth += 1
+        elif text in (")", "]"):
+            depth -= 1
+        elif depth == 0 and text == ",":
+            found.append(body[start : token.start()].strip())
+            start = token.end()
+    found.append(body[start:].strip())
+    return found
+
+
+def _column_name(expression: str) -> str:
+    """What a SELECT expression is called: its alias, or the column it names."""
+    named = _ALIAS.search(expression)
+    return named.group(1) if named is not None else expression.rsplit(".", 1)[-1]
+
+
 def _item_name(item: str) -> str:
     """The name a WITH item gives: a CTE's or an expression's."""
     named = _CTE.match(item.strip()) or _ALIAS.search(item)
@@ -147,12 +201,14 @@ def _item_name(item: str) -> str:
 
 def rows_by(name: str, level: Level, periods: Sequence[Period]) -> RowsBy:
     """Which rows the view `name` reads for `level` and `periods`: the province sums for a
-    province's or the nation's flows, and their stocks in calendar years."""
-    if level == "commune":
-        return "commune"
-    if name == GRID_PARTS[0] and not stock_dates(level, periods).by_province_sums:
-        return "commune"
-    return "province"
+    province's or the nation's flows, and their stocks in calendar years; the communes'
+    year sums for communes' stocks in calendar years."""
+    if name == GRID_PARTS[0]:
+        dates = stock_dates(level, periods)
+        if dates.by_commune_year_sums:
+            return "commune_years"
+        return "province" if dates.by_province_sums else "commune"
+    return "commune" if level == "commune" else "province"
 
 
 def sent_parameters(name: str, level: Level, periods: Sequence[Period]) -> dict[str, Any]:
@@ -230,12 +286,53 @@ def flow_grid(
     codes: Sequence[str],
     periods: Sequence[Period],
     units: Units = "as_was",
+    parts: tuple[str, ...] = (),
 ) -> dict[tuple[str, Period], dict[str, Any]]:
     """The flow part of `indicator_grid` alone (births, deaths, moves, ... as counted in
     each period), keyed like it: what a monthly chart needs, without the stocks, whose
-    cost grows with the number of stock dates."""
-    _, flows = grid_and_flows(client, level, codes, (), periods, units)
-    return flows
+    cost grows with the number of stock dates; only the columns of `parts` if given
+    (`indicator_formulas.FLOW_PARTS`)."""
+    return _grid_part(client, GRID_PARTS[1], level, codes, periods, units, parts)
+
+
+def stock_grid(
+    client: Client,
+    level: Level,
+    codes: Sequence[str],
+    periods: Sequence[Period],
+    units: Units = "as_was",
+) -> dict[tuple[str, Period], dict[str, Any]]:
+    """The stock part of `indicator_grid` alone: residents, households and the stocks the
+    rates divide by, keyed like it."""
+    return _grid_part(client, GRID_PARTS[0], level, codes, periods, units)
+
+
+def _grid_part(
+    client: Client,
+    view: str,
+    level: Level,
+    codes: Sequence[str],
+    periods: Sequence[Period],
+    units: Units,
+    parts: tuple[str, ...] = (),
+) -> dict[tuple[str, Period], dict[str, Any]]:
+    """One grid part's sums for each unit and period: (code, period) → column → sum."""
+    if not codes or not periods:
+        raise ValueError("at least one unit and one period")
+    chosen = list(periods)
+    asked = _unit(level, "", units) | {"codes": [""] if level == "nation" else list(codes)}
+    del asked["code"]
+    parameters = asked | {"starts": [p.start for p in chosen], "ends": [p.end for p in chosen]}
+    parameters |= sent_parameters(view, level, chosen)
+    result = client.query(
+        sent_query(view, rows_by(view, level, chosen), parts), parameters=parameters
+    )
+    found = {}
+    for row in result.result_rows:
+        cells = dict(zip(result.column_names, row, strict=True))
+        code = codes[0] if level == "nation" else cells["unit"]
+        found[(code, chosen[cells["period"] - 1])] = cells
+    return found
 
 
 def grid_and_flows(
@@ -255,23 +352,11 @@ def grid_and_flows(
     if not codes or not (periods or flow_periods):
         raise ValueError("at least one unit and one period")
     flowing = list(dict.fromkeys([*periods, *flow_periods]))
-    asked = _unit(level, "", units) | {"codes": [""] if level == "nation" else list(codes)}
-    del asked["code"]
-
-    def run(view: str, chosen: list[Period]) -> dict[tuple[str, Period], dict[str, Any]]:
-        parameters = asked | {"starts": [p.start for p in chosen], "ends": [p.end for p in chosen]}
-        parameters |= sent_parameters(view, level, chosen)
-        result = client.query(sent_query(view, rows_by(view, level, chosen)), parameters=parameters)
-        found = {}
-        for row in result.result_rows:
-            cells = dict(zip(result.column_names, row, strict=True))
-            code = codes[0] if level == "nation" else cells["unit"]
-            found[(code, chosen[cells["period"] - 1])] = cells
-        return found
-
     with ThreadPoolExecutor(len(GRID_PARTS)) as pool:
-        stocking = pool.submit(run, GRID_PARTS[0], list(periods)) if periods else None
-        flows = run(GRID_PARTS[1], flowing)
+        stocking = (
+            pool.submit(stock_grid, client, level, codes, periods, units) if periods else None
+        )
+        flows = flow_grid(client, level, codes, flowing, units)
         stocks = stocking.result() if stocking is not None else {}
     grid = {
         cell: indicator_formulas.indicator_values(stock | flows[cell], cell[1])

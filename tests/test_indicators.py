@@ -41,6 +41,7 @@ from projections.domain.indicator_catalog import (
     Period,
     Units,
 )
+from projections.domain.indicator_formulas import FLOW_PARTS, flow_parts_of, value_of
 from projections.domain.indicator_reference import Reference
 from projections.domain.indicator_rows import COLUMNS, IndicatorState, Row, fold_all
 from projections.domain.record import Record
@@ -61,6 +62,7 @@ from projections.indicators import (
     rows_by,
     sent_parameters,
     sent_query,
+    stock_grid,
     view_query,
     with_list,
     without_comments,
@@ -903,17 +905,61 @@ def test_the_flows_alone_answer_as_the_grid(
     assert compared > 0
 
 
+@pytest.mark.parametrize("units", ["as_was", "current"])
+def test_one_indicator_from_the_parts_it_reads_is_the_grids(
+    warehouse: Warehouse,
+    province: tuple[list[Row], Reference],
+    province_team: tuple[list[Recording], list[Member]],
+    units: Units,
+) -> None:
+    """A map asks for one indicator: the stocks, and only the flow parts it reads
+    (`flow_parts_of`, sent without the others): each unit's value as in the whole grid."""
+    rows, _ = province
+    warehouse.hold(rows)
+    warehouse.hold_team(*province_team)
+    compared = 0
+    for level, codes, _ in grid_cases(rows):
+        for period in (Period.parse("2024"), Period.parse("2025-11")):
+            whole = indicator_grid(warehouse.client, level, codes, [period], units)
+            stocks = stock_grid(warehouse.client, level, codes, [period], units)
+            by_parts = {
+                parts: flow_grid(warehouse.client, level, codes, [period], units, parts)
+                for parts in {flow_parts_of(name) for name, _ in INDICATORS} - {()}
+            }
+            for name, _ in INDICATORS:
+                parts = flow_parts_of(name)
+                for code in codes:
+                    cell = (code, period)
+                    flows = by_parts[parts][cell] if parts else {}
+                    if parts:  # nothing of the parts not read
+                        assert set(flows) == {"unit", "period"} | {
+                            c for p in parts for c in FLOW_PARTS[p]
+                        }
+                    one = value_of(name, stocks[cell] | flows, period)
+                    expected = values(whole[cell])[name]
+                    assert repr(one) == repr(expected), (level, code, str(period.start), name)
+                    compared += not math.isnan(one) and one != 0
+    assert compared > 1000
+
+
+@pytest.mark.parametrize("level", ["province", "commune"])
 @pytest.mark.parametrize("chosen", [("2024", "2025-Q3"), ("2024", "2025")])
 def test_the_grid_views_answer_as_the_queries_popreg_sends(
-    warehouse: Warehouse, province: tuple[list[Row], Reference], chosen: tuple[str, str]
+    warehouse: Warehouse,
+    province: tuple[list[Row], Reference],
+    chosen: tuple[str, str],
+    level: Level,
 ) -> None:
     """Analysts call the views, which derive the stock dates themselves; popreg sends
-    them computed (`sent_query`): the same rows, with the province sums (years) or not."""
+    them computed (`sent_query`): the same rows, whichever rows answer (the province
+    sums or the communes' year sums for calendar years, else the rows by commune)."""
     warehouse.hold(province[0])
     periods = [Period.parse(text) for text in chosen]
+    busiest = busiest_communes(province[0])
+    codes = ["96", "01"] if level == "province" else [busiest["split_successor"], busiest["new"]]
     parameters = {
-        "level": "province",
-        "codes": ["96", "01"],
+        "level": level,
+        "codes": codes,
         "units": "current",
         "starts": [p.start for p in periods],
         "ends": [p.end for p in periods],
@@ -926,12 +972,15 @@ def test_the_grid_views_answer_as_the_queries_popreg_sends(
             parameters=parameters,
         ).result_rows
         sent = warehouse.client.query(
-            sent_query(view, rows_by(view, "province", periods)),
-            parameters=parameters | sent_parameters(view, "province", periods),
+            sent_query(view, rows_by(view, level, periods)),
+            parameters=parameters | sent_parameters(view, level, periods),
         ).result_rows
-        assert [row[:2] for row in called] == [("01", 1), ("01", 2), ("96", 1), ("96", 2)]
+        first, second = sorted(codes)
+        assert [row[:2] for row in called] == [(first, 1), (first, 2), (second, 1), (second, 2)]
         assert repr(called) == repr(sent)
         assert any(v for row in called for v in row[2:] if isinstance(v, int)), view  # not zeros
+    with pytest.raises(ValueError, match="no rows by"):
+        sent_query(GRID_PARTS[1], "commune_years")  # the flows have no year sums
 
 
 def test_the_grid_refuses_bad_arguments(warehouse: Warehouse) -> None:

@@ -17,6 +17,80 @@ from projections.domain.indicator_catalog import FERTILE_GROUPS, INDICATORS, Ind
 
 NAN = math.nan
 
+# The flow grid's sums by the part of the query that computes them (004_indicator_grid.sql:
+# occurred, recorded, online, team): a figure that needs fewer parts is asked for without
+# the others, whose analysis would cost as much as their reading.
+FLOW_PARTS: dict[str, tuple[str, ...]] = {
+    "occurred": (
+        "births",
+        "births_male",
+        "births_female",
+        "deaths",
+        "infant_deaths",
+        "under5_deaths",
+        "marriages",
+        "divorces",
+        "in_migrants",
+        "out_migrants",
+        "births_by_group",
+    ),
+    "recorded": ("recorded_vital", "recorded_mobile", "median_delay", "within_30_days"),
+    "online": ("communes", "communes_online"),
+    "team": ("collaborators", "collaborators_mobile"),
+}
+# The indicators that read a flow part, by part; the others read the stocks only. A test
+# gives each indicator garbage in the parts it is not listed under.
+_READ_BY: dict[str, frozenset[str]] = {
+    "recorded": frozenset(
+        {"mobile_share", "median_registration_delay", "registered_within_30_days_share"}
+    ),
+    "online": frozenset({"communes_online_share"}),
+    "team": frozenset({"collaborators_active", "collaborators_mobile_share"}),
+    "occurred": frozenset(
+        {
+            "births",
+            "deaths",
+            "marriages",
+            "divorces",
+            "in_migrants",
+            "out_migrants",
+            "crude_birth_rate",
+            "crude_death_rate",
+            "natural_increase_rate",
+            "general_fertility_rate",
+            *(f"asfr_{g}_{g + 4}" for g in FERTILE_GROUPS),
+            "total_fertility_rate",
+            "sex_ratio_at_birth",
+            "infant_mortality_rate",
+            "under5_mortality_rate",
+            "crude_marriage_rate",
+            "crude_divorce_rate",
+            "in_migration_rate",
+            "out_migration_rate",
+            "net_migration_rate",
+        }
+    ),
+}
+
+
+def flow_parts_of(indicator: str) -> tuple[str, ...]:
+    """The flow parts `indicator` reads, in FLOW_PARTS' order (none: stocks only)."""
+    if indicator not in dict(INDICATORS):
+        raise LookupError(f"no indicator {indicator}")
+    return tuple(part for part in FLOW_PARTS if indicator in _READ_BY[part])
+
+
+def value_of(indicator: str, parts: Mapping[str, Any], period: Period) -> float:
+    """One indicator from the sums of the parts it reads (`flow_parts_of`): the sums of
+    the flow parts it does not read may be missing."""
+    unread = {
+        column: [0] * 7 if column == "births_by_group" else 0
+        for part, columns in FLOW_PARTS.items()
+        if part not in flow_parts_of(indicator)
+        for column in columns
+    }
+    return float(_figures(unread | dict(parts), period.annualisation)[indicator])
+
 
 def indicator_values(parts: Mapping[str, Any], period: Period) -> list[IndicatorValue]:
     """Every indicator, in the catalogue's order, from the parts' columns by name."""

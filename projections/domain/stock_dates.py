@@ -25,6 +25,8 @@ class StockDates:
     month_days: list[int]  # the stock dates' month * 100 + day, distinct, in order
     by_province_sums: int  # 1 where the province sums answer (a province's or the
     # nation's calendar years)
+    by_commune_year_sums: int  # 1 where the communes' year sums answer (communes'
+    # calendar years)
 
     def parameters(self) -> dict[str, tuple[str, object]]:
         """Each as a query parameter: its name in the WITH list, its ClickHouse type and
@@ -38,6 +40,7 @@ class StockDates:
             "last_day": ("Date32", self.last_day),
             "month_days": ("Array(UInt16)", self.month_days),
             "by_province_sums": ("UInt8", self.by_province_sums),
+            "by_commune_year_sums": ("UInt8", self.by_commune_year_sums),
         }
 
 
@@ -62,4 +65,5 @@ def stock_dates(level: Level, periods: Sequence[Period]) -> StockDates:
         last_day=max(ends),
         month_days=sorted({d.month * 100 + d.day for d in days}),
         by_province_sums=int(level != "commune" and all(calendar)),
+        by_commune_year_sums=int(level == "commune" and all(calendar)),
     )

@@ -270,6 +270,45 @@ FROM
 GROUP BY recorded_day, commune_code, after_reform
 HAVING events != 0;
 
+-- Every event read, accepted or not, by commune and month recorded (in Vietnam): what
+-- `rejections_by_reason` divides the rejected ones by ("submitted"), without reading
+-- the events of the period one by one.
+CREATE TABLE IF NOT EXISTS popreg.submitted_months
+(
+    commune_code   LowCardinality(String),
+    recorded_month Date32,
+    after_reform   UInt8, -- occurred on or after 2025-07-01
+    events         Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (commune_code, recorded_month, after_reform);
+
+CREATE OR REPLACE VIEW popreg.submitted_months_of AS
+SELECT commune_code,
+       toDate32(toStartOfMonth(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh'))) AS recorded_month,
+       toUInt8(occurred_on >= toDate32('2025-07-01')) AS after_reform, toInt64(sign) AS events
+FROM popreg.vital_events;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.submitted_months_filler
+TO popreg.submitted_months AS
+SELECT commune_code,
+       toDate32(toStartOfMonth(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh'))) AS recorded_month,
+       toUInt8(occurred_on >= toDate32('2025-07-01')) AS after_reform, toInt64(sign) AS events
+FROM popreg.vital_events;
+
+CREATE OR REPLACE VIEW popreg.submitted_months_missing AS
+SELECT commune_code, recorded_month, after_reform, sum(e) AS events
+FROM
+(
+    SELECT commune_code, recorded_month, after_reform, events AS e
+    FROM popreg.submitted_months_of
+    UNION ALL
+    SELECT commune_code, recorded_month, after_reform, -events AS e
+    FROM popreg.submitted_months
+)
+GROUP BY commune_code, recorded_month, after_reform
+HAVING events != 0;
+
 -- The province sums: the rows above summed by the provinces their commune code lands in
 -- (by reading, `province_landing`) instead of by commune, for the pages of a province and
 -- of the nation, which then read a few thousand rows instead of millions. A province's
@@ -387,6 +426,92 @@ FROM
     SELECT province_after, province_before, province_mapped, after_row, anchor, -delta AS delta FROM popreg.household_year_sums
 )
 GROUP BY province_after, province_before, province_mapped, after_row, anchor
+HAVING delta != 0;
+
+-- The same year series by commune code, for a commune's calendar years (its page, a
+-- province's map of communes): a third of the rows of population_stock_deltas, which
+-- they replace when every period asked for is a calendar year.
+CREATE TABLE IF NOT EXISTS popreg.population_commune_year_sums
+(
+    commune_code LowCardinality(String),
+    after_row    UInt8,
+    anchor       Date32,
+    birth_year   Int32,
+    birth_rank   UInt8,
+    sex          LowCardinality(String),
+    marital      UInt8,
+    delta        Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (commune_code, anchor, after_row, birth_year, birth_rank, sex, marital);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.population_commune_year_sums_filler
+TO popreg.population_commune_year_sums AS
+SELECT d.commune_code AS commune_code,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt32(toYear(d.birth_date)) AS birth_year,
+       toUInt8(toMonth(d.birth_date) * 100 + toDayOfMonth(d.birth_date) > 701) AS birth_rank,
+       d.sex AS sex,
+       toUInt8(multiIf(d.marital_status = 'NEVER_MARRIED', 0, d.marital_status = 'UNKNOWN', 2, 1))
+           AS marital,
+       toInt64(d.delta) AS delta
+FROM popreg.population_deltas AS d;
+
+CREATE OR REPLACE VIEW popreg.population_commune_year_sums_of AS
+SELECT d.commune_code AS commune_code,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt32(toYear(d.birth_date)) AS birth_year,
+       toUInt8(toMonth(d.birth_date) * 100 + toDayOfMonth(d.birth_date) > 701) AS birth_rank,
+       d.sex AS sex,
+       toUInt8(multiIf(d.marital_status = 'NEVER_MARRIED', 0, d.marital_status = 'UNKNOWN', 2, 1))
+           AS marital,
+       toInt64(d.delta) AS delta
+FROM popreg.population_deltas AS d;
+
+CREATE OR REPLACE VIEW popreg.population_commune_year_sums_missing AS
+SELECT commune_code, after_row, anchor, birth_year, birth_rank, sex, marital, sum(delta) AS delta
+FROM
+(
+    SELECT * FROM popreg.population_commune_year_sums_of
+    UNION ALL
+    SELECT commune_code, after_row, anchor, birth_year, birth_rank, sex, marital, -delta AS delta
+    FROM popreg.population_commune_year_sums
+)
+GROUP BY commune_code, after_row, anchor, birth_year, birth_rank, sex, marital
+HAVING delta != 0;
+
+CREATE TABLE IF NOT EXISTS popreg.household_commune_year_sums
+(
+    commune_code LowCardinality(String),
+    after_row    UInt8,
+    anchor       Date32,
+    delta        Int64
+)
+ENGINE = SummingMergeTree
+ORDER BY (commune_code, anchor, after_row);
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.household_commune_year_sums_filler
+TO popreg.household_commune_year_sums AS
+SELECT d.commune_code AS commune_code,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt64(d.delta) AS delta
+FROM popreg.household_deltas AS d;
+
+CREATE OR REPLACE VIEW popreg.household_commune_year_sums_of AS
+SELECT d.commune_code AS commune_code,
+       toUInt8(d.on_date >= toDate32('2025-07-01')) AS after_row,
+       popregYearAnchor(d.on_date) AS anchor, toInt64(d.delta) AS delta
+FROM popreg.household_deltas AS d;
+
+CREATE OR REPLACE VIEW popreg.household_commune_year_sums_missing AS
+SELECT commune_code, after_row, anchor, sum(delta) AS delta
+FROM
+(
+    SELECT * FROM popreg.household_commune_year_sums_of
+    UNION ALL
+    SELECT commune_code, after_row, anchor, -delta AS delta FROM popreg.household_commune_year_sums
+)
+GROUP BY commune_code, after_row, anchor
 HAVING delta != 0;
 
 CREATE TABLE IF NOT EXISTS popreg.vital_event_province_months

@@ -548,6 +548,8 @@ WITH
             throwIf(p_level NOT IN ('commune', 'province', 'nation'),
                     'level is commune, province or nation')
             + throwIf(p_units NOT IN ('as_was', 'current'), 'units is as_was or current')
+            + throwIf(toDayOfMonth(p_start) != 1 OR toDayOfMonth(p_end + 1) != 1 OR p_end < p_start,
+                      'a period runs from the first day of a month to the last day of a month')
             AS failed
     ),
 
@@ -556,7 +558,8 @@ WITH
         SELECT code, reading FROM popreg.unit_places WHERE level = p_level AND unit = p_code
     ),
 
-    -- accepted and rejected events recorded in the period, placed like indicator_values
+    -- accepted and rejected events recorded in the period, placed like indicator_values:
+    -- the rejected ones one by one, all of them summed by month (submitted_months)
     submissions AS (
         SELECT if(p.commune = '', s.commune_code, p.commune) AS place, s.reason AS reason, s.sign AS sign
         FROM
@@ -565,48 +568,42 @@ WITH
                 commune_code,
                 reason,
                 sign,
-                multiIf(day >= reform, 'after', p_units = 'current', 'before_mapped', 'before')
+                multiIf(after_reform, 'after', p_units = 'current', 'before_mapped', 'before')
                     AS reading
             FROM
             (
-                SELECT commune_code, reason, sign, assumeNotNull(occurred_on) AS day,
-                       toDate32(toTimeZone(assumeNotNull(recorded_at), 'Asia/Ho_Chi_Minh')) AS recorded_on
+                SELECT commune_code, reason, toInt64(sign) AS sign,
+                       assumeNotNull(occurred_on) >= reform AS after_reform
                 FROM popreg.rejections
                 WHERE recorded_at IS NOT NULL AND occurred_on IS NOT NULL
+                  AND toDate32(toTimeZone(assumeNotNull(recorded_at), 'Asia/Ho_Chi_Minh'))
+                      BETWEEN p_start AND p_end
                 UNION ALL
-                SELECT commune_code, '' AS reason, sign, occurred_on AS day,
-                       toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')) AS recorded_on
-                FROM popreg.vital_events
-                -- the same days as instants, so that the recorded_at index skips the rest
-                WHERE recorded_at >= toDateTime64(p_start, 3, 'Asia/Ho_Chi_Minh')
-                  AND recorded_at < toDateTime64(p_end + 1, 3, 'Asia/Ho_Chi_Minh')
+                SELECT commune_code, '' AS reason, events AS sign, after_reform = 1 AS after_reform
+                FROM popreg.submitted_months
+                WHERE recorded_month BETWEEN p_start AND p_end
                   AND (p_level = 'nation' OR commune_code IN (SELECT code FROM unit_keys))
             )
-            WHERE recorded_on BETWEEN p_start AND p_end
         ) AS s
         LEFT JOIN (SELECT code, reading, unit AS commune FROM popreg.unit_places WHERE level = 'commune')
             AS p ON p.code = s.commune_code AND p.reading = s.reading
         WHERE p_level = 'nation' OR (s.commune_code, s.reading) IN unit_keys
-    ),
-
-    by_commune AS (
-        SELECT place, sum(sign) AS submitted FROM submissions GROUP BY place
     )
 
+-- one pass over the submissions: each commune's reasons, and its total beside them
 SELECT
-    r.place AS commune_code,
-    r.reason AS reason,
-    r.rejected AS rejected,
-    c.submitted AS submitted,
-    if(c.submitted = 0, nan, r.rejected / c.submitted * 100) AS rate
+    place AS commune_code,
+    reason,
+    rejected,
+    submitted,
+    if(submitted = 0, nan, rejected / submitted * 100) AS rate
 FROM
 (
-    SELECT place, reason, sum(sign) AS rejected
+    SELECT place, reason, sum(sign) AS rejected,
+           sum(sum(sign)) OVER (PARTITION BY place) AS submitted
     FROM submissions
-    WHERE reason != ''
     GROUP BY place, reason
-    HAVING rejected != 0
 ) AS r
 CROSS JOIN checks
-LEFT JOIN by_commune AS c ON c.place = r.place
+WHERE reason != '' AND rejected != 0
 ORDER BY commune_code, reason;

@@ -65,6 +65,8 @@ WITH
     -- whose rows are dated by the stock dates of calendar years and whose codes are
     -- provinces already: `asked` is a row's province if it is among the units asked for.
     p_level != 'commune' AND arrayAll(c -> c, calendar_years) AS by_province_sums,
+    -- and a commune's from the communes' year sums (001), dated the same way
+    p_level = 'commune' AND arrayAll(c -> c, calendar_years) AS by_commune_year_sums,
     province -> if(has(p_codes, province), province, '') AS asked,
 
     -- Each code's unit by reading, among the units asked for. Looked up by a join: as
@@ -116,8 +118,34 @@ WITH
                 sumIf(delta, marital_status = 'NEVER_MARRIED') AS net_single,
                 sumIf(delta, marital_status != 'UNKNOWN') AS net_known
             FROM popreg.population_stock_deltas
-            WHERE NOT by_province_sums AND on_key <= last_day
+            WHERE NOT by_province_sums AND NOT by_commune_year_sums AND on_key <= last_day
               AND (everywhere OR commune_code IN (SELECT code FROM landing))
+            GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
+        ) AS r
+        LEFT JOIN landing AS l ON l.code = r.commune_code
+        GROUP BY unit_early, unit_late, birth_year, birth_rank, sex_code, first_counted
+    ),
+    -- a commune's calendar years: the communes' year sums, whose birth ranks are those
+    -- of the calendar years' month-days (after 1 July or not)
+    deltas_by_commune_years AS (
+        SELECT
+            unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
+            unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
+            birth_year, birth_rank, sex_code, first_counted,
+            sum(net) AS net, sum(net_single) AS net_single, sum(net_known) AS net_known
+        FROM
+        (
+            SELECT
+                commune_code, birth_year, birth_rank,
+                multiIf(sex = 'MALE', 1, sex = 'FEMALE', 2, 0) AS sex_code,
+                after_row,
+                arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
+                sum(delta) AS net,
+                sumIf(delta, marital = 0) AS net_single,
+                sumIf(delta, marital != 2) AS net_known
+            FROM popreg.population_commune_year_sums
+            WHERE by_commune_year_sums AND anchor <= last_day
+              AND commune_code IN (SELECT code FROM landing)
             GROUP BY commune_code, birth_year, birth_rank, sex_code, after_row, first_counted
         ) AS r
         LEFT JOIN landing AS l ON l.code = r.commune_code
@@ -154,7 +182,8 @@ WITH
             sum(net_known) AS known
         FROM
         (
-            SELECT * FROM deltas_by_commune UNION ALL SELECT * FROM deltas_by_province
+            SELECT * FROM deltas_by_commune UNION ALL SELECT * FROM deltas_by_commune_years
+            UNION ALL SELECT * FROM deltas_by_province
         ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
         WHERE everywhere OR unit != ''
@@ -236,8 +265,25 @@ WITH
                    arrayFirstIndex(d -> d >= on_date, days) AS first_counted,
                    sum(delta) AS net
             FROM popreg.household_deltas
-            WHERE NOT by_province_sums AND on_date <= last_day
+            WHERE NOT by_province_sums AND NOT by_commune_year_sums AND on_date <= last_day
               AND (everywhere OR commune_code IN (SELECT code FROM landing))
+            GROUP BY commune_code, after_row, first_counted
+        ) AS r
+        LEFT JOIN landing AS l ON l.code = r.commune_code
+        GROUP BY unit_early, unit_late, first_counted
+    ),
+    households_by_commune_years AS (
+        SELECT unit_on(after_row, reform - 1, l.after, l.before, l.mapped) AS unit_early,
+               unit_on(after_row, reform, l.after, l.before, l.mapped) AS unit_late,
+               first_counted, sum(net) AS net
+        FROM
+        (
+            SELECT commune_code, after_row,
+                   arrayFirstIndex(d -> d >= anchor, days) AS first_counted,
+                   sum(delta) AS net
+            FROM popreg.household_commune_year_sums
+            WHERE by_commune_year_sums AND anchor <= last_day
+              AND commune_code IN (SELECT code FROM landing)
             GROUP BY commune_code, after_row, first_counted
         ) AS r
         LEFT JOIN landing AS l ON l.code = r.commune_code
@@ -261,7 +307,8 @@ WITH
         SELECT day, if(day >= reform, unit_late, unit_early) AS unit, sum(net) AS count
         FROM
         (
-            SELECT * FROM households_by_commune UNION ALL SELECT * FROM households_by_province
+            SELECT * FROM households_by_commune UNION ALL SELECT * FROM households_by_commune_years
+            UNION ALL SELECT * FROM households_by_province
         ) AS g
         ARRAY JOIN arraySlice(days, first_counted) AS day
         WHERE everywhere OR unit != ''
@@ -480,6 +527,11 @@ WITH
                         i -> recorded_day BETWEEN {ends:Array(Date32)}[i] - 29 AND {ends:Array(Date32)}[i],
                         arrayEnumerate({starts:Array(Date32)})) AS period
                     WHERE recorded_day BETWEEN arrayMin({ends:Array(Date32)}) - 29 AND arrayMax({ends:Array(Date32)})
+                      -- in some period's 30 days (each ends on a month's last day, so one
+                      -- of them ends in the day's month or the month 29 days on): two set
+                      -- lookups keep most days of a span of years away from the filter above
+                      AND (toLastDayOfMonth(recorded_day) IN {ends:Array(Date32)}
+                           OR toLastDayOfMonth(recorded_day + 29) IN {ends:Array(Date32)})
                       AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
                     GROUP BY commune_code, period, reading
                 ) AS e
@@ -523,6 +575,11 @@ WITH
             WHERE channel = 'MOBILE'
               AND recorded_at >= toDateTime64(arrayMin({ends:Array(Date32)}) - 29, 3, 'Asia/Ho_Chi_Minh')
               AND recorded_at < toDateTime64(arrayMax({ends:Array(Date32)}) + 1, 3, 'Asia/Ho_Chi_Minh')
+              -- in some period's 30 days, as in `online`
+              AND (toLastDayOfMonth(toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')))
+                       IN {ends:Array(Date32)}
+                   OR toLastDayOfMonth(toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')) + 29)
+                       IN {ends:Array(Date32)})
         ) AS r ON r.reporter_key = m.collaborator_key AND r.period = m.period
         GROUP BY m.unit, m.period
     ),

@@ -564,6 +564,23 @@ def test_ages_are_completed_years_on_and_around_birthdays(warehouse: Warehouse) 
     assert found["old_dependency_ratio"] == pytest.approx(old / working * 100, abs=1e-9)
 
 
+def test_an_event_recorded_online_at_a_months_end_counts_in_the_next_months_window(
+    warehouse: Warehouse,
+) -> None:
+    """The 30 days to 28 February begin on 30 January: a commune that recorded online
+    on 31 January is online for February asked alone, in the grid as in the view."""
+    at = datetime(2025, 1, 31, 3, tzinfo=UTC)  # 10:00 in Vietnam
+    event = (UUID(int=1), "BirthRegistered", A, date(2025, 1, 20), at, "WEB", 11, 7)
+    warehouse.hold([("vital_events", (*event, "MALE", 0, 30, 1, "", "", 1))])
+    for month in ("2025-02", "2025-03"):
+        period = Period.parse(month)
+        grid = indicator_grid(warehouse.client, "nation", [""], [period], "as_was")
+        one = indicator_values(warehouse.client, "nation", "", period, "as_was")
+        assert repr(grid[("", period)]) == repr(one)
+        online = values(one)["communes_online_share"]
+        assert (online > 0) == (month == "2025-02"), (month, online)
+
+
 def edge_days(rng: random.Random, years: range) -> date:
     """A date on a day where popregStockDay coarsens or keeps it: 1, 2, 28, 29-31."""
     while True:

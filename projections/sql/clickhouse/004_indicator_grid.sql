@@ -527,11 +527,13 @@ WITH
                         i -> recorded_day BETWEEN {ends:Array(Date32)}[i] - 29 AND {ends:Array(Date32)}[i],
                         arrayEnumerate({starts:Array(Date32)})) AS period
                     WHERE recorded_day BETWEEN arrayMin({ends:Array(Date32)}) - 29 AND arrayMax({ends:Array(Date32)})
-                      -- in some period's 30 days (each ends on a month's last day, so one
-                      -- of them ends in the day's month or the month 29 days on): two set
-                      -- lookups keep most days of a span of years away from the filter above
+                      -- in some period's 30 days: each ends on a month's last day, and
+                      -- the month ends in a day's next 30 days are at most its own month's
+                      -- and the next one's; two set lookups keep most days of a span of
+                      -- years away from the filter above
                       AND (toLastDayOfMonth(recorded_day) IN {ends:Array(Date32)}
-                           OR toLastDayOfMonth(recorded_day + 29) IN {ends:Array(Date32)})
+                           OR toLastDayOfMonth(toLastDayOfMonth(recorded_day) + 1)
+                              IN {ends:Array(Date32)})
                       AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
                     GROUP BY commune_code, period, reading
                 ) AS e
@@ -578,7 +580,8 @@ WITH
               -- in some period's 30 days, as in `online`
               AND (toLastDayOfMonth(toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')))
                        IN {ends:Array(Date32)}
-                   OR toLastDayOfMonth(toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')) + 29)
+                   OR toLastDayOfMonth(toLastDayOfMonth(
+                          toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh'))) + 1)
                        IN {ends:Array(Date32)})
         ) AS r ON r.reporter_key = m.collaborator_key AND r.period = m.period
         GROUP BY m.unit, m.period

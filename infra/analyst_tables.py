@@ -43,14 +43,15 @@ ROW_LEVEL_TABLES = frozenset(
         "vital_recorded_months_of",
         "vital_recorded_months_filler",
         "vital_recorded_months_missing",
-        "online_recorded_days",
-        "online_recorded_days_of",
-        "online_recorded_days_filler",
-        "online_recorded_days_missing",
         "submitted_months",
         "submitted_months_of",
         "submitted_months_filler",
         "submitted_months_missing",
+        *(
+            f"{t}{suffix}"
+            for t in ("online_windows", "mobile_windows")
+            for suffix in ("", "_of", "_filler", "_missing")
+        ),
         # the same by province, and the year series by commune (a province's cells are
         # still small: one village's births)
         *(

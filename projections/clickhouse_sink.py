@@ -34,8 +34,9 @@ DERIVED = {
     "population_stock_deltas": "population_stock_missing",
     "vital_event_months": "vital_event_months_missing",
     "vital_recorded_months": "vital_recorded_months_missing",
-    "online_recorded_days": "online_recorded_days_missing",
     "submitted_months": "submitted_months_missing",
+    "online_windows": "online_windows_missing",
+    "mobile_windows": "mobile_windows_missing",
     "population_year_sums": "population_year_sums_missing",
     "household_year_sums": "household_year_sums_missing",
     "population_commune_year_sums": "population_commune_year_sums_missing",
@@ -92,7 +93,9 @@ class IndicatorSink:
             self.inserts.insert(f"{DATABASE}.recordings", RECORDING_COLUMNS, found)
 
     def clear_recordings(self) -> None:
-        self.client.command(f"TRUNCATE TABLE {DATABASE}.recordings")
+        """Empty the recordings and what is summed from them."""
+        for table in ("recordings", "mobile_windows"):
+            self.client.command(f"TRUNCATE TABLE {DATABASE}.{table}")
 
     def write(self, rows: Iterable[Row], positions: dict[int, int]) -> None:
         """The rows as the fold makes them first, then the positions they bring the

@@ -234,40 +234,63 @@ FROM
 GROUP BY commune_code, recorded_month, after_reform, channel, delay_days
 HAVING events != 0;
 
-CREATE TABLE IF NOT EXISTS popreg.online_recorded_days
+-- The events recorded online by day, which online_windows replaced: dropped where an
+-- earlier popreg made them.
+DROP VIEW IF EXISTS popreg.online_recorded_days_filler;
+DROP VIEW IF EXISTS popreg.online_recorded_days_missing;
+DROP VIEW IF EXISTS popreg.online_recorded_days_of;
+DROP TABLE IF EXISTS popreg.online_recorded_days;
+
+-- The events recorded online (from a phone or the web) by commune and by the month ends
+-- whose 30 days (the day itself and the 29 before) hold the day: what the grid's
+-- communes online read for a series of periods, instead of every day between them. A day is in at most two such windows: its month's and,
+-- when that month ends in under 30 days, the next month's.
+CREATE OR REPLACE FUNCTION popregWindowEnds AS (day) ->
+    arrayFilter(e -> e - 29 <= day,
+                [toLastDayOfMonth(day), toLastDayOfMonth(toLastDayOfMonth(day) + 1)]);
+
+CREATE TABLE IF NOT EXISTS popreg.online_windows
 (
-    recorded_day Date32, -- in Vietnam
+    window_end   Date32, -- a month's last day
     commune_code LowCardinality(String),
     after_reform UInt8,
-    events       Int64
+    events       Int64   -- net events recorded online in the 30 days to it
 )
 ENGINE = SummingMergeTree
-ORDER BY (recorded_day, commune_code, after_reform);
+ORDER BY (window_end, commune_code, after_reform);
 
-CREATE OR REPLACE VIEW popreg.online_recorded_days_of AS
-SELECT toDate32(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh')) AS recorded_day, commune_code,
-       toUInt8(occurred_on >= toDate32('2025-07-01')) AS after_reform, toInt64(sign) AS events
-FROM popreg.vital_events
-WHERE channel IN ('MOBILE', 'WEB');
-
-CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.online_recorded_days_filler
-TO popreg.online_recorded_days AS
-SELECT toDate32(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh')) AS recorded_day, commune_code,
-       toUInt8(occurred_on >= toDate32('2025-07-01')) AS after_reform, toInt64(sign) AS events
-FROM popreg.vital_events
-WHERE channel IN ('MOBILE', 'WEB');
-
-CREATE OR REPLACE VIEW popreg.online_recorded_days_missing AS
-SELECT recorded_day, commune_code, after_reform, sum(e) AS events
+CREATE OR REPLACE VIEW popreg.online_windows_of AS
+SELECT window_end, commune_code, after_reform, events
 FROM
 (
-    SELECT recorded_day, commune_code, after_reform, events AS e
-    FROM popreg.online_recorded_days_of
-    UNION ALL
-    SELECT recorded_day, commune_code, after_reform, -events AS e
-    FROM popreg.online_recorded_days
+    SELECT commune_code, toUInt8(occurred_on >= toDate32('2025-07-01')) AS after_reform,
+           toInt64(sign) AS events, toDate32(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh')) AS day
+    FROM popreg.vital_events
+    WHERE channel IN ('MOBILE', 'WEB')
 )
-GROUP BY recorded_day, commune_code, after_reform
+ARRAY JOIN popregWindowEnds(day) AS window_end;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.online_windows_filler
+TO popreg.online_windows AS
+SELECT window_end, commune_code, after_reform, events
+FROM
+(
+    SELECT commune_code, toUInt8(occurred_on >= toDate32('2025-07-01')) AS after_reform,
+           toInt64(sign) AS events, toDate32(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh')) AS day
+    FROM popreg.vital_events
+    WHERE channel IN ('MOBILE', 'WEB')
+)
+ARRAY JOIN popregWindowEnds(day) AS window_end;
+
+CREATE OR REPLACE VIEW popreg.online_windows_missing AS
+SELECT window_end, commune_code, after_reform, sum(e) AS events
+FROM
+(
+    SELECT window_end, commune_code, after_reform, events AS e FROM popreg.online_windows_of
+    UNION ALL
+    SELECT window_end, commune_code, after_reform, -events AS e FROM popreg.online_windows
+)
+GROUP BY window_end, commune_code, after_reform
 HAVING events != 0;
 
 -- Every event read, accepted or not, by commune and month recorded (in Vietnam): what
@@ -639,6 +662,42 @@ CREATE TABLE IF NOT EXISTS popreg.recordings
 )
 ENGINE = ReplacingMergeTree
 ORDER BY (recorded_at, event_id);
+
+-- Who recorded from a phone in the 30 days to each month's end (popregWindowEnds): what
+-- the grid's collaborators_mobile reads for a series of periods. A set: a recording
+-- written twice (a batch read again) adds nothing.
+CREATE TABLE IF NOT EXISTS popreg.mobile_windows
+(
+    window_end   Date32,
+    reporter_key UInt64
+)
+ENGINE = ReplacingMergeTree
+ORDER BY (window_end, reporter_key);
+
+CREATE OR REPLACE VIEW popreg.mobile_windows_of AS
+SELECT DISTINCT window_end, reporter_key
+FROM
+(
+    SELECT reporter_key, toDate32(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh')) AS day
+    FROM popreg.recordings
+    WHERE channel = 'MOBILE'
+)
+ARRAY JOIN popregWindowEnds(day) AS window_end;
+
+CREATE MATERIALIZED VIEW IF NOT EXISTS popreg.mobile_windows_filler
+TO popreg.mobile_windows AS
+SELECT DISTINCT window_end, reporter_key
+FROM
+(
+    SELECT reporter_key, toDate32(toTimezone(recorded_at, 'Asia/Ho_Chi_Minh')) AS day
+    FROM popreg.recordings
+    WHERE channel = 'MOBILE'
+)
+ARRAY JOIN popregWindowEnds(day) AS window_end;
+
+CREATE OR REPLACE VIEW popreg.mobile_windows_missing AS
+SELECT window_end, reporter_key FROM popreg.mobile_windows_of
+WHERE (window_end, reporter_key) NOT IN (SELECT window_end, reporter_key FROM popreg.mobile_windows);
 
 -- The collaborators' accounts (producers/gateway/collaborators.py), loaded whole from the
 -- gateway's roster by `popreg up` and after every change to it: the commune an account

@@ -349,8 +349,9 @@ ORDER BY unit, period
 SETTINGS join_use_nulls = 0;
 
 CREATE OR REPLACE VIEW popreg.indicator_flow_grid AS
--- From the events summed by month and day (001: vital_event_months, vital_recorded_months,
--- online_recorded_days), not the events. The parameters are written out where they are
+-- From the events summed by month and by the month ends of 30-day windows (001:
+-- vital_event_months, vital_recorded_months, online_windows, mobile_windows), not the
+-- events. The parameters are written out where they are
 -- used rather than named once in the WITH list: ClickHouse analyses a named expression
 -- again wherever it is used, and in this query that analysis cost more than the reading.
 WITH
@@ -522,18 +523,10 @@ WITH
                               if({units:String} = 'current' OR {ends:Array(Date32)}[period] >= toDate32('2025-07-01'),
                                  'before_mapped', 'before')) AS reading,
                            sum(events) AS recorded
-                    FROM popreg.online_recorded_days
-                    ARRAY JOIN arrayFilter(
-                        i -> recorded_day BETWEEN {ends:Array(Date32)}[i] - 29 AND {ends:Array(Date32)}[i],
-                        arrayEnumerate({starts:Array(Date32)})) AS period
-                    WHERE recorded_day BETWEEN arrayMin({ends:Array(Date32)}) - 29 AND arrayMax({ends:Array(Date32)})
-                      -- in some period's 30 days: each ends on a month's last day, and
-                      -- the month ends in a day's next 30 days are at most its own month's
-                      -- and the next one's; two set lookups keep most days of a span of
-                      -- years away from the filter above
-                      AND (toLastDayOfMonth(recorded_day) IN {ends:Array(Date32)}
-                           OR toLastDayOfMonth(toLastDayOfMonth(recorded_day) + 1)
-                              IN {ends:Array(Date32)})
+                    FROM popreg.online_windows
+                    ARRAY JOIN arrayFilter(i -> {ends:Array(Date32)}[i] = window_end,
+                                           arrayEnumerate({starts:Array(Date32)})) AS period
+                    WHERE window_end IN {ends:Array(Date32)}
                       AND ({level:String} = 'nation' OR commune_code IN (SELECT code FROM landing))
                     GROUP BY commune_code, period, reading
                 ) AS e
@@ -569,20 +562,10 @@ WITH
         LEFT JOIN
         (
             SELECT DISTINCT reporter_key, period, 1 AS hit
-            FROM popreg.recordings
-            ARRAY JOIN arrayFilter(
-                i -> recorded_at >= toDateTime64({ends:Array(Date32)}[i] - 29, 3, 'Asia/Ho_Chi_Minh')
-                     AND recorded_at < toDateTime64({ends:Array(Date32)}[i] + 1, 3, 'Asia/Ho_Chi_Minh'),
-                arrayEnumerate({starts:Array(Date32)})) AS period
-            WHERE channel = 'MOBILE'
-              AND recorded_at >= toDateTime64(arrayMin({ends:Array(Date32)}) - 29, 3, 'Asia/Ho_Chi_Minh')
-              AND recorded_at < toDateTime64(arrayMax({ends:Array(Date32)}) + 1, 3, 'Asia/Ho_Chi_Minh')
-              -- in some period's 30 days, as in `online`
-              AND (toLastDayOfMonth(toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh')))
-                       IN {ends:Array(Date32)}
-                   OR toLastDayOfMonth(toLastDayOfMonth(
-                          toDate32(toTimeZone(recorded_at, 'Asia/Ho_Chi_Minh'))) + 1)
-                       IN {ends:Array(Date32)})
+            FROM popreg.mobile_windows
+            ARRAY JOIN arrayFilter(i -> {ends:Array(Date32)}[i] = window_end,
+                                   arrayEnumerate({starts:Array(Date32)})) AS period
+            WHERE window_end IN {ends:Array(Date32)}
         ) AS r ON r.reporter_key = m.collaborator_key AND r.period = m.period
         GROUP BY m.unit, m.period
     ),

@@ -1170,7 +1170,10 @@ def test_migration_files_split_into_statements() -> None:
             code = "\n".join(
                 line for line in statement.splitlines() if not line.lstrip().startswith("--")
             )
-            assert code.strip().startswith(("CREATE", "ALTER", "DROP")), (path.name, statement[:200])
+            assert code.strip().startswith(("CREATE", "ALTER", "DROP")), (
+                path.name,
+                statement[:200],
+            )
 
 
 def test_queries_are_sent_without_their_comments() -> None:

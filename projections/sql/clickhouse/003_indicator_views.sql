@@ -533,7 +533,8 @@ ORDER BY g.age_from;
 -- events accepted and rejected there in the period and rate = rejected / submitted in
 -- percent. A commune is placed as in indicator_values; a code that names no commune
 -- is shown as reported (nation level). Undecodable messages have no date and no
--- commune: `popreg rejections` lists them.
+-- commune: `popreg rejections` lists them. The period runs whole months, as the
+-- submitted events are summed by month (submitted_months, decision 0017).
 CREATE OR REPLACE VIEW popreg.rejections_by_reason AS
 WITH
     {level:String} AS p_level,

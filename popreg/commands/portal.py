@@ -12,7 +12,8 @@ from portal.app import serve
 
 def portal(data_dir: DataDir = None) -> None:
     """Serve the portal on 127.0.0.1 and the settings' port (ports.portal); log in with a
-    user of the settings and the password in <data_dir>/secrets/portal-USER.password (USER: the login)."""
+    user of the settings and the password in <data_dir>/secrets/portal-USER.password
+    (USER: the login)."""
     settings = settings_for(data_dir)
     files = ensure_logins(settings)
     console.print(f"portal on {settings.portal_url}; passwords in {files[0].parent}")

@@ -45,6 +45,10 @@ DERIVED = {
     "vital_recorded_province_months": "vital_recorded_province_months_missing",
 }
 
+# the derived tables summed from the recordings, emptied with them (`clear_recordings`),
+# not with the rows (`clear`: a rebuild writes the recordings before it clears the rows)
+OF_RECORDINGS = ("mobile_windows",)
+
 
 def canonical(value: Any) -> Any:
     """A value as ClickHouse's JSON formats print it, so rows compare across the wire."""
@@ -94,7 +98,7 @@ class IndicatorSink:
 
     def clear_recordings(self) -> None:
         """Empty the recordings and what is summed from them."""
-        for table in ("recordings", "mobile_windows"):
+        for table in ("recordings", *OF_RECORDINGS):
             self.client.command(f"TRUNCATE TABLE {DATABASE}.{table}")
 
     def write(self, rows: Iterable[Row], positions: dict[int, int]) -> None:
@@ -143,7 +147,11 @@ class IndicatorSink:
 
     def clear(self) -> None:
         """Empty the tables and forget the positions (a rebuild writes everything anew)."""
-        for table in [*COLUMNS, *DERIVED, "consumer_positions"]:
+        for table in [
+            *COLUMNS,
+            *(t for t in DERIVED if t not in OF_RECORDINGS),
+            "consumer_positions",
+        ]:
             self.client.command(f"TRUNCATE TABLE {DATABASE}.{table}")
 
     def merge(self) -> None:

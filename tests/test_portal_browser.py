@@ -87,7 +87,7 @@ def test_the_pages_fit_a_phone_screen(settings: Settings) -> None:
         wait_drawn(phone)
         assert len(phone.evaluate("window.portalState.figures")) == len(INDICATORS)
         assert phone.evaluate("document.documentElement.scrollWidth") <= 390
-        phone.screenshot(path=str(ARTIFACTS / "portal-unit-phone.png"))
+        phone.screenshot(path=str(ARTIFACTS / "portal-unit-phone.png"), full_page=True)
 
 
 def test_a_stored_forecast_shows_as_a_band(page: Page, settings: Settings) -> None:
